@@ -1,0 +1,38 @@
+# The two commands: `make run` and `make test`. Both install what is missing
+# (Debian 12, as root), then build with CMake. CRM_* variables pass through.
+
+BUILD      ?= build
+TEST_BUILD ?= build-test
+JOBS       ?= $(shell nproc)
+
+.PHONY: all build run test bench clean format
+
+all: build
+
+build:
+	@scripts/deps.sh run
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRM_TESTS=OFF >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Serves on the embedded PostgreSQL with the demo data; Ctrl-C stops both.
+run: build
+	./$(BUILD)/crm serve --demo
+
+# Every test, under AddressSanitizer and UBSan, against a throwaway PostgreSQL.
+test:
+	@scripts/deps.sh test
+	cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCRM_SANITIZE=ON -DCRM_TESTS=ON >/dev/null
+	cmake --build $(TEST_BUILD) -j $(JOBS)
+	cd $(TEST_BUILD) && ctest --output-on-failure
+
+bench:
+	@scripts/deps.sh bench
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCRM_TESTS=OFF >/dev/null
+	cmake --build build-bench -j $(JOBS)
+	bench/units.sh build-bench/crm
+
+format:
+	clang-format -i crm/*.c crm/*/*.c crm/*/*.h tests/unit/*.c
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD) build-bench

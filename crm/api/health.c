@@ -1,0 +1,78 @@
+/*
+ * health: liveness, readiness (a database round trip and the schema
+ * version) and the Prometheus metrics.
+ */
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "api/routes.h"
+#include "core/log.h"
+#include "db/statements.h"
+#include "http/exchange.h"
+#include "http/metrics.h"
+#include "http/problem.h"
+#include "http/worker.h"
+
+void health_alive(struct exchange *x)
+{
+    static const char body[] = "{\"status\":\"ok\"}";
+    exchange_send_json_text(x, 200, body, sizeof body - 1);
+}
+
+static void health_on_version(void *arg, struct db_result *r)
+{
+    struct exchange *x = arg;
+    int expected = x->worker->server->schema_version;
+    if (r->failure != DB_OK) {
+        log_event(LOG_WARN, x->request_id, "readyz: database unreachable",
+                  json_pack("{s:s, s:s}", "sqlstate", r->sqlstate, "error", r->message));
+        exchange_add_header(x, "Retry-After", "1");
+        exchange_send_problem(x, 503, "The database is unreachable.");
+        return;
+    }
+    int version = atoi(db_value(r->results[0], 0, 0) ? db_value(r->results[0], 0, 0) : "0");
+    if (version != expected) {
+        char detail[128];
+        snprintf(detail, sizeof detail, "The database schema is at version %d; this build needs %d.",
+                 version, expected);
+        json_t *p = problem_new(503, detail, x->request_id);
+        json_object_set_new(p, "schema_version", json_integer(version));
+        json_object_set_new(p, "expected_schema_version", json_integer(expected));
+        exchange_add_header(x, "Retry-After", "5");
+        exchange_send_problem_json(x, p);
+        return;
+    }
+    exchange_send_json(x, 200,
+                       json_pack("{s:s, s:i}", "status", "ready", "schema_version", version));
+}
+
+void health_ready(struct exchange *x)
+{
+    struct db_job *job = db_job_new(health_on_version, x);
+    if (!job) {
+        exchange_send_problem(x, 503, "Out of memory.");
+        return;
+    }
+    db_job_add(job, STMT_SCHEMA_VERSION, 0, NULL);
+    exchange_db_submit(x, job);
+}
+
+void health_metrics(struct exchange *x)
+{
+    const struct server *s = x->worker->server;
+    const struct db_pool_stats *pools[256];
+    size_t n = 0;
+    for (int i = 0; i < s->nworkers && n < 256; i++)
+        pools[n++] = &s->workers[i].pool_stats;
+    struct evbuffer *buf = evbuffer_new();
+    if (!buf) {
+        exchange_send_problem(x, 503, "Out of memory.");
+        return;
+    }
+    metrics_render(buf, pools, n);
+    size_t len = evbuffer_get_length(buf);
+    const char *text = (const char *)evbuffer_pullup(buf, -1);
+    exchange_send(x, 200, "text/plain; version=0.0.4; charset=utf-8", text ? text : "", len);
+    evbuffer_free(buf);
+}

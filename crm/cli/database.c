@@ -1,0 +1,88 @@
+/*
+ * database: see database.h.
+ */
+#include "cli/database.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "db/migrate.h"
+
+int database_open(struct database *db, const struct crm_config *cfg)
+{
+    memset(db, 0, sizeof *db);
+    if (cfg->database_url && *cfg->database_url) {
+        db->app_url = cfg->database_url;
+        db->owner_url = cfg->migrate_database_url && *cfg->migrate_database_url
+                            ? cfg->migrate_database_url
+                            : NULL;
+        return 0;
+    }
+    char err[512];
+    if (cluster_start(&db->cluster, cfg->data_dir, cfg->pg_bindir, err, sizeof err) != 0) {
+        fprintf(stderr, "crm: embedded PostgreSQL: %s\n", err);
+        return -1;
+    }
+    db->embedded = 1;
+    db->app_url = db->cluster.app_url;
+    db->owner_url = cfg->migrate_database_url && *cfg->migrate_database_url
+                        ? cfg->migrate_database_url
+                        : db->cluster.owner_url;
+    return 0;
+}
+
+void database_close(struct database *db, int stop_cluster)
+{
+    if (db->embedded && stop_cluster)
+        cluster_stop(&db->cluster);
+}
+
+static int database_load_migrations(const struct crm_config *cfg, struct migration_set *set)
+{
+    char dir[4096], err[512];
+    snprintf(dir, sizeof dir, "%s/migrations", cfg->sql_dir);
+    if (migration_set_load(set, dir, err, sizeof err) != 0) {
+        fprintf(stderr, "crm: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int database_expected_version(const struct crm_config *cfg)
+{
+    struct migration_set set;
+    int v = database_load_migrations(cfg, &set) == 0 ? migration_set_latest(&set) : -1;
+    migration_set_free(&set);
+    return v;
+}
+
+int database_migrate(const struct database *db, const struct crm_config *cfg, int demo)
+{
+    if (!db->owner_url) {
+        fprintf(stderr, "crm: no owner connection (CRM_MIGRATE_DATABASE_URL) to migrate with\n");
+        return -1;
+    }
+    struct migration_set set;
+    if (database_load_migrations(cfg, &set) != 0) {
+        migration_set_free(&set);
+        return -1;
+    }
+    PGconn *conn = PQconnectdb(db->owner_url);
+    int rc = -1;
+    if (PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "crm: cannot connect as the owner: %s", PQerrorMessage(conn));
+    } else if (migrate_up(conn, &set, stderr) == 0) {
+        rc = 0;
+        if (demo) {
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%s/demo", cfg->sql_dir);
+            rc = sql_run_dir(conn, dir, stderr);
+            if (rc == 0)
+                fprintf(stderr, "crm: demo data loaded\n");
+        }
+    }
+    PQfinish(conn);
+    migration_set_free(&set);
+    return rc;
+}

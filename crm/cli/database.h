@@ -1,0 +1,33 @@
+/*
+ * database: which PostgreSQL the CLI talks to. With CRM_DATABASE_URL set,
+ * that one (and CRM_MIGRATE_DATABASE_URL for the owner); without, the
+ * embedded cluster under the data dir, started on demand.
+ */
+#ifndef CRM_CLI_DATABASE_H
+#define CRM_CLI_DATABASE_H
+
+#include "core/config.h"
+#include "db/cluster.h"
+
+struct database {
+    int embedded;
+    struct cluster cluster;
+    const char *app_url;   /* borrowed from cfg or cluster */
+    const char *owner_url; /* NULL when not configured */
+};
+
+/* Resolves (and for the embedded cluster, starts) the database. Returns 0,
+ * or -1 after printing why on stderr. */
+int database_open(struct database *db, const struct crm_config *cfg);
+
+/* Stops the embedded cluster if this process started it or must own it. */
+void database_close(struct database *db, int stop_cluster);
+
+/* Applies pending migrations with the owner role, then (when demo) the demo
+ * data. Returns 0, or -1 after printing why. */
+int database_migrate(const struct database *db, const struct crm_config *cfg, int demo);
+
+/* The schema version this build's migrations reach; -1 on error. */
+int database_expected_version(const struct crm_config *cfg);
+
+#endif

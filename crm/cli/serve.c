@@ -1,0 +1,63 @@
+/*
+ * serve: `crm serve` — resolve the database (starting the embedded cluster
+ * when no URL is set), migrate, optionally load the demo data, serve until
+ * SIGINT/SIGTERM, then stop the embedded cluster.
+ */
+#include <stdio.h>
+
+#include "api/routes.h"
+#include "cli/commands.h"
+#include "cli/database.h"
+#include "core/log.h"
+#include "http/server.h"
+
+int cli_load_config(struct crm_config *cfg, const char *usage, int argc, char **argv)
+{
+    char err[512];
+    switch (config_load(cfg, argc, argv, err, sizeof err)) {
+    case CONFIG_HELP:
+        printf("%s\n", usage);
+        config_print_help(stdout);
+        return 0;
+    case CONFIG_ERROR:
+        fprintf(stderr, "crm: %s\n", err);
+        return 2;
+    case CONFIG_OK:
+        break;
+    }
+    if (log_set_level_name(cfg->log_level) != 0) {
+        fprintf(stderr, "crm: log-level: '%s' is not debug, info, warn or error\n",
+                cfg->log_level);
+        return 2;
+    }
+    return -1;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct crm_config cfg = {0};
+    int rc = cli_load_config(&cfg,
+                             "usage: crm serve [options]\n\n"
+                             "Serves the HTTP API. Without a database URL it runs the embedded\n"
+                             "PostgreSQL under the data dir, migrates it and stops it on exit.",
+                             argc, argv);
+    if (rc >= 0) {
+        config_free(&cfg);
+        return rc;
+    }
+    struct database db;
+    rc = 1;
+    if (database_open(&db, &cfg) != 0)
+        goto done;
+    int expected = database_expected_version(&cfg);
+    if (expected < 0)
+        goto close;
+    if ((db.embedded || db.owner_url) && database_migrate(&db, &cfg, cfg.demo) != 0)
+        goto close;
+    rc = server_run(&cfg, db.app_url, api_routes, api_nroutes, expected);
+close:
+    database_close(&db, 1);
+done:
+    config_free(&cfg);
+    return rc;
+}

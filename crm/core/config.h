@@ -1,0 +1,56 @@
+/*
+ * config: the service's settings, one table for defaults, CRM_* environment
+ * variables, command-line flags (which override the environment) and --help.
+ *
+ * A crm_config owns its strings; release it with config_free().
+ */
+#ifndef CRM_CONFIG_H
+#define CRM_CONFIG_H
+
+#include <stdio.h>
+
+struct crm_config {
+    char *listen;             /* host:port */
+    int workers;              /* 0: one per core */
+    char *database_url;       /* app role; NULL/empty: embedded cluster */
+    char *migrate_database_url; /* owner role; NULL/empty: same as embedded or database_url */
+    char *data_dir;           /* embedded cluster lives in data_dir/pg */
+    char *sql_dir;            /* migrations/ and demo/ */
+    char *pg_bindir;          /* initdb, pg_ctl */
+    int db_pool_size;         /* connections per worker */
+    int db_pipeline_depth;    /* requests in flight per connection */
+    int db_queue_max;         /* requests waiting for a connection, per worker */
+    int db_queue_timeout_ms;
+    int db_statement_timeout_ms;
+    int db_reconnect_ms;
+    int http_timeout_s;       /* read and write timeout of a client connection */
+    int shutdown_grace_ms;
+    char *cors_origins;       /* comma-separated allowlist */
+    char *log_level;
+    int access_log;           /* 0/1 */
+    int demo;                 /* 0/1: load demo data before serving */
+};
+
+enum config_result { CONFIG_OK, CONFIG_HELP, CONFIG_ERROR };
+
+/* Fills cfg from defaults, then the environment (getenv), then argv flags of
+ * the form --name=value or --name value. On CONFIG_ERROR a message naming the
+ * setting is written into err (errlen bytes). cfg must be zeroed by the
+ * caller; it is valid (and must be freed) whatever the result. */
+enum config_result config_load(struct crm_config *cfg, int argc, char **argv, char *err,
+                               size_t errlen);
+
+/* Same, with an explicit environment lookup (for tests). */
+enum config_result config_load_with(struct crm_config *cfg, int argc, char **argv,
+                                    const char *(*lookup)(const char *name), char *err,
+                                    size_t errlen);
+
+/* Prints every setting: flag, variable, default, meaning. */
+void config_print_help(FILE *out);
+
+/* Splits listen into host and port. Returns 0, or -1 when malformed. */
+int config_split_listen(const char *listen, char *host, size_t hostlen, int *port);
+
+void config_free(struct crm_config *cfg);
+
+#endif

@@ -1,0 +1,655 @@
+/*
+ * pool: see pool.h.
+ *
+ * Each connection walks DOWN -> CONNECTING -> PREPARING -> READY and back to
+ * DOWN when anything goes wrong; a timer brings it back. The statements are
+ * prepared by an internal job, so the result reader knows one kind of work.
+ * Results arrive in order: each call yields exactly one non-NULL result (the
+ * NULL separators libpq returns are skipped), and the job ends at its
+ * PGRES_PIPELINE_SYNC.
+ */
+#include "db/pool.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+
+enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_PREPARING, CONN_READY };
+enum call_kind { CALL_EXECUTE, CALL_PREPARE };
+
+struct db_call {
+    enum call_kind kind;
+    int stmt;
+    int nparams;
+    char *values[DB_CALL_MAX_PARAMS];
+};
+
+struct db_job {
+    struct db_job *next;
+    db_done_cb cb;
+    void *arg;
+    int ncalls;
+    struct db_call calls[DB_JOB_MAX_CALLS];
+    PGresult *results[DB_JOB_MAX_CALLS];
+    int cursor;            /* results received so far */
+    int memory_failed;     /* db_job_add ran out of memory */
+    int is_prepare;        /* internal: prepares the registry on a new connection */
+    long long started_ms;  /* queued or sent */
+    PGresult *first_error; /* borrowed from results[] */
+};
+
+struct db_conn {
+    struct db_pool *pool;
+    int index;
+    enum conn_state state;
+    PGconn *pg;
+    int fd;
+    struct event *ev_read;    /* READY/PREPARING: persistent read watch */
+    struct event *ev_write;   /* pending flush */
+    struct event *ev_connect; /* one-shot watch while connecting */
+    struct event *ev_retry;   /* reconnect timer */
+    struct db_job *head, *tail; /* jobs in flight, oldest first */
+    int inflight;
+};
+
+struct db_pool {
+    struct event_base *base;
+    struct db_pool_config cfg;
+    char *conninfo;
+    char options[64];
+    const struct db_statement *statements;
+    size_t nstatements;
+    struct db_conn *conns;
+    struct db_job *queue_head, *queue_tail;
+    size_t queued;
+    struct event *ev_tick; /* queue timeouts and the in-flight watchdog */
+    struct db_pool_stats *stats; /* owned by the caller */
+    int freeing;
+};
+
+static void conn_connect(struct db_conn *c);
+static void conn_fail(struct db_conn *c, const char *why);
+static void conn_on_read(evutil_socket_t fd, short what, void *arg);
+static void pool_dispatch(struct db_pool *pool);
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- jobs ---- */
+
+struct db_job *db_job_new(db_done_cb cb, void *arg)
+{
+    struct db_job *job = calloc(1, sizeof *job);
+    if (!job)
+        return NULL;
+    job->cb = cb;
+    job->arg = arg;
+    return job;
+}
+
+static int job_add_call(struct db_job *job, enum call_kind kind, int stmt, int nparams,
+                        const char *const *values)
+{
+    if (job->ncalls == DB_JOB_MAX_CALLS || nparams < 0 || nparams > DB_CALL_MAX_PARAMS) {
+        job->memory_failed = 1;
+        return -1;
+    }
+    struct db_call *call = &job->calls[job->ncalls++];
+    call->kind = kind;
+    call->stmt = stmt;
+    call->nparams = nparams;
+    for (int i = 0; i < nparams; i++) {
+        if (!values[i])
+            continue;
+        if (!(call->values[i] = strdup(values[i]))) {
+            job->memory_failed = 1;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int db_job_add(struct db_job *job, int stmt, int nparams, const char *const *values)
+{
+    return job_add_call(job, CALL_EXECUTE, stmt, nparams, values);
+}
+
+static void job_free(struct db_job *job)
+{
+    for (int i = 0; i < job->ncalls; i++) {
+        for (int p = 0; p < job->calls[i].nparams; p++)
+            free(job->calls[i].values[p]);
+        PQclear(job->results[i]);
+    }
+    free(job);
+}
+
+/* Calls the job's callback once with the outcome, then frees the job. */
+static void job_finish(struct db_job *job, enum db_failure failure, const char *message)
+{
+    struct db_result r = {.failure = failure, .ncalls = job->ncalls};
+    memcpy(r.results, job->results, sizeof r.results);
+    if (failure == DB_OK && job->first_error) {
+        r.failure = DB_FAIL_QUERY;
+        r.sqlstate = PQresultErrorField(job->first_error, PG_DIAG_SQLSTATE);
+        r.message = PQresultErrorMessage(job->first_error);
+    }
+    if (!r.sqlstate)
+        r.sqlstate = "";
+    r.message = r.message ? r.message : (message ? message : "");
+    if (job->cb)
+        job->cb(job->arg, &r);
+    /* The callback may have taken results by clearing its copy's slots. */
+    for (int i = 0; i < job->ncalls; i++)
+        if (!r.results[i])
+            job->results[i] = NULL;
+    job_free(job);
+}
+
+void db_job_fail(struct db_job *job, enum db_failure failure)
+{
+    job_finish(job, failure, "not submitted");
+}
+
+const char *db_value(const PGresult *res, int row, int col)
+{
+    if (!res || row >= PQntuples(res) || col >= PQnfields(res))
+        return "";
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    return PQgetvalue(res, row, col);
+}
+
+/* ---- stats ---- */
+
+static void stats_add(_Atomic long *counter, long delta)
+{
+    atomic_fetch_add_explicit(counter, delta, memory_order_relaxed);
+}
+
+static void stats_refresh(struct db_pool *pool)
+{
+    long ready = 0, busy = 0;
+    for (int i = 0; i < pool->cfg.size; i++) {
+        if (pool->conns[i].state == CONN_READY) {
+            ready++;
+            busy += pool->conns[i].inflight > 0;
+        }
+    }
+    atomic_store_explicit(&pool->stats->ready, ready, memory_order_relaxed);
+    atomic_store_explicit(&pool->stats->busy, busy, memory_order_relaxed);
+    atomic_store_explicit(&pool->stats->waiting, (long)pool->queued, memory_order_relaxed);
+}
+
+/* ---- sending ---- */
+
+/* Flushes libpq's output buffer, arming the write watch if the socket is
+ * full. Returns 0, or -1 when the connection failed (already handled). */
+static int conn_flush(struct db_conn *c)
+{
+    int r = PQflush(c->pg);
+    if (r < 0) {
+        conn_fail(c, PQerrorMessage(c->pg));
+        return -1;
+    }
+    if (r == 1 && !event_pending(c->ev_write, EV_WRITE, NULL))
+        event_add(c->ev_write, NULL);
+    return 0;
+}
+
+static void conn_on_write(evutil_socket_t fd, short what, void *arg)
+{
+    struct db_conn *c = arg;
+    if (c->state == CONN_READY || c->state == CONN_PREPARING)
+        conn_flush(c);
+}
+
+/* Queues the job's calls and a Sync on the connection. Returns 0, or -1 when
+ * libpq refused (the connection is failed, the job is not yet attached and
+ * stays with the caller). */
+static int conn_send(struct db_conn *c, struct db_job *job)
+{
+    const struct db_pool *pool = c->pool;
+    for (int i = 0; i < job->ncalls; i++) {
+        const struct db_call *call = &job->calls[i];
+        const struct db_statement *st = &pool->statements[call->stmt];
+        int ok;
+        if (call->kind == CALL_PREPARE)
+            ok = PQsendPrepare(c->pg, st->name, st->sql, 0, NULL);
+        else
+            ok = PQsendQueryPrepared(c->pg, st->name, call->nparams,
+                                     (const char *const *)call->values, NULL, NULL, 0);
+        if (!ok)
+            return -1;
+    }
+    if (!PQpipelineSync(c->pg))
+        return -1;
+    job->next = NULL;
+    job->started_ms = now_ms();
+    if (c->tail)
+        c->tail->next = job;
+    else
+        c->head = job;
+    c->tail = job;
+    c->inflight++;
+    return 0;
+}
+
+/* Sends job on c, failing the connection (and the job) if libpq refuses. */
+static void conn_send_or_fail(struct db_conn *c, struct db_job *job)
+{
+    if (conn_send(c, job) != 0) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", PQerrorMessage(c->pg));
+        job_finish(job, DB_FAIL_CONNECTION, why);
+        conn_fail(c, why);
+        return;
+    }
+    conn_flush(c);
+}
+
+/* ---- results ---- */
+
+static void conn_job_done(struct db_conn *c)
+{
+    struct db_job *job = c->head;
+    c->head = job->next;
+    if (!c->head)
+        c->tail = NULL;
+    c->inflight--;
+    if (job->first_error)
+        stats_add(&c->pool->stats->errors, 1);
+    job_finish(job, DB_OK, NULL);
+}
+
+static void conn_on_prepared(void *arg, struct db_result *r)
+{
+    struct db_conn *c = arg;
+    if (r->failure != DB_OK) {
+        if (r->failure == DB_FAIL_QUERY)
+            log_msg(LOG_ERROR, NULL, "db: preparing statements failed: %s", r->message);
+        return; /* the connection is being failed or freed by whoever failed us */
+    }
+    c->state = CONN_READY;
+    log_msg(LOG_DEBUG, NULL, "db: connection %d ready", c->index);
+}
+
+/* Reads every result that is available without waiting. */
+static void conn_read_results(struct db_conn *c)
+{
+    int idle = 0;
+    while (c->head) {
+        if (PQisBusy(c->pg))
+            return;
+        PGresult *res = PQgetResult(c->pg);
+        if (!res) {
+            /* One NULL ends a call's results; two in a row mean libpq expects
+             * nothing more although a job is in flight: the link is broken. */
+            if (++idle == 2 || PQstatus(c->pg) == CONNECTION_BAD) {
+                conn_fail(c, PQerrorMessage(c->pg));
+                return;
+            }
+            continue;
+        }
+        idle = 0;
+        struct db_job *job = c->head;
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            int prepare_failed = job->is_prepare && job->first_error;
+            conn_job_done(c);
+            if (prepare_failed) {
+                conn_fail(c, "preparing statements failed");
+                return;
+            }
+            continue;
+        }
+        if (job->cursor >= job->ncalls) {
+            PQclear(res); /* more results than calls: not ours to keep */
+            continue;
+        }
+        if (st == PGRES_PIPELINE_ABORTED) {
+            PQclear(res);
+            job->cursor++;
+            continue;
+        }
+        job->results[job->cursor++] = res;
+        if ((st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR) && !job->first_error)
+            job->first_error = res;
+    }
+}
+
+static void conn_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct db_conn *c = arg;
+    struct db_pool *pool = c->pool;
+    if (!PQconsumeInput(c->pg) || PQstatus(c->pg) == CONNECTION_BAD) {
+        conn_fail(c, PQerrorMessage(c->pg));
+        pool_dispatch(pool);
+        return;
+    }
+    conn_read_results(c);
+    if (c->state != CONN_DOWN && PQstatus(c->pg) == CONNECTION_BAD)
+        conn_fail(c, PQerrorMessage(c->pg));
+    pool_dispatch(pool);
+}
+
+/* ---- connection lifecycle ---- */
+
+static void conn_free_events(struct db_conn *c)
+{
+    struct event **evs[] = {&c->ev_read, &c->ev_write, &c->ev_connect};
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+        if (*evs[i]) {
+            event_free(*evs[i]);
+            *evs[i] = NULL;
+        }
+    }
+}
+
+/* Drops the connection: fails its jobs, closes it and arms the retry timer
+ * (unless the pool is being freed). */
+static void conn_fail(struct db_conn *c, const char *why)
+{
+    struct db_pool *pool = c->pool;
+    if (c->state == CONN_DOWN)
+        return;
+    char reason[256];
+    snprintf(reason, sizeof reason, "%s", why && *why ? why : "connection lost");
+    size_t n = strlen(reason);
+    while (n && (reason[n - 1] == '\n' || reason[n - 1] == ' '))
+        reason[--n] = '\0';
+    if (!pool->freeing) {
+        log_event(LOG_WARN, NULL, "db: connection lost",
+                  json_pack("{s:i, s:s, s:i}", "connection", c->index, "reason", reason,
+                            "in_flight", c->inflight));
+        stats_add(&pool->stats->errors, 1);
+    }
+    c->state = CONN_DOWN;
+    conn_free_events(c);
+    if (c->pg) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+    }
+    c->fd = -1;
+    struct db_job *job = c->head;
+    c->head = c->tail = NULL;
+    c->inflight = 0;
+    while (job) {
+        struct db_job *next = job->next;
+        job_finish(job, pool->freeing ? DB_FAIL_SHUTDOWN : DB_FAIL_CONNECTION, reason);
+        job = next;
+    }
+    if (!pool->freeing) {
+        struct timeval tv = {pool->cfg.reconnect_ms / 1000, (pool->cfg.reconnect_ms % 1000) * 1000};
+        event_add(c->ev_retry, &tv);
+    }
+    stats_refresh(pool);
+}
+
+static void conn_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    conn_connect(arg);
+}
+
+/* Connected: switch to non-blocking pipeline mode and prepare everything. */
+static void conn_start_preparing(struct db_conn *c)
+{
+    struct db_pool *pool = c->pool;
+    if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1) {
+        conn_fail(c, PQerrorMessage(c->pg));
+        return;
+    }
+    c->fd = PQsocket(c->pg);
+    c->ev_read = event_new(pool->base, c->fd, EV_READ | EV_PERSIST, conn_on_read, c);
+    c->ev_write = event_new(pool->base, c->fd, EV_WRITE, conn_on_write, c);
+    if (!c->ev_read || !c->ev_write) {
+        conn_fail(c, "out of memory");
+        return;
+    }
+    event_add(c->ev_read, NULL);
+    c->state = CONN_PREPARING;
+    /* One job holds at most DB_JOB_MAX_CALLS prepares; the last one carries
+     * conn_on_prepared, so READY means every statement is prepared. */
+    size_t n = pool->nstatements;
+    for (size_t i = 0; i == 0 || i < n; i += DB_JOB_MAX_CALLS) {
+        int last = i + DB_JOB_MAX_CALLS >= n;
+        struct db_job *part = db_job_new(last ? conn_on_prepared : NULL, c);
+        if (!part) {
+            conn_fail(c, "out of memory");
+            return;
+        }
+        part->is_prepare = 1;
+        for (size_t s = i; s < n && s < i + DB_JOB_MAX_CALLS; s++)
+            job_add_call(part, CALL_PREPARE, (int)s, 0, NULL);
+        if (conn_send(c, part) != 0) {
+            job_free(part);
+            conn_fail(c, PQerrorMessage(c->pg));
+            return;
+        }
+    }
+    conn_flush(c);
+    stats_refresh(pool);
+}
+
+static void conn_on_connect_io(evutil_socket_t fd, short what, void *arg);
+
+/* Advances PQconnectPoll and waits for what it asks. */
+static void conn_poll(struct db_conn *c)
+{
+    struct db_pool *pool = c->pool;
+    PostgresPollingStatusType st = PQconnectPoll(c->pg);
+    if (c->ev_connect) {
+        event_free(c->ev_connect);
+        c->ev_connect = NULL;
+    }
+    switch (st) {
+    case PGRES_POLLING_OK:
+        conn_start_preparing(c);
+        return;
+    case PGRES_POLLING_READING:
+    case PGRES_POLLING_WRITING:
+        c->ev_connect = event_new(pool->base, PQsocket(c->pg),
+                                  st == PGRES_POLLING_READING ? EV_READ : EV_WRITE,
+                                  conn_on_connect_io, c);
+        if (!c->ev_connect) {
+            conn_fail(c, "out of memory");
+            return;
+        }
+        event_add(c->ev_connect, NULL);
+        return;
+    default:
+        conn_fail(c, PQerrorMessage(c->pg));
+        return;
+    }
+}
+
+static void conn_on_connect_io(evutil_socket_t fd, short what, void *arg)
+{
+    conn_poll(arg);
+}
+
+static void conn_connect(struct db_conn *c)
+{
+    struct db_pool *pool = c->pool;
+    const char *keys[] = {"dbname", "options", "application_name", "connect_timeout", NULL};
+    const char *vals[] = {pool->conninfo, pool->options, "crm", "5", NULL};
+    c->pg = PQconnectStartParams(keys, vals, 1);
+    c->state = CONN_CONNECTING;
+    if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
+        conn_fail(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
+        return;
+    }
+    conn_poll(c);
+}
+
+/* ---- dispatch ---- */
+
+/* The ready connection with the fewest jobs in flight below the depth. */
+static struct db_conn *pool_pick(struct db_pool *pool)
+{
+    struct db_conn *best = NULL;
+    for (int i = 0; i < pool->cfg.size; i++) {
+        struct db_conn *c = &pool->conns[i];
+        if (c->state != CONN_READY || c->inflight >= pool->cfg.pipeline_depth)
+            continue;
+        if (!best || c->inflight < best->inflight)
+            best = c;
+    }
+    return best;
+}
+
+static struct db_job *queue_pop(struct db_pool *pool)
+{
+    struct db_job *job = pool->queue_head;
+    if (job) {
+        pool->queue_head = job->next;
+        if (!pool->queue_head)
+            pool->queue_tail = NULL;
+        pool->queued--;
+        job->next = NULL;
+    }
+    return job;
+}
+
+static void pool_dispatch(struct db_pool *pool)
+{
+    struct db_conn *c;
+    while (pool->queue_head && (c = pool_pick(pool)))
+        conn_send_or_fail(c, queue_pop(pool));
+    stats_refresh(pool);
+}
+
+void db_submit(struct db_pool *pool, struct db_job *job)
+{
+    if (job->memory_failed) {
+        job_finish(job, DB_FAIL_MEMORY, "out of memory");
+        return;
+    }
+    if (pool->freeing) {
+        job_finish(job, DB_FAIL_SHUTDOWN, "shutting down");
+        return;
+    }
+    struct db_conn *c = pool->queue_head ? NULL : pool_pick(pool);
+    if (c) {
+        conn_send_or_fail(c, job);
+        stats_refresh(pool);
+        return;
+    }
+    if (pool->queued >= (size_t)pool->cfg.queue_max) {
+        stats_add(&pool->stats->rejected, 1);
+        job_finish(job, DB_FAIL_QUEUE_FULL, "queue full");
+        return;
+    }
+    job->next = NULL;
+    job->started_ms = now_ms();
+    if (pool->queue_tail)
+        pool->queue_tail->next = job;
+    else
+        pool->queue_head = job;
+    pool->queue_tail = job;
+    pool->queued++;
+    stats_refresh(pool);
+}
+
+/* Every 50 ms: fail queued jobs past their wait, and drop a connection whose
+ * oldest job has outlived the statement timeout by far (a silent network). */
+static void pool_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct db_pool *pool = arg;
+    long long now = now_ms();
+    while (pool->queue_head && now - pool->queue_head->started_ms >= pool->cfg.queue_timeout_ms) {
+        stats_add(&pool->stats->rejected, 1);
+        job_finish(queue_pop(pool), DB_FAIL_TIMEOUT, "waited too long for a connection");
+    }
+    long long limit = (long long)pool->cfg.statement_timeout_ms + 5000;
+    for (int i = 0; i < pool->cfg.size; i++) {
+        struct db_conn *c = &pool->conns[i];
+        if (c->head && now - c->head->started_ms > limit)
+            conn_fail(c, "no answer from PostgreSQL");
+    }
+    pool_dispatch(pool);
+}
+
+/* ---- pool ---- */
+
+struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config *cfg,
+                            const struct db_statement *statements, size_t nstatements,
+                            struct db_pool_stats *stats)
+{
+    struct db_pool *pool = calloc(1, sizeof *pool);
+    if (!pool)
+        return NULL;
+    pool->base = base;
+    pool->cfg = *cfg;
+    pool->statements = statements;
+    pool->nstatements = nstatements;
+    pool->stats = stats;
+    snprintf(pool->options, sizeof pool->options, "-c statement_timeout=%d",
+             cfg->statement_timeout_ms);
+    pool->conninfo = strdup(cfg->conninfo);
+    pool->conns = calloc((size_t)cfg->size, sizeof *pool->conns);
+    pool->ev_tick = event_new(base, -1, EV_PERSIST, pool_on_tick, pool);
+    if (!pool->conninfo || !pool->conns || !pool->ev_tick)
+        goto failed;
+    pool->cfg.conninfo = pool->conninfo;
+    struct timeval tick = {0, 50 * 1000};
+    event_add(pool->ev_tick, &tick);
+    atomic_store(&stats->connections, cfg->size);
+    for (int i = 0; i < cfg->size; i++) {
+        struct db_conn *c = &pool->conns[i];
+        c->pool = pool;
+        c->index = i;
+        c->fd = -1;
+        c->ev_retry = evtimer_new(base, conn_on_retry, c);
+        if (!c->ev_retry)
+            goto failed;
+    }
+    for (int i = 0; i < cfg->size; i++)
+        conn_connect(&pool->conns[i]);
+    return pool;
+failed:
+    db_pool_free(pool);
+    return NULL;
+}
+
+void db_pool_free(struct db_pool *pool)
+{
+    if (!pool)
+        return;
+    pool->freeing = 1;
+    struct db_job *job;
+    while ((job = queue_pop(pool)))
+        job_finish(job, DB_FAIL_SHUTDOWN, "shutting down");
+    if (pool->conns) {
+        for (int i = 0; i < pool->cfg.size; i++) {
+            struct db_conn *c = &pool->conns[i];
+            if (!c->pool)
+                continue;
+            conn_fail(c, "shutting down");
+            if (c->ev_retry)
+                event_free(c->ev_retry);
+        }
+    }
+    if (pool->ev_tick)
+        event_free(pool->ev_tick);
+    free(pool->conns);
+    free(pool->conninfo);
+    free(pool);
+}
+
+size_t db_pool_pending(const struct db_pool *pool)
+{
+    size_t n = pool->queued;
+    for (int i = 0; i < pool->cfg.size; i++)
+        n += (size_t)pool->conns[i].inflight;
+    return n;
+}

@@ -1,0 +1,116 @@
+/*
+ * pool: a worker's non-blocking PostgreSQL connections.
+ *
+ * One pool belongs to one event_base (one worker thread) and is used only
+ * from that thread. Connections are opened with PQconnectStartParams and
+ * PQconnectPoll, run in non-blocking pipeline mode, and prepare every
+ * statement of the registry once, right after connecting. No call here ever
+ * waits on the network: results are read when the socket is readable.
+ *
+ * A job is a short list of prepared-statement executions followed by one
+ * Sync, so its statements run in one implicit transaction and cost one round
+ * trip; several jobs are pipelined on one connection (up to the configured
+ * depth). Jobs that find no connection wait in a bounded queue; a full queue,
+ * a wait past the timeout, a lost connection and shutdown all fail the job
+ * through its callback, which is called exactly once.
+ *
+ * Ownership: db_submit() takes the job. The callback gets a db_result whose
+ * PGresults belong to the pool and are cleared after the callback returns
+ * (a callback that wants one may take it and set the slot to NULL).
+ */
+#ifndef CRM_DB_POOL_H
+#define CRM_DB_POOL_H
+
+#include <libpq-fe.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+struct event_base;
+struct db_pool;
+struct db_job;
+
+#define DB_JOB_MAX_CALLS 8
+#define DB_CALL_MAX_PARAMS 16
+
+/* One prepared statement of the registry: its index is its id. */
+struct db_statement {
+    const char *name;
+    const char *sql;
+};
+
+struct db_pool_config {
+    const char *conninfo; /* URL or key=value string */
+    int size;             /* connections */
+    int pipeline_depth;   /* jobs in flight per connection */
+    int queue_max;        /* jobs waiting for a connection */
+    int queue_timeout_ms;
+    int statement_timeout_ms;
+    int reconnect_ms;
+};
+
+enum db_failure {
+    DB_OK = 0,
+    DB_FAIL_QUERY,      /* PostgreSQL answered an error: see sqlstate */
+    DB_FAIL_QUEUE_FULL, /* too many jobs waiting */
+    DB_FAIL_TIMEOUT,    /* waited too long for a connection */
+    DB_FAIL_CONNECTION, /* the connection was lost with the job in flight */
+    DB_FAIL_SHUTDOWN,   /* the pool is being freed */
+    DB_FAIL_MEMORY,
+};
+
+struct db_result {
+    enum db_failure failure;
+    int ncalls;
+    PGresult *results[DB_JOB_MAX_CALLS]; /* one per call; NULL for aborted calls */
+    const char *sqlstate;                /* on DB_FAIL_QUERY: five characters */
+    const char *message;                 /* internal: for logs only, never for clients */
+};
+
+typedef void (*db_done_cb)(void *arg, struct db_result *result);
+
+/* Counters readable from any thread (relaxed atomics). */
+struct db_pool_stats {
+    _Atomic long connections;   /* configured */
+    _Atomic long ready;         /* connected and prepared */
+    _Atomic long busy;          /* ready with at least one job in flight */
+    _Atomic long waiting;       /* jobs queued for a connection */
+    _Atomic long errors;        /* query errors and lost connections, cumulative */
+    _Atomic long rejected;      /* jobs failed by queue full or timeout, cumulative */
+};
+
+/* Starts connecting at once. Returns NULL when out of memory. The statement
+ * array and stats (which the caller owns, zeroed, so that other threads may
+ * read it whatever happens to the pool) must outlive the pool. */
+struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config *cfg,
+                            const struct db_statement *statements, size_t nstatements,
+                            struct db_pool_stats *stats);
+
+/* Fails every queued and in-flight job with DB_FAIL_SHUTDOWN (their callbacks
+ * run here), closes the connections and frees the pool. */
+void db_pool_free(struct db_pool *pool);
+
+/* Jobs in flight or queued. */
+size_t db_pool_pending(const struct db_pool *pool);
+
+/* A new empty job. Returns NULL when out of memory. */
+struct db_job *db_job_new(db_done_cb cb, void *arg);
+
+/* Appends the execution of statement stmt with text parameters (NULL values
+ * are SQL NULL); the values are copied. Returns 0, or -1 when the job is full
+ * or out of memory (the job is then marked failed with DB_FAIL_MEMORY and
+ * db_submit() will fail it). */
+int db_job_add(struct db_job *job, int stmt, int nparams, const char *const *values);
+
+/* Sends or queues the job; the pool owns it from here. The callback may run
+ * before db_submit returns (queue full): the caller must not touch anything
+ * the callback frees after this call. */
+void db_submit(struct db_pool *pool, struct db_job *job);
+
+/* Fails a job that was never submitted: its callback runs with failure,
+ * then the job is freed. */
+void db_job_fail(struct db_job *job, enum db_failure failure);
+
+/* Text of field (row, col) or NULL for SQL NULL; "" when out of range. */
+const char *db_value(const PGresult *res, int row, int col);
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * exchange: see exchange.h. The exchange owns its parsed query; the request
+ * (and its path) belongs to evhttp and stays valid until the reply is sent.
+ */
+#include "http/exchange.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <sys/queue.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "http/metrics.h"
+#include "http/problem.h"
+#include "http/worker.h"
+
+static long long monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+struct exchange *exchange_new(struct evhttp_request *req, struct worker *w, unsigned method)
+{
+    struct exchange *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->req = req;
+    x->worker = w;
+    x->method = method;
+    x->start_us = monotonic_us();
+    x->route_index = w->server->nroutes;
+    TAILQ_INIT(&x->query);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    x->path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!x->path || !*x->path)
+        x->path = "/";
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (query)
+        evhttp_parse_query_str(query, &x->query);
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    request_id_choose(evhttp_find_header(in, "X-Request-Id"), x->request_id);
+    const char *origin = evhttp_find_header(in, "Origin");
+    if (cors_allowed(&w->server->cors, origin))
+        x->origin = origin;
+    w->in_flight++;
+    return x;
+}
+
+void exchange_add_header(struct exchange *x, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(x->req), name, value);
+}
+
+const char *exchange_query(struct exchange *x, const char *name)
+{
+    return evhttp_find_header(&x->query, name);
+}
+
+static void exchange_access_log(struct exchange *x, int status, size_t bytes, long long us)
+{
+    if (!x->worker->server->cfg->access_log || !log_enabled(LOG_INFO))
+        return;
+    const struct server *s = x->worker->server;
+    const char *route = x->route_index < s->nroutes ? s->routes[x->route_index].pattern : NULL;
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    struct evhttp_connection *conn = evhttp_request_get_connection(x->req);
+    if (conn)
+        evhttp_connection_get_peer(conn, &peer, &port);
+    log_event(LOG_INFO, x->request_id, "request",
+              json_pack("{s:s, s:s, s:s?, s:i, s:f, s:I, s:s?}", "method",
+                        router_method_name(x->method), "path", x->path, "route", route, "status",
+                        status, "duration_ms", (double)us / 1000.0, "bytes", (json_int_t)bytes,
+                        "remote", peer));
+}
+
+/* Adds the headers every answer carries. */
+static void exchange_common_headers(struct exchange *x)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(x->req);
+    evhttp_add_header(out, "X-Request-Id", x->request_id);
+    evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    evhttp_add_header(out, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    evhttp_add_header(out, "Vary", "Origin");
+    if (x->origin) {
+        evhttp_add_header(out, "Access-Control-Allow-Origin", x->origin);
+        evhttp_add_header(out, "Access-Control-Expose-Headers",
+                          "X-Request-Id, ETag, Location, Retry-After");
+    }
+    if (x->worker->stopping)
+        evhttp_add_header(out, "Connection", "close");
+}
+
+void exchange_send(struct exchange *x, int status, const char *content_type, const char *body,
+                   size_t len)
+{
+    struct worker *w = x->worker;
+    exchange_common_headers(x);
+    struct evbuffer *buf = NULL;
+    if (content_type)
+        evhttp_add_header(evhttp_request_get_output_headers(x->req), "Content-Type", content_type);
+    if (body) {
+        buf = evbuffer_new();
+        if (buf)
+            evbuffer_add(buf, body, len);
+    }
+    evhttp_send_reply(x->req, status, NULL, buf);
+    if (buf)
+        evbuffer_free(buf);
+    long long us = monotonic_us() - x->start_us;
+    metrics_observe(x->route_index, status, us);
+    exchange_access_log(x, status, body ? len : 0, us);
+    evhttp_clear_headers(&x->query);
+    free(x);
+    worker_exchange_done(w);
+}
+
+void exchange_send_json_text(struct exchange *x, int status, const char *text, size_t len)
+{
+    exchange_send(x, status, "application/json; charset=utf-8", text, len);
+}
+
+void exchange_send_json(struct exchange *x, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) {
+        exchange_send_problem(x, 500, "The answer could not be encoded.");
+        return;
+    }
+    exchange_send_json_text(x, status, text, strlen(text));
+    free(text);
+}
+
+void exchange_send_problem_json(struct exchange *x, json_t *problem)
+{
+    json_int_t status = json_integer_value(json_object_get(problem, "status"));
+    char *text = problem ? json_dumps(problem, JSON_COMPACT) : NULL;
+    json_decref(problem);
+    if (!text) {
+        static const char fallback[] = "{\"type\":\"about:blank\",\"title\":\"Internal Server "
+                                       "Error\",\"status\":500}";
+        exchange_send(x, 500, "application/problem+json", fallback, sizeof fallback - 1);
+        return;
+    }
+    exchange_send(x, status ? (int)status : 500, "application/problem+json", text, strlen(text));
+    free(text);
+}
+
+void exchange_send_problem(struct exchange *x, int status, const char *detail)
+{
+    exchange_send_problem_json(x, problem_new(status, detail, x->request_id));
+}
+
+void exchange_send_empty(struct exchange *x, int status)
+{
+    exchange_send(x, status, NULL, NULL, 0);
+}
+
+struct db_pool *exchange_pool(struct exchange *x)
+{
+    return x->worker->pool;
+}
+
+void exchange_db_submit(struct exchange *x, struct db_job *job)
+{
+    struct db_pool *pool = x->worker->pool;
+    if (pool) {
+        db_submit(pool, job);
+        return;
+    }
+    /* After the grace period the pool is gone: fail like a freed pool. */
+    db_job_fail(job, DB_FAIL_SHUTDOWN);
+}
+
+/* SQLSTATEs that mean "try again" rather than "this request is wrong":
+ * query_canceled (statement timeout), serialization and deadlock failures,
+ * the admin shutting the server down, and connection exceptions. */
+static int sqlstate_transient(const char *s)
+{
+    return strcmp(s, "57014") == 0 || strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0 ||
+           strncmp(s, "57P", 3) == 0 || strncmp(s, "08", 2) == 0 || strcmp(s, "53300") == 0;
+}
+
+int exchange_db_failed(struct exchange *x, const struct db_result *r)
+{
+    const char *detail;
+    switch (r->failure) {
+    case DB_OK:
+        return 0;
+    case DB_FAIL_QUEUE_FULL:
+    case DB_FAIL_TIMEOUT:
+        detail = "The service is busy; retry shortly.";
+        break;
+    case DB_FAIL_CONNECTION:
+    case DB_FAIL_SHUTDOWN:
+        detail = "The database is unavailable; retry shortly.";
+        break;
+    case DB_FAIL_QUERY:
+        if (sqlstate_transient(r->sqlstate)) {
+            detail = "The database could not answer in time; retry shortly.";
+            break;
+        }
+        /* fall through */
+    default:
+        log_event(LOG_ERROR, x->request_id, "db: query failed",
+                  json_pack("{s:s, s:s}", "sqlstate", r->sqlstate, "error", r->message));
+        exchange_send_problem(x, 500, "An unexpected error occurred.");
+        return 1;
+    }
+    log_event(LOG_WARN, x->request_id, "db: unavailable",
+              json_pack("{s:i, s:s, s:s}", "failure", (int)r->failure, "sqlstate", r->sqlstate,
+                        "error", r->message));
+    exchange_add_header(x, "Retry-After", "1");
+    exchange_send_problem(x, 503, detail);
+    return 1;
+}

@@ -1,0 +1,78 @@
+/*
+ * exchange: one HTTP request and its answer, as the handlers see it.
+ *
+ * The server creates an exchange for each request and hands it to a route
+ * handler. The handler (or a database callback later) answers exactly once
+ * with one of the exchange_send_* functions, which add the project's headers
+ * (request id, security headers, CORS), write the body in one reply, record
+ * metrics and the access log line, and free the exchange: after a send the
+ * exchange must not be touched.
+ */
+#ifndef CRM_EXCHANGE_H
+#define CRM_EXCHANGE_H
+
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stddef.h>
+
+#include "db/pool.h"
+#include "http/request_id.h"
+#include "http/router.h"
+
+struct evhttp_request;
+struct worker;
+
+struct exchange {
+    struct evhttp_request *req;
+    struct worker *worker;
+    unsigned method;
+    const char *path;  /* owned by the request */
+    size_t route_index; /* == nroutes when unmatched */
+    struct route_match match;
+    struct evkeyvalq query; /* parsed query string */
+    char request_id[REQUEST_ID_MAX + 1];
+    const char *origin; /* the Origin header when allowed, else NULL */
+    long long start_us;
+};
+
+/* Allocates the exchange for req. Returns NULL when out of memory. */
+struct exchange *exchange_new(struct evhttp_request *req, struct worker *w, unsigned method);
+
+/* Answers with body (len bytes, copied) and content_type. */
+void exchange_send(struct exchange *x, int status, const char *content_type, const char *body,
+                   size_t len);
+
+/* Answers with a JSON document; takes the reference to body. */
+void exchange_send_json(struct exchange *x, int status, json_t *body);
+
+/* Answers with JSON text built elsewhere (by PostgreSQL, say). */
+void exchange_send_json_text(struct exchange *x, int status, const char *text, size_t len);
+
+/* Answers application/problem+json {type, title, status, detail, request_id}. */
+void exchange_send_problem(struct exchange *x, int status, const char *detail);
+
+/* Answers a problem built with problem_new(); takes the reference. */
+void exchange_send_problem_json(struct exchange *x, json_t *problem);
+
+/* Answers with no body (204, or a preflight). */
+void exchange_send_empty(struct exchange *x, int status);
+
+/* Adds a response header (before a send). */
+void exchange_add_header(struct exchange *x, const char *name, const char *value);
+
+/* A query parameter's value or NULL. */
+const char *exchange_query(struct exchange *x, const char *name);
+
+/* The worker's pool, or NULL while stopping after the grace period. */
+struct db_pool *exchange_pool(struct exchange *x);
+
+/* Submits job to the worker's pool; if there is no pool, fails the job the
+ * same way a shut-down pool would. */
+void exchange_db_submit(struct exchange *x, struct db_job *job);
+
+/* When r is a failure, answers the right problem (503 with Retry-After for
+ * want of a connection or a lost one, 500 otherwise), logs the internal
+ * message with the request id, and returns 1. Returns 0 on success. */
+int exchange_db_failed(struct exchange *x, const struct db_result *r);
+
+#endif

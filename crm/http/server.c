@@ -1,0 +1,372 @@
+/*
+ * server: see server.h.
+ *
+ * Ownership: server_run owns the server and its workers; each worker owns its
+ * event_base, evhttp, pool and events, created here before its thread starts
+ * and freed here after it ends. Signals are blocked in every thread and taken
+ * with sigwait by the calling thread, so no handler runs on a worker loop.
+ */
+#include "http/server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <sys/queue.h>
+#include <event2/buffer.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "db/pool.h"
+#include "db/statements.h"
+#include "http/exchange.h"
+#include "http/metrics.h"
+#include "http/worker.h"
+
+/* evhttp's own limits sit above ours, as a backstop: a request between the
+ * two gets our problem+json answer, a larger one evhttp's bare 413. */
+#define EVHTTP_BACKSTOP_BODY (4 * SERVER_MAX_BODY)
+#define EVHTTP_BACKSTOP_HEADERS (8 * SERVER_MAX_HEADERS)
+
+static const struct {
+    enum evhttp_cmd_type ev;
+    unsigned method;
+} server_methods[] = {
+    {EVHTTP_REQ_GET, HTTP_GET},     {EVHTTP_REQ_HEAD, HTTP_HEAD},
+    {EVHTTP_REQ_POST, HTTP_POST},   {EVHTTP_REQ_PUT, HTTP_PUT},
+    {EVHTTP_REQ_PATCH, HTTP_PATCH}, {EVHTTP_REQ_DELETE, HTTP_DELETE},
+    {EVHTTP_REQ_OPTIONS, HTTP_OPTIONS},
+};
+
+static unsigned server_method(enum evhttp_cmd_type ev)
+{
+    for (size_t i = 0; i < sizeof server_methods / sizeof server_methods[0]; i++)
+        if (server_methods[i].ev == ev)
+            return server_methods[i].method;
+    return 0;
+}
+
+/* Bytes of the request line and header fields as the client sent them
+ * (give or take the spaces evhttp trimmed). */
+static size_t request_header_bytes(struct evhttp_request *req)
+{
+    size_t n = strlen(evhttp_request_get_uri(req)) + 16;
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
+    n += strlen(h->key) + strlen(h->value) + 4;
+    return n;
+}
+
+static int content_type_is_json(const char *ct)
+{
+    if (!ct)
+        return 0;
+    size_t n = strcspn(ct, ";");
+    while (n && ct[n - 1] == ' ')
+        n--;
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return 1;
+    return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+           strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+/* OPTIONS: a CORS preflight from an allowed origin, or a plain Allow. */
+static void server_answer_options(struct exchange *x, unsigned allowed)
+{
+    char allow[128];
+    router_allow_header(allowed | HTTP_OPTIONS, allow, sizeof allow);
+    struct evkeyvalq *in = evhttp_request_get_input_headers(x->req);
+    if (x->origin && evhttp_find_header(in, "Access-Control-Request-Method")) {
+        exchange_add_header(x, "Access-Control-Allow-Methods", allow);
+        exchange_add_header(x, "Access-Control-Allow-Headers",
+                            "Authorization, Content-Type, If-Match, Idempotency-Key, X-Request-Id");
+        exchange_add_header(x, "Access-Control-Max-Age", "600");
+    }
+    exchange_add_header(x, "Allow", allow);
+    exchange_send_empty(x, 204);
+}
+
+/* Every request enters here: limits, routing, media type, then the handler. */
+static void worker_on_request(struct evhttp_request *req, void *arg)
+{
+    struct worker *w = arg;
+    const struct server *s = w->server;
+    unsigned method = server_method(evhttp_request_get_command(req));
+    struct exchange *x = exchange_new(req, w, method);
+    if (!x) {
+        evhttp_send_error(req, 503, NULL);
+        return;
+    }
+    if (w->stopping) {
+        exchange_add_header(x, "Retry-After", "1");
+        exchange_send_problem(x, 503, "The service is shutting down.");
+        return;
+    }
+    if (!method) {
+        exchange_send_problem(x, 501, "This method is not supported.");
+        return;
+    }
+    if (request_header_bytes(req) > SERVER_MAX_HEADERS) {
+        exchange_send_problem(x, 431, "The request's header fields exceed 8 KiB.");
+        return;
+    }
+    size_t body = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+    if (body > SERVER_MAX_BODY) {
+        exchange_send_problem(x, 413, "The request body exceeds 1 MiB.");
+        return;
+    }
+    char allow[128];
+    switch (router_match(s->routes, s->nroutes, method, x->path, &x->match)) {
+    case ROUTER_NOT_FOUND:
+        exchange_send_problem(x, 404, "No such resource.");
+        return;
+    case ROUTER_METHOD_NOT_ALLOWED:
+        if (method == HTTP_OPTIONS) {
+            server_answer_options(x, x->match.allowed);
+            return;
+        }
+        exchange_add_header(x, "Allow", router_allow_header(x->match.allowed, allow, sizeof allow));
+        exchange_send_problem(x, 405, "This method is not allowed on this resource.");
+        return;
+    case ROUTER_FOUND:
+        break;
+    }
+    x->route_index = (size_t)(x->match.route - s->routes);
+    if (body > 0 && (method & (HTTP_POST | HTTP_PUT | HTTP_PATCH)) &&
+        !content_type_is_json(evhttp_find_header(evhttp_request_get_input_headers(req),
+                                                 "Content-Type"))) {
+        exchange_send_problem(x, 415, "The request body must be application/json.");
+        return;
+    }
+    x->match.route->handler(x);
+}
+
+void worker_exchange_done(struct worker *w)
+{
+    w->in_flight--;
+    if (w->stopping && w->in_flight == 0) {
+        /* Leave the loop a moment to write the last answers out. */
+        struct timeval flush = {0, 100 * 1000};
+        event_base_loopexit(w->base, &flush);
+    }
+}
+
+/* The grace period is over: fail what is left (the pool answers 503). */
+static void worker_on_grace(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    log_msg(LOG_WARN, NULL, "worker %d: grace period over with %zu requests in flight", w->index,
+            w->in_flight);
+    struct db_pool *pool = w->pool;
+    w->pool = NULL;
+    db_pool_free(pool);
+    struct timeval flush = {0, 100 * 1000};
+    event_base_loopexit(w->base, &flush);
+}
+
+static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    if (w->stopping)
+        return;
+    w->stopping = 1;
+    if (w->bound) {
+        evhttp_del_accept_socket(w->http, w->bound);
+        w->bound = NULL;
+        w->listen_fd = -1;
+    }
+    int ms = w->server->cfg->shutdown_grace_ms;
+    struct timeval grace = {ms / 1000, (ms % 1000) * 1000};
+    event_add(w->ev_grace, &grace);
+    if (w->in_flight == 0)
+        event_base_loopexit(w->base, NULL);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+/* A listening socket with SO_REUSEPORT on host:port. Returns the fd or -1. */
+static int server_listen(const char *host, int port)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    int rc = getaddrinfo(host, portstr, &hints, &ai);
+    if (rc != 0) {
+        log_msg(LOG_ERROR, NULL, "listen: cannot resolve '%s': %s", host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        log_msg(LOG_ERROR, NULL, "listen: %s:%d: %s", host, port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+static int socket_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static int worker_init(struct worker *w, struct server *s, int index, int fd,
+                       const struct db_pool_config *pcfg)
+{
+    w->index = index;
+    w->server = s;
+    w->listen_fd = fd;
+    if (!(w->base = event_base_new()) || !(w->http = evhttp_new(w->base)))
+        return -1;
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
+                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                            EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
+    evhttp_set_max_body_size(w->http, EVHTTP_BACKSTOP_BODY);
+    evhttp_set_max_headers_size(w->http, EVHTTP_BACKSTOP_HEADERS);
+    evhttp_set_timeout(w->http, s->cfg->http_timeout_s);
+    evhttp_set_default_content_type(w->http, "application/json; charset=utf-8");
+    evhttp_set_gencb(w->http, worker_on_request, w);
+    if (!(w->bound = evhttp_accept_socket_with_handle(w->http, fd)))
+        return -1;
+    w->ev_stop = event_new(w->base, -1, 0, worker_on_stop, w);
+    w->ev_grace = evtimer_new(w->base, worker_on_grace, w);
+    w->pool = db_pool_new(w->base, pcfg, statements, STMT_COUNT, &w->pool_stats);
+    return w->ev_stop && w->ev_grace && w->pool ? 0 : -1;
+}
+
+static void worker_cleanup(struct worker *w)
+{
+    db_pool_free(w->pool);
+    w->pool = NULL;
+    if (w->ev_stop)
+        event_free(w->ev_stop);
+    if (w->ev_grace)
+        event_free(w->ev_grace);
+    if (w->http)
+        evhttp_free(w->http); /* closes the listener and every connection */
+    else if (w->listen_fd >= 0)
+        close(w->listen_fd);
+    if (w->base)
+        event_base_free(w->base);
+}
+
+/* Waits for SIGINT/SIGTERM (blocked in every thread). */
+static int server_wait_signal(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig = 0;
+    sigwait(&set, &sig);
+    return sig;
+}
+
+int server_run(const struct crm_config *cfg, const char *database_url, const struct route *routes,
+               size_t nroutes, int schema_version)
+{
+    struct server s = {.cfg = cfg, .routes = routes, .nroutes = nroutes,
+                       .schema_version = schema_version};
+    int rc = 1, started = 0;
+    char host[256];
+    int port;
+    config_split_listen(cfg->listen, host, sizeof host, &port);
+    if (cors_parse(&s.cors, cfg->cors_origins) != 0) {
+        log_msg(LOG_ERROR, NULL, "cors-origins: each origin must be scheme://host[:port]");
+        return 1;
+    }
+    s.nworkers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (s.nworkers < 1)
+        s.nworkers = 1;
+    s.workers = calloc((size_t)s.nworkers, sizeof *s.workers);
+    if (!s.workers || evthread_use_pthreads() != 0 || metrics_init(routes, nroutes) != 0)
+        goto done;
+
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &block, NULL);
+
+    struct db_pool_config pcfg = {
+        .conninfo = database_url,
+        .size = cfg->db_pool_size,
+        .pipeline_depth = cfg->db_pipeline_depth,
+        .queue_max = cfg->db_queue_max,
+        .queue_timeout_ms = cfg->db_queue_timeout_ms,
+        .statement_timeout_ms = cfg->db_statement_timeout_ms,
+        .reconnect_ms = cfg->db_reconnect_ms,
+    };
+    for (int i = 0; i < s.nworkers; i++)
+        s.workers[i].listen_fd = -1;
+    for (int i = 0; i < s.nworkers; i++) {
+        int fd = server_listen(host, port);
+        if (fd < 0)
+            goto done;
+        if (port == 0)
+            port = socket_port(fd); /* the others join the port the first one got */
+        if (worker_init(&s.workers[i], &s, i, fd, &pcfg) != 0) {
+            log_msg(LOG_ERROR, NULL, "worker %d: could not start", i);
+            goto done;
+        }
+    }
+    s.port = port;
+    for (int i = 0; i < s.nworkers; i++) {
+        if (pthread_create(&s.workers[i].thread, NULL, worker_main, &s.workers[i]) != 0)
+            goto stop;
+        started++;
+    }
+    log_event(LOG_INFO, NULL, "serving",
+              json_pack("{s:s, s:i, s:i, s:i}", "host", host, "port", port, "workers",
+                        s.nworkers, "db_pool_size", cfg->db_pool_size));
+    printf("crm: serving on http://%s:%d\n", host, port);
+    fflush(stdout);
+
+    int sig = server_wait_signal();
+    log_msg(LOG_INFO, NULL, "%s received: stopping (grace %d ms)",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->shutdown_grace_ms);
+    rc = 0;
+stop:
+    for (int i = 0; i < started; i++)
+        event_active(s.workers[i].ev_stop, EV_READ, 0);
+    for (int i = 0; i < started; i++)
+        pthread_join(s.workers[i].thread, NULL);
+    if (started < s.nworkers && rc == 0)
+        rc = 1;
+done:
+    for (int i = 0; s.workers && i < s.nworkers; i++)
+        worker_cleanup(&s.workers[i]);
+    free(s.workers);
+    cors_free(&s.cors);
+    metrics_free();
+    libevent_global_shutdown();
+    if (rc == 0)
+        log_msg(LOG_INFO, NULL, "stopped");
+    return rc;
+}

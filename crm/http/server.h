@@ -1,0 +1,26 @@
+/*
+ * server: the HTTP service. N worker threads, each with its own event_base,
+ * evhttp and database pool, accept on sockets bound to the same address with
+ * SO_REUSEPORT. The calling thread waits for SIGINT/SIGTERM and then shuts
+ * the workers down gracefully: stop accepting, let in-flight requests finish
+ * within the grace period, answer the rest 503, exit.
+ */
+#ifndef CRM_SERVER_H
+#define CRM_SERVER_H
+
+#include <stddef.h>
+
+#include "core/config.h"
+#include "http/router.h"
+
+/* The limits the service enforces itself (answered with problem+json). */
+#define SERVER_MAX_BODY (1024 * 1024)
+#define SERVER_MAX_HEADERS (8 * 1024)
+
+/* Runs until SIGINT or SIGTERM. database_url is the app role's conninfo.
+ * schema_version is the version /readyz expects. Returns 0 after a clean
+ * shutdown, 1 when the service could not start. */
+int server_run(const struct crm_config *cfg, const char *database_url, const struct route *routes,
+               size_t nroutes, int schema_version);
+
+#endif

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what crm needs to build, run and test on Debian 12, only what is
+# missing. `deps.sh run` for `make run`, `deps.sh test` for `make test`,
+# `deps.sh bench` for `make bench`. Needs root (or sudo) when something is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+what=${1:-run}
+pkgs=(build-essential cmake pkg-config libevent-dev libpq-dev libjansson-dev libsodium-dev
+      postgresql-15 postgresql-contrib curl ca-certificates)
+case "$what" in
+  test)  pkgs+=(libcmocka-dev bats jq docker-compose nodejs npm postgresql-15-pgtap
+               libtap-parser-sourcehandler-pgtap-perl clang libclang-rt-14-dev) ;;
+  bench) pkgs+=(wrk jq nodejs npm) ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  # nodejs may come from another repository with its own npm: accept any node >= 18.
+  if [ "$p" = npm ] && command -v npm >/dev/null; then continue; fi
+  if [ "$p" = nodejs ] && command -v node >/dev/null; then continue; fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The OpenAPI linter, from npm, pinned, into .tools/ (not committed).
+if [ "$what" = test ] && [ ! -x .tools/node_modules/.bin/redocly ]; then
+  echo "deps: installing @redocly/cli into .tools/"
+  npm install --prefix .tools --no-audit --no-fund --loglevel=error @redocly/cli@1.34.21 >/dev/null
+fi
+exit 0
