@@ -33,6 +33,6 @@ fi
 # The OpenAPI linter, from npm, pinned, into .tools/ (not committed).
 if [ "$what" = test ] && [ ! -x .tools/node_modules/.bin/redocly ]; then
   echo "deps: installing @redocly/cli into .tools/"
-  npm install --prefix .tools --no-audit --no-fund --loglevel=error @redocly/cli@1.34.21 >/dev/null
+  npm install --prefix .tools --no-audit --no-fund --loglevel=error @redocly/cli@1.34.20 >/dev/null
 fi
 exit 0

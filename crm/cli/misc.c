@@ -13,7 +13,8 @@ static const char pg_usage[] =
     "usage: crm pg start|stop|env [options]\n\n"
     "start  initialises (first time) and starts the embedded PostgreSQL under\n"
     "       <data-dir>/pg, creates its roles and database, and prints\n"
-    "       CRM_DATABASE_URL=... and CRM_MIGRATE_DATABASE_URL=... lines\n"
+    "       CRM_DATABASE_URL, CRM_MIGRATE_DATABASE_URL, CRM_PG_SUPERUSER_URL\n"
+    "       and CRM_PG_DIR lines (shell syntax)\n"
     "stop   stops it\n"
     "env    prints the two lines without starting anything";
 
@@ -42,7 +43,10 @@ int cmd_pg(int argc, char **argv)
     if (rc != 0)
         fprintf(stderr, "crm: %s\n", err);
     else if (strcmp(action, "stop") != 0)
-        printf("CRM_DATABASE_URL='%s'\nCRM_MIGRATE_DATABASE_URL='%s'\n", c.app_url, c.owner_url);
+        printf("CRM_DATABASE_URL='%s'\nCRM_MIGRATE_DATABASE_URL='%s'\n"
+               "CRM_PG_SUPERUSER_URL='host=%s port=5432 dbname=postgres user=postgres'\n"
+               "CRM_PG_DIR='%s'\n",
+               c.app_url, c.owner_url, c.sockdir, c.dir);
     config_free(&cfg);
     return rc;
 }

@@ -165,8 +165,13 @@ enum config_result config_load_with(struct crm_config *cfg, int argc, char **arg
         const char *value;
         if (eq)
             value = eq + 1;
-        else if (s->type == SETTING_BOOL)
-            value = "1";
+        else if (s->type == SETTING_BOOL) {
+            int ignored;
+            if (i + 1 < argc && setting_parse_bool(argv[i + 1], &ignored) == 0)
+                value = argv[++i];
+            else
+                value = "1";
+        }
         else if (i + 1 < argc)
             value = argv[++i];
         else {
@@ -198,14 +203,21 @@ void config_print_help(FILE *out)
 int config_split_listen(const char *listen, char *host, size_t hostlen, int *port)
 {
     const char *colon = strrchr(listen, ':');
-    if (!colon || colon == listen || (size_t)(colon - listen) >= hostlen)
+    if (!colon || colon == listen)
         return -1;
     const char *h = listen;
     size_t hl = (size_t)(colon - listen);
-    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+    if (h[0] == '[') {
+        /* [v6]:port: the bracket must close right before the port. */
+        if (hl < 3 || h[hl - 1] != ']')
+            return -1;
         h++;
         hl -= 2;
+    } else if (memchr(h, ':', hl)) {
+        return -1; /* a bare IPv6 address: ambiguous, ask for brackets */
     }
+    if (hl >= hostlen)
+        return -1;
     memcpy(host, h, hl);
     host[hl] = '\0';
     return setting_parse_int(colon + 1, 0, 65535, port);

@@ -35,6 +35,11 @@ static char *file_read(const char *path, size_t *len)
         memcpy(buf + n, chunk, r);
         n += r;
     }
+    if (ferror(f)) {
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
     fclose(f);
     if (!buf && !(buf = malloc(1)))
         return NULL;

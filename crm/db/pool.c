@@ -10,7 +10,9 @@
  */
 #include "db/pool.h"
 
+#include <arpa/inet.h>
 #include <event2/event.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,7 @@ struct db_pool {
     struct db_pool_config cfg;
     char *conninfo;
     char options[64];
+    char hostaddr[64]; /* the host name resolved once at start-up, or "" */
     const struct db_statement *statements;
     size_t nstatements;
     struct db_conn *conns;
@@ -68,6 +71,7 @@ struct db_pool {
     size_t queued;
     struct event *ev_tick; /* queue timeouts and the in-flight watchdog */
     struct db_pool_stats *stats; /* owned by the caller */
+    int unreachable; /* the last connection attempt failed and none is ready */
     int freeing;
 };
 
@@ -279,6 +283,7 @@ static void conn_on_prepared(void *arg, struct db_result *r)
         return; /* the connection is being failed or freed by whoever failed us */
     }
     c->state = CONN_READY;
+    c->pool->unreachable = 0;
     log_msg(LOG_DEBUG, NULL, "db: connection %d ready", c->index);
 }
 
@@ -355,6 +360,24 @@ static void conn_free_events(struct db_conn *c)
     }
 }
 
+/* Whether some connection is ready or about to be (preparing). */
+static int pool_has_live(const struct db_pool *pool)
+{
+    for (int i = 0; i < pool->cfg.size; i++)
+        if (pool->conns[i].state == CONN_READY || pool->conns[i].state == CONN_PREPARING)
+            return 1;
+    return 0;
+}
+
+static struct db_job *queue_pop(struct db_pool *pool);
+
+static void pool_fail_queue(struct db_pool *pool, enum db_failure failure, const char *why)
+{
+    struct db_job *job;
+    while ((job = queue_pop(pool)))
+        job_finish(job, failure, why);
+}
+
 /* Drops the connection: fails its jobs, closes it and arms the retry timer
  * (unless the pool is being freed). */
 static void conn_fail(struct db_conn *c, const char *why)
@@ -373,6 +396,8 @@ static void conn_fail(struct db_conn *c, const char *why)
                             "in_flight", c->inflight));
         stats_add(&pool->stats->errors, 1);
     }
+    if (c->state == CONN_CONNECTING)
+        pool->unreachable = 1;
     c->state = CONN_DOWN;
     conn_free_events(c);
     if (c->pg) {
@@ -388,6 +413,8 @@ static void conn_fail(struct db_conn *c, const char *why)
         job_finish(job, pool->freeing ? DB_FAIL_SHUTDOWN : DB_FAIL_CONNECTION, reason);
         job = next;
     }
+    if (pool->unreachable && !pool_has_live(pool))
+        pool_fail_queue(pool, DB_FAIL_CONNECTION, "the database is unreachable");
     if (!pool->freeing) {
         struct timeval tv = {pool->cfg.reconnect_ms / 1000, (pool->cfg.reconnect_ms % 1000) * 1000};
         event_add(c->ev_retry, &tv);
@@ -477,11 +504,42 @@ static void conn_on_connect_io(evutil_socket_t fd, short what, void *arg)
     conn_poll(arg);
 }
 
+/* PQconnectStart resolves a host name with a blocking getaddrinfo. To keep
+ * that off the worker loops, the name is resolved here, once, when the pool
+ * is created (before the loops run), and passed as hostaddr. A Unix socket
+ * folder, a numeric address, several hosts or an explicit hostaddr are left
+ * to libpq, which does not block on them. */
+static void pool_resolve_host(struct db_pool *pool)
+{
+    PQconninfoOption *opts = PQconninfoParse(pool->conninfo, NULL);
+    const char *host = NULL, *hostaddr = NULL;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (strcmp(o->keyword, "host") == 0)
+            host = o->val;
+        else if (strcmp(o->keyword, "hostaddr") == 0)
+            hostaddr = o->val;
+    }
+    if (host && *host && host[0] != '/' && host[0] != '@' && !strchr(host, ',') &&
+        !(hostaddr && *hostaddr)) {
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+        if (getaddrinfo(host, NULL, &hints, &ai) == 0 && ai) {
+            const void *addr = ai->ai_family == AF_INET6
+                                   ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+                                   : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+            inet_ntop(ai->ai_family, addr, pool->hostaddr, sizeof pool->hostaddr);
+        }
+        if (ai)
+            freeaddrinfo(ai);
+    }
+    PQconninfoFree(opts);
+}
+
 static void conn_connect(struct db_conn *c)
 {
     struct db_pool *pool = c->pool;
-    const char *keys[] = {"dbname", "options", "application_name", "connect_timeout", NULL};
-    const char *vals[] = {pool->conninfo, pool->options, "crm", "5", NULL};
+    const char *keys[] = {"dbname", "options", "application_name", "connect_timeout",
+                          pool->hostaddr[0] ? "hostaddr" : NULL, NULL};
+    const char *vals[] = {pool->conninfo, pool->options, "crm", "5", pool->hostaddr, NULL};
     c->pg = PQconnectStartParams(keys, vals, 1);
     c->state = CONN_CONNECTING;
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
@@ -544,6 +602,12 @@ void db_submit(struct db_pool *pool, struct db_job *job)
         stats_refresh(pool);
         return;
     }
+    if (pool->unreachable && !pool_has_live(pool)) {
+        /* Fail fast rather than wait out the queue timeout: nothing will
+         * answer before the next successful reconnection. */
+        job_finish(job, DB_FAIL_CONNECTION, "the database is unreachable");
+        return;
+    }
     if (pool->queued >= (size_t)pool->cfg.queue_max) {
         stats_add(&pool->stats->rejected, 1);
         job_finish(job, DB_FAIL_QUEUE_FULL, "queue full");
@@ -601,6 +665,7 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
     if (!pool->conninfo || !pool->conns || !pool->ev_tick)
         goto failed;
     pool->cfg.conninfo = pool->conninfo;
+    pool_resolve_host(pool);
     struct timeval tick = {0, 50 * 1000};
     event_add(pool->ev_tick, &tick);
     atomic_store(&stats->connections, cfg->size);
@@ -626,9 +691,7 @@ void db_pool_free(struct db_pool *pool)
     if (!pool)
         return;
     pool->freeing = 1;
-    struct db_job *job;
-    while ((job = queue_pop(pool)))
-        job_finish(job, DB_FAIL_SHUTDOWN, "shutting down");
+    pool_fail_queue(pool, DB_FAIL_SHUTDOWN, "shutting down");
     if (pool->conns) {
         for (int i = 0; i < pool->cfg.size; i++) {
             struct db_conn *c = &pool->conns[i];

@@ -6,20 +6,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* scheme://host[:port] and nothing more: no path, query, fragment or user. */
 static int cors_origin_valid(const char *o, size_t n)
 {
-    const char *sep = NULL;
-    for (size_t i = 0; i + 2 < n; i++)
-        if (o[i] == ':' && o[i + 1] == '/' && o[i + 2] == '/') {
-            sep = o + i;
-            break;
-        }
-    if (!sep || sep == o || (size_t)(sep - o) + 3 >= n)
+    size_t i = 0;
+    while (i < n && ((o[i] >= 'a' && o[i] <= 'z') || (o[i] >= '0' && o[i] <= '9') ||
+                     o[i] == '+' || o[i] == '-' || o[i] == '.'))
+        i++;
+    if (i == 0 || i + 3 >= n || strncmp(o + i, "://", 3) != 0)
         return 0;
-    for (size_t i = 0; i < n; i++)
-        if (o[i] <= ' ' || o[i] == ',' || (unsigned char)o[i] >= 0x7f)
+    size_t host = i + 3, colon = 0;
+    for (i = host; i < n; i++) {
+        char ch = o[i];
+        if (ch <= ' ' || (unsigned char)ch >= 0x7f || strchr("/?#@,", ch))
             return 0;
-    return o[n - 1] != '/';
+        if (ch == ':')
+            colon = i;
+    }
+    if (colon) {
+        if (colon == host || n - colon - 1 < 1 || n - colon - 1 > 5)
+            return 0;
+        for (i = colon + 1; i < n; i++)
+            if (o[i] < '0' || o[i] > '9')
+                return 0;
+    }
+    return 1;
 }
 
 int cors_parse(struct cors_list *list, const char *spec)

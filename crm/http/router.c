@@ -100,11 +100,11 @@ char *router_allow_header(unsigned mask, char *out, size_t outlen)
     for (size_t i = 0; i < sizeof router_methods / sizeof router_methods[0]; i++) {
         if (!(mask & router_methods[i].method))
             continue;
-        int n = snprintf(out + used, outlen - used, "%s%s", used ? ", " : "",
-                         router_methods[i].name);
-        if (n < 0 || (size_t)n >= outlen - used)
-            break;
-        used += (size_t)n;
+        const char *sep = used ? ", " : "";
+        size_t need = strlen(sep) + strlen(router_methods[i].name);
+        if (need >= outlen - used)
+            break; /* never a partial name */
+        used += (size_t)snprintf(out + used, outlen - used, "%s%s", sep, router_methods[i].name);
     }
     return out;
 }

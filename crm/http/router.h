@@ -51,8 +51,8 @@ enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_METHOD_NOT_ALLOWED }
 enum router_result router_match(const struct route *routes, size_t nroutes, unsigned method,
                                 const char *path, struct route_match *m);
 
-/* Copies parameter name into out (outlen bytes, terminated). Returns the
- * value length, or -1 when there is no such parameter or it does not fit. */
+/* Copies the value of parameter name into out (outlen bytes, terminated).
+ * Returns its length, or -1 when there is no such parameter or it does not fit. */
 int router_param(const struct route_match *m, const char *name, char *out, size_t outlen);
 
 /* Writes "GET, HEAD, POST" for a mask into out. Returns out. */

@@ -93,7 +93,7 @@ static void server_answer_options(struct exchange *x, unsigned allowed)
     exchange_send_empty(x, 204);
 }
 
-/* Every request enters here: limits, routing, media type, then the handler. */
+/* Every request enters here: limits, media type, routing, then the handler. */
 static void worker_on_request(struct evhttp_request *req, void *arg)
 {
     struct worker *w = arg;
@@ -122,6 +122,12 @@ static void worker_on_request(struct evhttp_request *req, void *arg)
         exchange_send_problem(x, 413, "The request body exceeds 1 MiB.");
         return;
     }
+    if (body > 0 && (method & (HTTP_POST | HTTP_PUT | HTTP_PATCH)) &&
+        !content_type_is_json(evhttp_find_header(evhttp_request_get_input_headers(req),
+                                                 "Content-Type"))) {
+        exchange_send_problem(x, 415, "The request body must be application/json.");
+        return;
+    }
     char allow[128];
     switch (router_match(s->routes, s->nroutes, method, x->path, &x->match)) {
     case ROUTER_NOT_FOUND:
@@ -139,12 +145,6 @@ static void worker_on_request(struct evhttp_request *req, void *arg)
         break;
     }
     x->route_index = (size_t)(x->match.route - s->routes);
-    if (body > 0 && (method & (HTTP_POST | HTTP_PUT | HTTP_PATCH)) &&
-        !content_type_is_json(evhttp_find_header(evhttp_request_get_input_headers(req),
-                                                 "Content-Type"))) {
-        exchange_send_problem(x, 415, "The request body must be application/json.");
-        return;
-    }
     x->match.route->handler(x);
 }
 

@@ -1,0 +1,61 @@
+# Shared by the API tests: start a real crm on the run's PostgreSQL, talk to
+# it with curl, stop it. Each crm gets a free port (it binds port 0 and
+# prints the URL) and its own log files in the test's temp folder.
+
+crm_env() {
+  eval "$(cat "$CRM_TEST_DB/env")"
+  export CRM_DATABASE_URL CRM_MIGRATE_DATABASE_URL CRM_PG_SUPERUSER_URL CRM_PG_DIR
+  export CRM_SQL_DIR
+}
+
+# crm_start [flags...]: serve on the run's database; sets CRM_URL, CRM_PID,
+# CRM_OUT, CRM_ERR. Extra flags override the defaults.
+crm_start() {
+  local dir=${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}
+  CRM_OUT="$dir/crm.$$.$RANDOM.out"
+  CRM_ERR="${CRM_OUT%.out}.err"
+  "$CRM_BIN" serve --listen 127.0.0.1:0 --database-url "$CRM_DATABASE_URL" \
+    --migrate-database-url "" --workers 2 --shutdown-grace-ms 5000 "$@" \
+    >"$CRM_OUT" 2>"$CRM_ERR" 3>&- &
+  CRM_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if grep -q '^crm: serving on ' "$CRM_OUT" 2>/dev/null; then
+      CRM_URL=$(sed -n 's/^crm: serving on //p' "$CRM_OUT")
+      return 0
+    fi
+    kill -0 "$CRM_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "crm did not start:" >&2
+  cat "$CRM_ERR" >&2
+  return 1
+}
+
+# crm_stop: SIGTERM and wait; returns crm's exit status.
+crm_stop() {
+  [ -n "${CRM_PID:-}" ] || return 0
+  kill -TERM "$CRM_PID" 2>/dev/null || true
+  local rc=0
+  wait "$CRM_PID" || rc=$?
+  CRM_PID=
+  return $rc
+}
+
+# wait_for_status URL STATUS SECONDS: polls until URL answers STATUS.
+wait_for_status() {
+  local url=$1 want=$2 secs=$3 got=none
+  local deadline=$(( $(date +%s) + secs ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)
+    [ "$got" = "$want" ] && return 0
+    sleep 0.1
+  done
+  echo "$url: wanted $want, last answer $got" >&2
+  return 1
+}
+
+# The newest migration's version, from the files (what /readyz must report).
+latest_migration() {
+  ls "$CRM_SQL_DIR/migrations" | sed -n 's/^\([0-9]\{4\}\)_.*\.sql$/\1/p' | sort | tail -n 1 | sed 's/^0*//'
+}

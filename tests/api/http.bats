@@ -1,0 +1,218 @@
+#!/usr/bin/env bats
+# HTTP conventions of every route: headers, request ids, problem+json errors
+# (404, 405, 413, 415, 431), CORS, HEAD/OPTIONS, the access log, metrics, and
+# the one database-backed route, the unit tree.
+
+load helpers
+
+setup_file() {
+  crm_env
+  crm_start --cors-origins "https://crm.example.cn, http://localhost:5173"
+  export CRM_URL CRM_PID CRM_OUT CRM_ERR
+}
+
+teardown_file() {
+  crm_stop
+}
+
+setup() {
+  crm_env
+}
+
+# curl_head_body METHOD PATH [curl args]: sets status, headers, body.
+call() {
+  local method=$1 path=$2
+  shift 2
+  local h="$BATS_TEST_TMPDIR/h" b="$BATS_TEST_TMPDIR/b"
+  status=$(curl -s -X "$method" -D "$h" -o "$b" -w '%{http_code}' --max-time 10 "$@" "$CRM_URL$path")
+  headers=$(tr -d '\r' < "$h")
+  body=$(cat "$b")
+}
+
+header() {
+  printf '%s\n' "$headers" | sed -n "s/^$1: //Ip" | head -n 1
+}
+
+assert_common_headers() {
+  [ -n "$(header X-Request-Id)" ]
+  [ "$(header X-Content-Type-Options)" = nosniff ]
+  [ "$(header Cache-Control)" = no-store ]
+  [ "$(header Content-Security-Policy)" = "default-src 'none'; frame-ancestors 'none'" ]
+  [ "$(header Vary)" = Origin ]
+}
+
+assert_problem() {
+  local want=$1
+  [ "$status" = "$want" ]
+  [ "$(header Content-Type)" = application/problem+json ]
+  [ "$(jq -r .status <<<"$body")" = "$want" ]
+  [ "$(jq -r .type <<<"$body")" = about:blank ]
+  [ -n "$(jq -r .title <<<"$body")" ]
+  [ -n "$(jq -r .detail <<<"$body")" ]
+  [ "$(jq -r .request_id <<<"$body")" = "$(header X-Request-Id)" ]
+  assert_common_headers
+}
+
+@test "healthz answers 200 JSON with the security headers" {
+  call GET /healthz
+  [ "$status" = 200 ]
+  [ "$(header Content-Type)" = "application/json; charset=utf-8" ]
+  [ "$(jq -r .status <<<"$body")" = ok ]
+  assert_common_headers
+}
+
+@test "a sane X-Request-Id is echoed, a bad one replaced" {
+  call GET /healthz -H "X-Request-Id: phone-app.42:abc_DEF-9"
+  [ "$(header X-Request-Id)" = "phone-app.42:abc_DEF-9" ]
+  call GET /healthz -H "X-Request-Id: bad id with spaces"
+  [ "$(header X-Request-Id)" != "bad id with spaces" ]
+  [[ "$(header X-Request-Id)" =~ ^[0-9a-f]{20}$ ]]
+  call GET /healthz -H "X-Request-Id: $(printf 'a%.0s' {1..65})"
+  [[ "$(header X-Request-Id)" =~ ^[0-9a-f]{20}$ ]]
+}
+
+@test "an unknown path is a 404 problem" {
+  call GET /api/v1/nothing-here
+  assert_problem 404
+  call GET /api/v1/units/
+  assert_problem 404
+}
+
+@test "a wrong method is a 405 problem with Allow" {
+  call DELETE /api/v1/units
+  assert_problem 405
+  [ "$(header Allow)" = "GET, HEAD" ]
+  call POST /healthz -H 'Content-Type: application/json' --data '{}'
+  assert_problem 405
+}
+
+@test "an unsupported method is a problem, not a crash" {
+  call TRACE /healthz
+  [ "$status" = 405 ] || [ "$status" = 501 ]
+  [ "$(header Content-Type)" = application/problem+json ]
+}
+
+@test "a body over 1 MiB is a 413 problem" {
+  head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' 'a' > "$BATS_TEST_TMPDIR/big"
+  call POST /api/v1/units -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/big"
+  assert_problem 413
+}
+
+@test "a body of exactly 1 MiB is not refused for its size" {
+  head -c $((1024 * 1024)) /dev/zero | tr '\0' ' ' > "$BATS_TEST_TMPDIR/edge"
+  call POST /api/v1/units -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/edge"
+  assert_problem 405
+}
+
+@test "a huge body is refused by size without being read into memory" {
+  head -c $((8 * 1024 * 1024)) /dev/zero > "$BATS_TEST_TMPDIR/huge"
+  call POST /api/v1/units -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/huge"
+  [ "$status" = 413 ]
+  # The server is still fine.
+  call GET /healthz
+  [ "$status" = 200 ]
+}
+
+@test "a body that is not JSON is a 415 problem" {
+  call POST /api/v1/units -H 'Content-Type: text/plain' --data 'hello'
+  assert_problem 415
+  call PUT /api/v1/units --data 'a=b'
+  assert_problem 415
+  call PATCH /api/v1/units -H 'Content-Type: application/merge-patch+json' --data '{}'
+  assert_problem 405
+}
+
+@test "header fields over 8 KiB are a 431 problem" {
+  call GET /healthz -H "X-Filler: $(head -c 9000 /dev/zero | tr '\0' 'x')"
+  assert_problem 431
+  call GET /healthz -H "X-Filler: $(head -c 7000 /dev/zero | tr '\0' 'x')"
+  [ "$status" = 200 ]
+}
+
+@test "HEAD answers like GET without a body" {
+  run curl -s --head --max-time 5 "$CRM_URL/healthz"
+  [ "$status" -eq 0 ]
+  [[ "$output" == "HTTP/1.1 200 OK"* ]]
+  [[ "$output" != *'"status"'* ]]
+}
+
+@test "OPTIONS answers 204 with Allow" {
+  call OPTIONS /api/v1/units
+  [ "$status" = 204 ]
+  [ "$(header Allow)" = "GET, HEAD, OPTIONS" ]
+  [ -z "$(header Access-Control-Allow-Origin)" ]
+}
+
+@test "CORS: an allowed origin is answered, others get nothing" {
+  call GET /healthz -H "Origin: https://crm.example.cn"
+  [ "$(header Access-Control-Allow-Origin)" = "https://crm.example.cn" ]
+  [ "$(header Vary)" = Origin ]
+  call GET /healthz -H "Origin: https://evil.example.com"
+  [ -z "$(header Access-Control-Allow-Origin)" ]
+  [ "$(header Vary)" = Origin ]
+  call GET /healthz -H "Origin: https://crm.example.cn.evil.com"
+  [ -z "$(header Access-Control-Allow-Origin)" ]
+}
+
+@test "CORS preflight from an allowed origin" {
+  call OPTIONS /api/v1/units -H "Origin: http://localhost:5173" \
+    -H "Access-Control-Request-Method: GET" -H "Access-Control-Request-Headers: authorization"
+  [ "$status" = 204 ]
+  [ "$(header Access-Control-Allow-Origin)" = "http://localhost:5173" ]
+  [[ "$(header Access-Control-Allow-Methods)" == *GET* ]]
+  [[ "$(header Access-Control-Allow-Headers)" == *Authorization* ]]
+  call OPTIONS /api/v1/units -H "Origin: https://evil.example.com" -H "Access-Control-Request-Method: GET"
+  [ -z "$(header Access-Control-Allow-Origin)" ]
+  [ -z "$(header Access-Control-Allow-Methods)" ]
+}
+
+@test "GET /api/v1/units returns the demo unit tree from PostgreSQL" {
+  call GET /api/v1/units
+  [ "$status" = 200 ]
+  [ "$(header Content-Type)" = "application/json; charset=utf-8" ]
+  assert_common_headers
+  county=$(jq -r '.items[] | select(.code == "sx.yc.js") | .id' <<<"$body")
+  [ -n "$county" ]
+  [ "$(jq -r '.items[] | select(.code == "sx.yc.js") | .name' <<<"$body")" = "稷山县" ]
+  # Its seven towns and townships, the zone and the bureau, all one level down.
+  [ "$(jq --argjson c "$county" '[.items[] | select(.parent_id == $c)] | length' <<<"$body")" = 9 ]
+  [ "$(jq -r '.items[] | select(.kind == "zone") | .name' <<<"$body")" = "稷山经济技术开发区" ]
+  [ "$(jq --argjson c "$county" '[.items[] | select(.parent_id == $c) | .depth] | unique' -c <<<"$body")" = "[3]" ]
+  # Tree order: each unit comes after its parent.
+  jq -e '[.items[].id] as $ids | all(.items[] | select(.parent_id != null); . as $u | ($ids | index($u.parent_id)) < ($ids | index($u.id)))' <<<"$body"
+}
+
+@test "every answer is in the JSON access log with its request id" {
+  call GET /healthz -H "X-Request-Id: access-log-check-1"
+  sleep 0.2
+  line=$(grep '"request_id":"access-log-check-1"' "$CRM_ERR" | tail -n 1)
+  [ -n "$line" ]
+  [ "$(jq -r .msg <<<"$line")" = request ]
+  [ "$(jq -r .status <<<"$line")" = 200 ]
+  [ "$(jq -r .route <<<"$line")" = /healthz ]
+  # Every line of the log is JSON.
+  jq -e . "$CRM_ERR" > /dev/null
+}
+
+@test "metrics count requests by route and status, with latency and pool gauges" {
+  call GET /api/v1/units
+  call GET /api/v1/nothing
+  call GET /metrics
+  [ "$status" = 200 ]
+  [[ "$(header Content-Type)" == text/plain* ]]
+  grep -q '^crm_http_requests_total{method="GET",route="/api/v1/units",status="200"} [1-9]' <<<"$body"
+  grep -q '^crm_http_requests_total{method="",route="unmatched",status="404"} [1-9]' <<<"$body"
+  grep -q '^crm_http_request_duration_seconds_bucket{method="GET",route="/api/v1/units",le="+Inf"} [1-9]' <<<"$body"
+  grep -q '^crm_db_pool_connections 4$' <<<"$body"
+  grep -q '^crm_db_pool_connections_busy [0-9]' <<<"$body"
+  grep -q '^crm_db_pool_waiting_requests [0-9]' <<<"$body"
+  grep -q '^crm_db_errors_total [0-9]' <<<"$body"
+}
+
+@test "a client that sends garbage does not hurt the server" {
+  host=${CRM_URL#http://}
+  printf 'NOT HTTP AT ALL\r\n\r\n' | timeout 3 bash -c "exec 3<>/dev/tcp/${host%:*}/${host#*:}; cat >&3; sleep 1" || true
+  printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n' | timeout 3 bash -c "exec 3<>/dev/tcp/${host%:*}/${host#*:}; cat >&3; sleep 1" || true
+  call GET /healthz
+  [ "$status" = 200 ]
+}

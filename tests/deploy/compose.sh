@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# deploy.compose: the container deployment, checked without a Docker engine.
+#   docker-compose.yml    valid (`docker-compose config -q`), and its rendered form has
+#                         the two services, their health checks, the pgdata volume, crm
+#                         connecting as crm_app and migrating as crm_owner, ...
+#   Dockerfile            multi-stage on debian:bookworm, a non-root USER, ...
+#   deploy/postgres-init  10-roles.sh parses (bash -n) and makes crm_app unprivileged
+# Run from any folder with CRM_SOURCE_DIR = the repository's root (CTest sets it).
+# COMPOSE_FILE_OVERRIDE, DOCKERFILE_OVERRIDE and INIT_SCRIPT_OVERRIDE check another
+# copy of a file instead (relative paths in the compose file still resolve against
+# CRM_SOURCE_DIR). Prints one line per check, then `N passed, M failed`.
+set -euo pipefail
+
+src=${CRM_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+compose=${COMPOSE_FILE_OVERRIDE:-$src/docker-compose.yml}
+dockerfile=${DOCKERFILE_OVERRIDE:-$src/Dockerfile}
+init=${INIT_SCRIPT_OVERRIDE:-$src/deploy/postgres-init/10-roles.sh}
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok - $1"; }
+# fail NAME [DETAIL]: DETAIL (an error message) follows on lines of its own, as comments.
+fail() {
+  failed=$((failed + 1))
+  echo "not ok - $1"
+  # shellcheck disable=SC2001
+  if [ -n "${2:-}" ]; then sed 's/^/#   /' <<<"$2"; fi
+}
+# check NAME COMMAND...: passes when COMMAND succeeds.
+check() {
+  local name=$1
+  shift
+  if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# A .env file in the project folder would change the rendering: use an empty one.
+envfile=$(mktemp)
+trap 'rm -f "$envfile"' EXIT
+dc() { docker-compose --env-file "$envfile" --project-directory "$src" -f "$compose" "$@"; }
+
+# none TEXT: TEXT is empty. all_match ERE TEXT: TEXT has lines and each matches ERE
+# (case-insensitively). none_match ERE TEXT: TEXT has lines and none matches ERE.
+none() { [ -z "$1" ]; }
+all_match() { [ -n "$2" ] && ! grep -qviE "$1" <<<"$2"; }
+none_match() { [ -n "$2" ] && ! grep -qiE "$1" <<<"$2"; }
+
+# --- docker-compose.yml -----------------------------------------------------------
+
+# Flattens the rendered YAML (two-space indents, as docker-compose writes it) into
+# `dotted.key.path<TAB>value` lines; a list's items get its path followed by [].
+flatten() {
+  awk '
+    /^[[:space:]]*(#|$)/ { next }
+    {
+      match($0, /^ */); indent = RLENGTH / 2; line = substr($0, RLENGTH + 1)
+      if (line ~ /^- /) {
+        path = ""
+        for (i = 0; i <= indent; i++) path = path (i ? "." : "") key[i]
+        print path "[]\t" substr(line, 3)
+        next
+      }
+      k = line; v = ""
+      p = index(line, ":")
+      if (p) { k = substr(line, 1, p - 1); v = substr(line, p + 1); sub(/^ /, "", v) }
+      key[indent] = k
+      for (i = indent + 1; i in key; i++) delete key[i]
+      path = ""
+      for (i = 0; i <= indent; i++) path = path (i ? "." : "") key[i]
+      print path "\t" v
+    }'
+}
+# value PATH: the value at that exact path (PATH[] for a list's items, one a line),
+# without YAML quotes.
+value() {
+  awk -F'\t' -v p="$1" '$1 == p { v = $2; gsub(/^["'\'']|["'\'']$/, "", v); print v }' \
+    <<<"$flat"
+}
+has() { [ -n "$(awk -F'\t' -v p="$1" '$1 == p' <<<"$flat")" ]; }
+# url_user URL: the user name of a libpq URL (postgresql://user:password@host/db).
+url_user() { sed -nE 's#^postgres(ql)?://([^:@/]*)[:@].*#\2#p' <<<"$1"; }
+
+flat=""
+if ! command -v docker-compose >/dev/null; then
+  fail "docker-compose is installed" "scripts/deps.sh test installs it"
+elif ! err=$(dc config -q 2>&1); then
+  fail "docker-compose config -q accepts $compose" "$err"
+else
+  pass "docker-compose config -q accepts $compose"
+  flat=$(dc config | flatten)
+fi
+
+if [ -n "$flat" ]; then
+  for s in postgres crm; do
+    check "service $s exists" has "services.$s"
+    check "service $s has a healthcheck" has "services.$s.healthcheck.test"
+    check "service $s restarts unless stopped" \
+      test "$(value "services.$s.restart")" = unless-stopped
+  done
+  check "named volume pgdata is declared" has "volumes.pgdata"
+  check "postgres keeps its data in pgdata" \
+    grep -qx 'pgdata:/var/lib/postgresql/data\(:rw\)\?' <<<"$(value 'services.postgres.volumes[]')"
+  initsrc=$(value 'services.postgres.volumes[]' | sed -n 's#^\([^:]*\):/docker-entrypoint-initdb.d/.*:ro$#\1#p')
+  check "postgres mounts an init script read-only into /docker-entrypoint-initdb.d" \
+    test -n "$initsrc"
+  check "the mounted init script exists and is executable" test -x "${initsrc:-/nonexistent}"
+  check "postgres publishes no port" none "$(value 'services.postgres.ports[]')"
+  for v in POSTGRES_PASSWORD CRM_OWNER_PASSWORD CRM_APP_PASSWORD; do
+    check "postgres gets $v" test -n "$(value "services.postgres.environment.$v")"
+  done
+  check "crm is built from the Dockerfile" has "services.crm.build.context"
+  check "crm waits for a healthy postgres" \
+    test "$(value services.crm.depends_on.postgres.condition)" = service_healthy
+  dburl=$(value services.crm.environment.CRM_DATABASE_URL)
+  check "crm's CRM_DATABASE_URL uses the crm_app role (got '$(url_user "$dburl")')" \
+    test "$(url_user "$dburl")" = crm_app
+  migurl=$(value services.crm.environment.CRM_MIGRATE_DATABASE_URL)
+  check "crm's CRM_MIGRATE_DATABASE_URL uses the crm_owner role (got '$(url_user "$migurl")')" \
+    test "$(url_user "$migurl")" = crm_owner
+  check "crm's health check asks /readyz" \
+    grep -q '/readyz' <<<"$(value 'services.crm.healthcheck.test[]')"
+  check "crm publishes port 8080 on 127.0.0.1 only" \
+    all_match '^127\.0\.0\.1:[0-9]+:8080(/tcp)?$' "$(value 'services.crm.ports[]')"
+  check "crm's stop grace period is set" test -n "$(value services.crm.stop_grace_period)"
+fi
+
+# --- Dockerfile -------------------------------------------------------------------
+
+if [ -r "$dockerfile" ]; then
+  # Instructions with their continuation lines joined, comments dropped.
+  df=$(sed -e '/^[[:space:]]*#/d' "$dockerfile" | sed -e ':a' -e '/\\$/{N;s/\\\n/ /;ba' -e '}')
+  check "Dockerfile has at least two stages" \
+    test "$(grep -ciE '^[[:space:]]*FROM[[:space:]]' <<<"$df")" -ge 2
+  check "Dockerfile builds FROM debian:bookworm" \
+    grep -qiE '^[[:space:]]*FROM[[:space:]]+(--platform=[^[:space:]]+[[:space:]]+)?debian:bookworm' <<<"$df"
+  user=$(grep -iE '^[[:space:]]*USER[[:space:]]' <<<"$df" | tail -n 1 | awk '{print $2}')
+  check "Dockerfile runs as a non-root USER (got '${user:-none}')" \
+    none_match '^(root|0)(:|$)' "$user"
+  check "Dockerfile has a HEALTHCHECK on /readyz" \
+    grep -qiE '^[[:space:]]*HEALTHCHECK[[:space:]].*/readyz' <<<"$df"
+  check "Dockerfile exposes 8080" grep -qiE '^[[:space:]]*EXPOSE[[:space:]]+8080' <<<"$df"
+  check "Dockerfile listens on 0.0.0.0:8080" grep -q 'CRM_LISTEN=0\.0\.0\.0:8080' <<<"$df"
+  check "Dockerfile stops with SIGTERM" grep -qiE '^[[:space:]]*STOPSIGNAL[[:space:]]+SIGTERM' <<<"$df"
+  check "Dockerfile's ENTRYPOINT is crm" \
+    grep -qiE '^[[:space:]]*ENTRYPOINT[[:space:]]+\[[[:space:]]*"crm"' <<<"$df"
+else
+  fail "Dockerfile is readable" "$dockerfile"
+fi
+
+# --- the PostgreSQL init script ---------------------------------------------------
+
+if [ -r "$init" ]; then
+  if err=$(bash -n "$init" 2>&1); then pass "init script parses (bash -n)"; else
+    fail "init script parses (bash -n)" "$err"
+  fi
+  check "init script is executable" test -x "$init"
+  check "init script runs psql with ON_ERROR_STOP=1" grep -q 'ON_ERROR_STOP=1' "$init"
+  # Each statement that creates crm_app, up to its `;` or `\gexec`, on one line.
+  creates=$(tr '\n' ' ' <"$init" | grep -oiE "CREATE[[:space:]]+(ROLE|USER)[[:space:]]+\"?crm_app\"?[^;\\\\]*" || true)
+  check "init script creates crm_app" test -n "$creates"
+  for a in NOSUPERUSER NOBYPASSRLS; do
+    check "init script creates crm_app with $a" all_match "[[:space:]]$a\\b" "$creates"
+  done
+  check "init script grants no SUPERUSER or BYPASSRLS to crm_app" \
+    none "$(grep -iE '[[:space:]](SUPERUSER|BYPASSRLS)\b' <<<"$creates" || true)"
+  check "init script creates database crm owned by crm_owner" \
+    grep -qiE 'CREATE[[:space:]]+DATABASE[[:space:]]+crm[[:space:]]+OWNER[[:space:]]+crm_owner' "$init"
+  check "init script revokes CONNECT on crm from PUBLIC" \
+    grep -qiE 'REVOKE[[:space:]]+CONNECT.*ON[[:space:]]+DATABASE[[:space:]]+crm[[:space:]]+FROM[[:space:]]+PUBLIC' "$init"
+else
+  fail "init script is readable" "$init"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
