@@ -65,7 +65,7 @@ void log_event(enum log_level level, const char *rid, const char *msg, json_t *f
     if (fields)
         json_object_update(line, fields);
     json_decref(fields);
-    char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
     json_decref(line);
     if (!text)
         return;
