@@ -1,5 +1,6 @@
 /*
- * routes: the table of every route the service serves, and its handlers.
+ * routes: the table of every route the service serves, who may call it, and
+ * its handler: the one place that says which role may call which route.
  * api/openapi.yaml must list exactly these (a test compares both ways).
  */
 #ifndef CRM_ROUTES_H
@@ -17,6 +18,20 @@ struct exchange;
 void health_alive(struct exchange *x);   /* GET /healthz */
 void health_ready(struct exchange *x);   /* GET /readyz */
 void health_metrics(struct exchange *x); /* GET /metrics */
-void units_list(struct exchange *x);     /* GET /api/v1/units */
+
+void auth_login(struct exchange *x);           /* POST /api/v1/auth/login */
+void auth_logout(struct exchange *x);          /* POST /api/v1/auth/logout */
+void auth_me(struct exchange *x);              /* GET /api/v1/me */
+void auth_password_change(struct exchange *x); /* POST /api/v1/me/password */
+
+void users_list(struct exchange *x);           /* GET /api/v1/users */
+void users_create(struct exchange *x);         /* POST /api/v1/users */
+void users_get(struct exchange *x);            /* GET /api/v1/users/{id} */
+void users_update(struct exchange *x);         /* PATCH /api/v1/users/{id} */
+void users_password_reset(struct exchange *x); /* POST /api/v1/users/{id}/password */
+void users_sessions_end(struct exchange *x);   /* DELETE /api/v1/users/{id}/sessions */
+
+void units_list(struct exchange *x); /* GET /api/v1/units */
+void audit_list(struct exchange *x); /* GET /api/v1/audit */
 
 #endif

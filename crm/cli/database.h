@@ -6,6 +6,9 @@
 #ifndef CRM_CLI_DATABASE_H
 #define CRM_CLI_DATABASE_H
 
+#include <libpq-fe.h>
+#include <stdio.h>
+
 #include "core/config.h"
 #include "db/cluster.h"
 
@@ -26,6 +29,10 @@ void database_close(struct database *db, int stop_cluster);
 /* Applies pending migrations with the owner role, then (when demo) the demo
  * data. Returns 0, or -1 after printing why. */
 int database_migrate(const struct database *db, const struct crm_config *cfg, int demo);
+
+/* Creates or resets the demo users (one per role) with new random
+ * passwords, printed on out. Returns 0, or -1. (cli/user.c) */
+int demo_users_load(PGconn *conn, FILE *out);
 
 /* The schema version this build's migrations reach; -1 on error. */
 int database_expected_version(const struct crm_config *cfg);

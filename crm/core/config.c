@@ -59,6 +59,20 @@ static const struct setting config_settings[] = {
     S("log-level", "CRM_LOG_LEVEL", log_level, "info", "debug, info, warn or error"),
     B("access-log", "CRM_ACCESS_LOG", access_log, "1", "write a JSON line per request (1 or 0)"),
     B("demo", "CRM_DEMO", demo, "0", "load the demo data before serving (1 or 0)"),
+    I("session-idle-s", "CRM_SESSION_IDLE_S", session_idle_s, "1800", 10, 86400 * 30,
+      "a session unused for this long ends (idle timeout)"),
+    I("session-lifetime-s", "CRM_SESSION_LIFETIME_S", session_lifetime_s, "43200", 10,
+      86400 * 365, "a session ends this long after login, used or not"),
+    I("hash-threads", "CRM_HASH_THREADS", hash_threads, "2", 1, 64,
+      "threads computing argon2id password hashes"),
+    I("hash-max-in-flight", "CRM_HASH_MAX_IN_FLIGHT", hash_max_in_flight, "128", 1, 100000,
+      "password hashes queued or running before logins get 503"),
+    I("login-max-failures", "CRM_LOGIN_MAX_FAILURES", login_max_failures, "5", 1, 1000,
+      "failed logins of an account before its backoff starts"),
+    I("login-max-failures-address", "CRM_LOGIN_MAX_FAILURES_ADDRESS", login_max_failures_address,
+      "20", 1, 100000, "failed logins from one client address before its backoff starts"),
+    I("login-backoff-max-s", "CRM_LOGIN_BACKOFF_MAX_S", login_backoff_max_s, "900", 1, 86400,
+      "the longest wait imposed after failed logins (never a permanent lockout)"),
 };
 
 #define N_SETTINGS (sizeof config_settings / sizeof config_settings[0])

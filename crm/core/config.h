@@ -29,6 +29,13 @@ struct crm_config {
     char *log_level;
     int access_log;           /* 0/1 */
     int demo;                 /* 0/1: load demo data before serving */
+    int session_idle_s;       /* a session unused this long ends */
+    int session_lifetime_s;   /* a session ends this long after login, used or not */
+    int hash_threads;         /* argon2id threads */
+    int hash_max_in_flight;   /* argon2id operations queued or running, then 503 */
+    int login_max_failures;   /* per account, before the backoff starts */
+    int login_max_failures_address; /* per client address */
+    int login_backoff_max_s;  /* the longest backoff */
 };
 
 enum config_result { CONFIG_OK, CONFIG_HELP, CONFIG_ERROR };

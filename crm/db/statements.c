@@ -1,16 +1,86 @@
 /*
- * statements: see statements.h. JSON that is a plain projection of rows is
- * built by PostgreSQL (json_build_object), which saves a copy per field in C.
+ * statements: see statements.h.
  */
 #include "db/statements.h"
+
+/* A user as the API shows it (never the hash). */
+#define USER_JSON                                                                                  \
+    "json_build_object('id', u.id, 'username', u.username, 'display_name', u.display_name, "      \
+    "'role', u.role, 'unit_id', u.unit_id, 'disabled', u.disabled, "                               \
+    "'password_changed_at', u.password_changed_at, 'created_at', u.created_at, "                   \
+    "'updated_at', u.updated_at, 'version', u.version)"
 
 const struct db_statement statements[STMT_COUNT] = {
     [STMT_SCHEMA_VERSION] = {"schema_version",
                              "SELECT coalesce(max(version), 0) FROM schema_migrations"},
+    [STMT_AUTH_SESSION] = {"auth_session",
+                           "SELECT user_id, username, display_name, role, unit_id, expires_at "
+                           "FROM auth_session($1::bytea, $2, $3::text[], $4::integer)"},
+    [STMT_LOGIN_LOOKUP] = {"login_lookup",
+                           "SELECT user_id, password_hash FROM auth_login_lookup($1)"},
+    [STMT_SESSION_OPEN] = {"session_open",
+                           "SELECT json_build_object('expires_at', s.expires_at, "
+                           "'user', json_build_object('id', s.user_id, 'username', s.username, "
+                           "'display_name', s.display_name, 'role', s.role, 'unit_id', s.unit_id))"
+                           "::text FROM auth_session_open($1::bigint, $2::bytea, $3::integer, $4, "
+                           "$5) s"},
+    [STMT_SESSION_CLOSE] = {"session_close", "SELECT auth_session_close($1::bytea)"},
+    [STMT_MY_HASH] = {"my_hash", "SELECT auth_my_hash()"},
+    [STMT_MY_PASSWORD_SET] = {"my_password_set",
+                              "SELECT auth_my_password_set($1, $2::bytea)"},
+    [STMT_ME] = {"me", "SELECT (" USER_JSON "::jsonb || jsonb_build_object('unit_name', un.name))"
+                       "::text FROM app_user u JOIN unit un ON un.id = u.unit_id "
+                       "WHERE u.id = crm_caller_user()"},
     [STMT_UNITS_LIST] =
         {"units_list",
          "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
          "'id', u.id, 'parent_id', u.parent_id, 'code', u.code, 'name', u.name, "
          "'kind', u.kind, 'depth', cardinality(u.path) - 1) ORDER BY u.path), '[]'::json))"
          "::text FROM unit u"},
+    [STMT_USERS_LIST] =
+        {"users_list",
+         "WITH page AS (SELECT u.id, u.username, u.display_name, u.role, u.unit_id, u.disabled, "
+         "u.password_changed_at, u.created_at, u.updated_at, u.version FROM app_user u "
+         "WHERE ($1::bigint IS NULL OR u.id > $1) AND ($3::text IS NULL OR u.role = $3) "
+         "AND ($4::bigint IS NULL OR u.unit_id = $4) "
+         "AND ($5::text IS NULL OR strpos(u.username, $5) > 0 OR strpos(u.display_name, $5) > 0) "
+         "ORDER BY u.id LIMIT $2::integer + 1), "
+         "numbered AS (SELECT u.*, row_number() OVER (ORDER BY u.id) AS n FROM page u) "
+         "SELECT json_build_object('items', coalesce(json_agg(" USER_JSON
+         " ORDER BY u.id) FILTER (WHERE u.n <= $2::integer), '[]'::json), "
+         "'next_after', CASE WHEN count(*) > $2::integer THEN max(u.id) FILTER "
+         "(WHERE u.n <= $2::integer) END)::text FROM numbered u"},
+    [STMT_USER_GET] = {"user_get",
+                       "SELECT " USER_JSON "::text FROM app_user u WHERE u.id = $1::bigint"},
+    [STMT_USER_CREATE] = {"user_create",
+                          "INSERT INTO app_user AS u (username, display_name, role, unit_id, "
+                          "password_hash) VALUES ($1, coalesce($2, ''), $3, $4::bigint, $5) "
+                          "RETURNING " USER_JSON "::text"},
+    [STMT_USER_UPDATE] = {"user_update",
+                          "UPDATE app_user AS u SET display_name = coalesce($3, u.display_name), "
+                          "role = coalesce($4, u.role), unit_id = coalesce($5::bigint, u.unit_id), "
+                          "disabled = coalesce($6::boolean, u.disabled) "
+                          "WHERE u.id = $1::bigint AND u.version = $2::integer "
+                          "RETURNING " USER_JSON "::text"},
+    [STMT_USER_VERSION] = {"user_version",
+                           "SELECT version FROM app_user WHERE id = $1::bigint"},
+    [STMT_USER_PASSWORD] = {"user_password",
+                            "UPDATE app_user SET password_hash = $2, password_changed_at = now() "
+                            "WHERE id = $1::bigint RETURNING id"},
+    [STMT_SESSIONS_END] = {"sessions_end", "SELECT auth_sessions_end($1::bigint)"},
+    [STMT_AUDIT_LIST] =
+        {"audit_list",
+         "WITH page AS (SELECT a.* FROM audit_log a "
+         "WHERE ($1::bigint IS NULL OR a.id < $1) AND ($3::text IS NULL OR a.table_name = $3) "
+         "AND ($4::text IS NULL OR a.row_id = $4) AND ($5::bigint IS NULL OR a.actor_id = $5) "
+         "AND ($6::timestamptz IS NULL OR a.at >= $6) AND ($7::timestamptz IS NULL OR a.at < $7) "
+         "ORDER BY a.id DESC LIMIT $2::integer + 1), "
+         "numbered AS (SELECT a.*, row_number() OVER (ORDER BY a.id DESC) AS n FROM page a) "
+         "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
+         "'id', a.id, 'at', a.at, 'actor_id', a.actor_id, 'request_id', a.request_id, "
+         "'table', a.table_name, 'row_id', a.row_id, 'action', a.action, 'unit_id', a.unit_id, "
+         "'before', a.before, 'after', a.after) ORDER BY a.id DESC) "
+         "FILTER (WHERE a.n <= $2::integer), '[]'::json), "
+         "'next_after', CASE WHEN count(*) > $2::integer THEN min(a.id) FILTER "
+         "(WHERE a.n <= $2::integer) END)::text FROM numbered a"},
 };

@@ -6,12 +6,15 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <sodium.h>
 #include <sys/queue.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "auth/roles.h"
 #include "core/log.h"
+#include "db/statements.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/worker.h"
@@ -116,6 +119,9 @@ void exchange_send(struct exchange *x, int status, const char *content_type, con
     metrics_observe(x->route_index, status, us);
     exchange_access_log(x, status, body ? len : 0, us);
     evhttp_clear_headers(&x->query);
+    if (x->state_free)
+        x->state_free(x->state);
+    sodium_memzero(x, sizeof *x);
     free(x);
     worker_exchange_done(w);
 }
@@ -178,6 +184,49 @@ void exchange_db_submit(struct exchange *x, struct db_job *job)
     db_job_fail(job, DB_FAIL_SHUTDOWN);
 }
 
+struct db_job *exchange_job(struct exchange *x, db_done_cb cb)
+{
+    struct db_job *job = db_job_new(cb, x);
+    if (!job) {
+        exchange_add_header(x, "Retry-After", "1");
+        exchange_send_problem(x, 503, "Out of memory.");
+        return NULL;
+    }
+    if (x->authenticated) {
+        const struct crm_config *cfg = x->worker->server->cfg;
+        char roles[64], idle[16];
+        role_array_literal(x->match.route->roles, roles, sizeof roles);
+        snprintf(idle, sizeof idle, "%d", cfg->session_idle_s);
+        const char *params[] = {x->token_hash_hex, x->request_id, roles, idle};
+        db_job_add(job, STMT_AUTH_SESSION, 4, params);
+    }
+    return job;
+}
+
+PGresult *exchange_result(const struct exchange *x, const struct db_result *r, int i)
+{
+    int k = i + (x->authenticated ? 1 : 0);
+    return k < r->ncalls ? r->results[k] : NULL;
+}
+
+int exchange_caller(const struct exchange *x, const struct db_result *r, struct caller *c)
+{
+    if (!x->authenticated || !r->results[0] || PQntuples(r->results[0]) != 1)
+        return -1;
+    const PGresult *a = r->results[0];
+    c->user_id = atoll(PQgetvalue(a, 0, 0));
+    c->username = PQgetvalue(a, 0, 1);
+    c->role = PQgetvalue(a, 0, 3);
+    c->unit_id = atoll(PQgetvalue(a, 0, 4));
+    return 0;
+}
+
+void exchange_send_unauthorized(struct exchange *x, const char *detail)
+{
+    exchange_add_header(x, "WWW-Authenticate", "Bearer realm=\"crm\"");
+    exchange_send_problem(x, 401, detail);
+}
+
 /* SQLSTATEs that mean "try again" rather than "this request is wrong":
  * query_canceled (statement timeout), serialization and deadlock failures,
  * the admin shutting the server down, and connection exceptions. */
@@ -201,11 +250,31 @@ int exchange_db_failed(struct exchange *x, const struct db_result *r)
     case DB_FAIL_SHUTDOWN:
         detail = "The database is unavailable; retry shortly.";
         break;
-    case DB_FAIL_QUERY:
-        if (sqlstate_transient(r->sqlstate)) {
+    case DB_FAIL_QUERY: {
+        const char *st = r->sqlstate;
+        if (strcmp(st, "CR401") == 0) {
+            exchange_send_unauthorized(x, "The session is missing, expired or ended; log in again.");
+            return 1;
+        }
+        if (strcmp(st, "CR403") == 0) {
+            exchange_send_problem(x, 403, "Your role may not do this.");
+            return 1;
+        }
+        if (strcmp(st, "23505") == 0) {
+            exchange_send_problem(x, 409, "This conflicts with an existing record.");
+            return 1;
+        }
+        if (strncmp(st, "23", 2) == 0 || strncmp(st, "22", 2) == 0) {
+            log_event(LOG_INFO, x->request_id, "db: rejected",
+                      json_pack("{s:s, s:s}", "sqlstate", st, "error", r->message));
+            exchange_send_problem(x, 422, "The request breaks a rule of the data.");
+            return 1;
+        }
+        if (sqlstate_transient(st)) {
             detail = "The database could not answer in time; retry shortly.";
             break;
         }
+    }
         /* fall through */
     default:
         log_event(LOG_ERROR, x->request_id, "db: query failed",

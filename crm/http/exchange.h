@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "auth/token.h"
 #include "db/pool.h"
 #include "http/request_id.h"
 #include "http/router.h"
@@ -33,6 +34,20 @@ struct exchange {
     char request_id[REQUEST_ID_MAX + 1];
     const char *origin; /* the Origin header when allowed, else NULL */
     long long start_us;
+    int authenticated; /* the route needs a caller: token_hash is the presented token's */
+    unsigned char token_hash[TOKEN_HASH_BYTES];
+    char token_hash_hex[TOKEN_HASH_HEX_CHARS + 1];
+    void *state;               /* a handler's own state across callbacks */
+    void (*state_free)(void *); /* frees it when the exchange is answered */
+};
+
+/* The caller, as auth_session returned it (first result of a job made by
+ * exchange_job on an authenticated route). */
+struct caller {
+    long long user_id;
+    const char *username;
+    const char *role;
+    long long unit_id;
 };
 
 /* Allocates the exchange for req. Returns NULL when out of memory. */
@@ -66,13 +81,32 @@ const char *exchange_query(struct exchange *x, const char *name);
 /* The worker's pool, or NULL while stopping after the grace period. */
 struct db_pool *exchange_pool(struct exchange *x);
 
+/* A new job for this exchange. On an authenticated route its first call is
+ * auth_session (the caller, the route's roles): the handler's own calls come
+ * after it, and exchange_result() finds their results. Returns NULL when out
+ * of memory (the exchange is then already answered 503). */
+struct db_job *exchange_job(struct exchange *x, db_done_cb cb);
+
+/* The result of the handler's i-th call (counting from 0, after the auth). */
+PGresult *exchange_result(const struct exchange *x, const struct db_result *r, int i);
+
+/* Fills c from the auth result of r (strings point into r). Returns 0, or -1
+ * when the route had no auth call. */
+int exchange_caller(const struct exchange *x, const struct db_result *r, struct caller *c);
+
+/* Answers 401 with WWW-Authenticate: Bearer. */
+void exchange_send_unauthorized(struct exchange *x, const char *detail);
+
 /* Submits job to the worker's pool; if there is no pool, fails the job the
  * same way a shut-down pool would. */
 void exchange_db_submit(struct exchange *x, struct db_job *job);
 
-/* When r is a failure, answers the right problem (503 with Retry-After for
- * want of a connection or a lost one, 500 otherwise), logs the internal
- * message with the request id, and returns 1. Returns 0 on success. */
+/* When r is a failure, answers the right problem and returns 1; returns 0 on
+ * success. For want of a connection or a lost one: 503 with Retry-After. An
+ * invalid session (CR401): 401. A role the route refuses (CR403): 403. A
+ * unique violation: 409. A broken reference or check: 422. Anything else,
+ * a row-level security check included (handlers that can meet one answer it
+ * themselves): 500, logged with the request id. */
 int exchange_db_failed(struct exchange *x, const struct db_result *r);
 
 #endif

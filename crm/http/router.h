@@ -28,6 +28,7 @@ struct route {
     unsigned method; /* one enum http_method */
     const char *pattern;
     route_handler handler;
+    unsigned roles; /* who may call it (auth/roles.h bits); 0: public, no caller */
 };
 
 #define ROUTER_MAX_PARAMS 8

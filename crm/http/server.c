@@ -23,6 +23,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "auth/hasher.h"
+#include "auth/roles.h"
+#include "auth/token.h"
 #include "core/log.h"
 #include "db/pool.h"
 #include "db/statements.h"
@@ -75,6 +78,27 @@ static int content_type_is_json(const char *ct)
         return 1;
     return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
            strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+/* A route with roles needs a Bearer token in the Authorization header (and
+ * never in the query string, where it would end up in logs and histories).
+ * Whether the session is valid is for the database to say, in the same
+ * transaction as the request. Returns 1, or 0 after answering 401. */
+static int server_authenticate(struct exchange *x)
+{
+    if (exchange_query(x, "access_token") || exchange_query(x, "token")) {
+        exchange_send_unauthorized(x, "A token is accepted only in the Authorization header.");
+        return 0;
+    }
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(x->req), "Authorization");
+    if (token_from_bearer(auth, x->token_hash) != 0) {
+        exchange_send_unauthorized(x, auth ? "The Authorization header is not a valid Bearer token."
+                                           : "This route needs an Authorization: Bearer token.");
+        return 0;
+    }
+    token_hash_hex(x->token_hash, x->token_hash_hex);
+    x->authenticated = 1;
+    return 1;
 }
 
 /* OPTIONS: a CORS preflight from an allowed origin, or a plain Allow. */
@@ -145,6 +169,8 @@ static void worker_on_request(struct evhttp_request *req, void *arg)
         break;
     }
     x->route_index = (size_t)(x->match.route - s->routes);
+    if (x->match.route->roles != ROLE_PUBLIC && !server_authenticate(x))
+        return;
     x->match.route->handler(x);
 }
 
@@ -164,6 +190,7 @@ static void worker_on_grace(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     log_msg(LOG_WARN, NULL, "worker %d: grace period over with %zu requests in flight", w->index,
             w->in_flight);
+    hasher_cancel(w->base);
     struct db_pool *pool = w->pool;
     w->pool = NULL;
     db_pool_free(pool);
@@ -261,6 +288,8 @@ static int worker_init(struct worker *w, struct server *s, int index, int fd,
 
 static void worker_cleanup(struct worker *w)
 {
+    if (w->base)
+        hasher_cancel(w->base);
     db_pool_free(w->pool);
     w->pool = NULL;
     if (w->ev_stop)
@@ -306,6 +335,10 @@ int server_run(const struct crm_config *cfg, const char *database_url, const str
     s.workers = calloc((size_t)s.nworkers, sizeof *s.workers);
     if (!s.workers || evthread_use_pthreads() != 0 || metrics_init(routes, nroutes) != 0)
         goto done;
+    if (hasher_start(cfg->hash_threads, cfg->hash_max_in_flight) != 0) {
+        log_msg(LOG_ERROR, NULL, "password hashing threads could not start");
+        goto done;
+    }
 
     sigset_t block;
     sigemptyset(&block);
@@ -363,6 +396,7 @@ done:
     for (int i = 0; s.workers && i < s.nworkers; i++)
         worker_cleanup(&s.workers[i]);
     free(s.workers);
+    hasher_stop();
     cors_free(&s.cors);
     metrics_free();
     libevent_global_shutdown();

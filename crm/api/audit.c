@@ -1,0 +1,85 @@
+/*
+ * audit: GET /api/v1/audit, the append-only record of changes, newest first,
+ * filtered by table, row, actor and time, keyset-paginated. Administrators
+ * and viewers, within their scope (row-level security).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/routes.h"
+#include "db/statements.h"
+#include "http/exchange.h"
+#include "http/query.h"
+
+/* YYYY-MM-DD, optionally followed by a time and an offset (RFC 3339). */
+static int timestamp_valid(const char *t)
+{
+    static const char date[] = "dddd-dd-dd";
+    size_t n = strlen(t);
+    if (n < 10 || n > 35)
+        return 0;
+    for (size_t i = 0; i < 10; i++)
+        if (date[i] == 'd' ? (t[i] < '0' || t[i] > '9') : t[i] != date[i])
+            return 0;
+    for (size_t i = 10; i < n; i++)
+        if (!strchr("0123456789T:.+-Z ", t[i]))
+            return 0;
+    return n == 10 || t[10] == 'T' || t[10] == ' ';
+}
+
+static void audit_on_list(void *arg, struct db_result *r)
+{
+    struct exchange *x = arg;
+    if (r->failure == DB_FAIL_QUERY && strncmp(r->sqlstate, "22", 2) == 0) {
+        exchange_send_problem(x, 400, "'since' and 'until' must be RFC 3339 dates or times.");
+        return;
+    }
+    if (exchange_db_failed(x, r))
+        return;
+    const char *text = db_value(exchange_result(x, r, 0), 0, 0);
+    json_t *page = text ? json_loads(text, 0, NULL) : NULL;
+    if (!page) {
+        exchange_send_problem(x, 500, "An unexpected error occurred.");
+        return;
+    }
+    json_t *next = json_object_get(page, "next_after");
+    char cursor[96];
+    if (json_is_integer(next)) {
+        cursor_encode("audit", json_integer_value(next), cursor, sizeof cursor);
+        json_object_set_new(page, "next_cursor", json_string(cursor));
+    } else {
+        json_object_set_new(page, "next_cursor", json_null());
+    }
+    json_object_del(page, "next_after");
+    exchange_send_json(x, 200, page);
+}
+
+void audit_list(struct exchange *x)
+{
+    int limit;
+    long long before, actor;
+    if (query_limit(x, &limit) != 0 || query_cursor(x, "audit", &before) != 0 ||
+        query_int(x, "actor_id", 1, 9223372036854775807LL, -1, &actor) != 0)
+        return;
+    const char *table = exchange_query(x, "table"), *row = exchange_query(x, "row_id");
+    const char *since = exchange_query(x, "since"), *until = exchange_query(x, "until");
+    if ((table && strlen(table) > 63) || (row && strlen(row) > 64)) {
+        exchange_send_problem(x, 400, "'table' and 'row_id' are at most 63 and 64 bytes.");
+        return;
+    }
+    if ((since && !timestamp_valid(since)) || (until && !timestamp_valid(until))) {
+        exchange_send_problem(x, 400, "'since' and 'until' must be RFC 3339 dates or times.");
+        return;
+    }
+    char before_s[24], limit_s[8], actor_s[24];
+    snprintf(before_s, sizeof before_s, "%lld", before);
+    snprintf(limit_s, sizeof limit_s, "%d", limit);
+    snprintf(actor_s, sizeof actor_s, "%lld", actor);
+    const char *params[] = {before > 0 ? before_s : NULL, limit_s, table, row,
+                            actor > 0 ? actor_s : NULL, since, until};
+    struct db_job *job = exchange_job(x, audit_on_list);
+    if (!job)
+        return;
+    db_job_add(job, STMT_AUDIT_LIST, 7, params);
+    exchange_db_submit(x, job);
+}

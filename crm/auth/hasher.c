@@ -1,0 +1,273 @@
+/*
+ * hasher: see hasher.h.
+ *
+ * Ownership: a task is created by hasher_submit on the loop thread, queued,
+ * taken by a hashing thread, then handed back to the loop through its event;
+ * the loop callback (or hasher_cancel) frees it. A task cancelled while a
+ * thread runs it is marked orphaned and freed by that thread instead.
+ */
+#include "auth/hasher.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+#define HASHER_MAX_MEM_KIB (256 * 1024)
+#define HASHER_MAX_TIME 10
+#define HASHER_MAX_LANES 4
+
+enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_DONE, TASK_ORPHANED };
+
+struct task {
+    struct task *next;
+    struct event_base *base;
+    struct event *ev;
+    enum hasher_op op;
+    enum task_state state;
+    char *password;
+    size_t len;
+    char stored[crypto_pwhash_STRBYTES];
+    hasher_cb cb;
+    void *arg;
+    struct hasher_result result;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct task *head, *tail;
+    struct task **running; /* what each thread is doing, for cancel */
+    pthread_t *threads;
+    int nthreads;
+    int in_flight;
+    int max_in_flight;
+    int stopping;
+    char dummy[crypto_pwhash_STRBYTES];
+} hasher = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static void task_free(struct task *t)
+{
+    if (t->password) {
+        sodium_memzero(t->password, t->len);
+        free(t->password);
+    }
+    if (t->ev)
+        event_free(t->ev);
+    sodium_memzero(&t->result, sizeof t->result);
+    free(t);
+}
+
+int hasher_hash_acceptable(const char *stored, int *weak)
+{
+    unsigned long m, t, p;
+    int n = 0;
+    if (strncmp(stored, "$argon2id$v=19$", 15) != 0 ||
+        sscanf(stored + 15, "m=%lu,t=%lu,p=%lu$%n", &m, &t, &p, &n) != 3 || n == 0)
+        return 0;
+    if (m > HASHER_MAX_MEM_KIB || t > HASHER_MAX_TIME || p > HASHER_MAX_LANES || p < 1 || t < 1)
+        return 0;
+    if (weak)
+        *weak = m < crypto_pwhash_MEMLIMIT_INTERACTIVE / 1024 ||
+                t < crypto_pwhash_OPSLIMIT_INTERACTIVE;
+    return 1;
+}
+
+static void task_run(struct task *t)
+{
+    struct hasher_result *r = &t->result;
+    if (t->op == HASHER_HASH) {
+        r->outcome = crypto_pwhash_str(r->hash, t->password, t->len,
+                                       crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                       crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0
+                         ? HASHER_DONE
+                         : HASHER_ERROR;
+        return;
+    }
+    const char *stored = t->stored[0] ? t->stored : hasher.dummy;
+    int weak = 0;
+    if (!hasher_hash_acceptable(stored, &weak)) {
+        r->outcome = HASHER_REFUSED;
+        return;
+    }
+    errno = 0;
+    if (crypto_pwhash_str_verify(stored, t->password, t->len) == 0) {
+        r->outcome = t->stored[0] ? HASHER_MATCH : HASHER_MISMATCH;
+        r->needs_rehash = weak;
+    } else {
+        /* libsodium sets EINVAL for a mismatch; anything else is a failure
+         * to compute (memory), which must not count as a wrong password. */
+        r->outcome = errno == EINVAL ? HASHER_MISMATCH : HASHER_ERROR;
+    }
+}
+
+static void *hasher_thread(void *arg)
+{
+    int index = (int)(size_t)arg;
+    pthread_mutex_lock(&hasher.lock);
+    for (;;) {
+        while (!hasher.head && !hasher.stopping)
+            pthread_cond_wait(&hasher.wake, &hasher.lock);
+        if (!hasher.head)
+            break;
+        struct task *t = hasher.head;
+        hasher.head = t->next;
+        if (!hasher.head)
+            hasher.tail = NULL;
+        t->state = TASK_RUNNING;
+        hasher.running[index] = t;
+        pthread_mutex_unlock(&hasher.lock);
+
+        task_run(t);
+
+        pthread_mutex_lock(&hasher.lock);
+        hasher.running[index] = NULL;
+        if (t->state == TASK_ORPHANED) {
+            task_free(t); /* hasher_cancel already answered and freed its event */
+        } else {
+            t->state = TASK_DONE;
+            event_active(t->ev, EV_READ, 0);
+        }
+    }
+    pthread_mutex_unlock(&hasher.lock);
+    return NULL;
+}
+
+/* On the submitting loop: hand the result over and free the task. */
+static void task_deliver(evutil_socket_t fd, short what, void *arg)
+{
+    struct task *t = arg;
+    pthread_mutex_lock(&hasher.lock);
+    hasher.in_flight--;
+    pthread_mutex_unlock(&hasher.lock);
+    t->cb(t->arg, &t->result);
+    task_free(t);
+}
+
+int hasher_start(int threads, int max_in_flight)
+{
+    /* The dummy verified for unknown users costs what a real one does. */
+    unsigned char pw[16];
+    randombytes_buf(pw, sizeof pw);
+    if (crypto_pwhash_str(hasher.dummy, (const char *)pw, sizeof pw,
+                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return -1;
+    hasher.threads = calloc((size_t)threads, sizeof *hasher.threads);
+    hasher.running = calloc((size_t)threads, sizeof *hasher.running);
+    if (!hasher.threads || !hasher.running)
+        return -1;
+    hasher.max_in_flight = max_in_flight;
+    hasher.stopping = 0;
+    for (int i = 0; i < threads; i++) {
+        if (pthread_create(&hasher.threads[i], NULL, hasher_thread, (void *)(size_t)i) != 0)
+            return -1;
+        hasher.nthreads++;
+    }
+    return 0;
+}
+
+void hasher_stop(void)
+{
+    pthread_mutex_lock(&hasher.lock);
+    hasher.stopping = 1;
+    pthread_cond_broadcast(&hasher.wake);
+    pthread_mutex_unlock(&hasher.lock);
+    for (int i = 0; i < hasher.nthreads; i++)
+        pthread_join(hasher.threads[i], NULL);
+    free(hasher.threads);
+    free(hasher.running);
+    hasher.threads = NULL;
+    hasher.running = NULL;
+    hasher.nthreads = 0;
+}
+
+int hasher_submit(struct event_base *base, enum hasher_op op, const char *password, size_t len,
+                  const char *stored, hasher_cb cb, void *arg)
+{
+    struct task *t = calloc(1, sizeof *t);
+    if (!t)
+        return -1;
+    t->base = base;
+    t->op = op;
+    t->cb = cb;
+    t->arg = arg;
+    t->len = len;
+    t->password = malloc(len + 1);
+    t->ev = event_new(base, -1, 0, task_deliver, t);
+    if (!t->password || !t->ev) {
+        task_free(t);
+        return -1;
+    }
+    memcpy(t->password, password, len);
+    t->password[len] = '\0';
+    /* A stored value too long to be ours is kept as one that will be refused. */
+    if (stored)
+        snprintf(t->stored, sizeof t->stored, "%s",
+                 strlen(stored) < sizeof t->stored ? stored : "$refused");
+    pthread_mutex_lock(&hasher.lock);
+    if (hasher.in_flight >= hasher.max_in_flight || hasher.stopping || !hasher.nthreads) {
+        pthread_mutex_unlock(&hasher.lock);
+        task_free(t);
+        return -1;
+    }
+    hasher.in_flight++;
+    if (hasher.tail)
+        hasher.tail->next = t;
+    else
+        hasher.head = t;
+    hasher.tail = t;
+    pthread_cond_signal(&hasher.wake);
+    pthread_mutex_unlock(&hasher.lock);
+    return 0;
+}
+
+void hasher_cancel(struct event_base *base)
+{
+    struct task *cancelled = NULL;
+    pthread_mutex_lock(&hasher.lock);
+    /* Queued: unlink. */
+    struct task **link = &hasher.head;
+    hasher.tail = NULL;
+    while (*link) {
+        struct task *t = *link;
+        if (t->base == base) {
+            *link = t->next;
+            t->next = cancelled;
+            cancelled = t;
+            hasher.in_flight--;
+        } else {
+            hasher.tail = t;
+            link = &t->next;
+        }
+    }
+    /* Running: orphan, and answer for them now. Done but not yet delivered:
+     * their event is active on this loop; deliver them now too. */
+    for (int i = 0; i < hasher.nthreads; i++) {
+        struct task *t = hasher.running[i];
+        if (t && t->base == base && t->state == TASK_RUNNING) {
+            t->state = TASK_ORPHANED;
+            hasher.in_flight--;
+            struct hasher_result r = {.outcome = HASHER_ERROR};
+            event_free(t->ev);
+            t->ev = NULL;
+            hasher_cb cb = t->cb;
+            void *arg = t->arg;
+            pthread_mutex_unlock(&hasher.lock);
+            cb(arg, &r);
+            pthread_mutex_lock(&hasher.lock);
+        }
+    }
+    pthread_mutex_unlock(&hasher.lock);
+    while (cancelled) {
+        struct task *next = cancelled->next;
+        struct hasher_result r = {.outcome = HASHER_ERROR};
+        cancelled->cb(cancelled->arg, &r);
+        task_free(cancelled);
+        cancelled = next;
+    }
+}

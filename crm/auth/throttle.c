@@ -1,0 +1,109 @@
+/*
+ * throttle: see throttle.h. Keys are hashed with SipHash (a per-process
+ * random key) into a table of THROTTLE_SLOTS entries, probed over a small
+ * window; a full window evicts its least recently failed entry.
+ */
+#include "auth/throttle.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <string.h>
+
+#define THROTTLE_SLOTS 8192
+#define THROTTLE_PROBE 8
+
+struct throttle_entry {
+    unsigned char id[crypto_shorthash_BYTES];
+    int used;
+    int failures;
+    time_t last_failure;
+};
+
+static struct throttle_entry throttle_table[THROTTLE_SLOTS];
+static unsigned char throttle_key[crypto_shorthash_KEYBYTES];
+static pthread_once_t throttle_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t throttle_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void throttle_init(void)
+{
+    randombytes_buf(throttle_key, sizeof throttle_key);
+}
+
+static size_t throttle_id(const char *key, unsigned char id[crypto_shorthash_BYTES])
+{
+    pthread_once(&throttle_once, throttle_init);
+    crypto_shorthash(id, (const unsigned char *)key, strlen(key), throttle_key);
+    size_t h;
+    memcpy(&h, id, sizeof h);
+    return h % THROTTLE_SLOTS;
+}
+
+/* The entry of key, or NULL; with create, a new or recycled one. Lock held. */
+static struct throttle_entry *throttle_find(const char *key, int create)
+{
+    unsigned char id[crypto_shorthash_BYTES];
+    size_t start = throttle_id(key, id);
+    struct throttle_entry *victim = NULL;
+    for (size_t i = 0; i < THROTTLE_PROBE; i++) {
+        struct throttle_entry *e = &throttle_table[(start + i) % THROTTLE_SLOTS];
+        if (e->used && memcmp(e->id, id, sizeof id) == 0)
+            return e;
+        if (!victim || !e->used || (victim->used && e->last_failure < victim->last_failure))
+            victim = e;
+    }
+    if (!create)
+        return NULL;
+    memset(victim, 0, sizeof *victim);
+    memcpy(victim->id, id, sizeof id);
+    victim->used = 1;
+    return victim;
+}
+
+static long throttle_delay(const struct throttle_rule *rule, int failures)
+{
+    if (failures < rule->threshold)
+        return 0;
+    int shift = failures - rule->threshold;
+    long delay = shift >= 30 ? rule->max_delay_s : (long)rule->base_delay_s << shift;
+    return delay > rule->max_delay_s ? rule->max_delay_s : delay;
+}
+
+int throttle_wait(const struct throttle_rule *rule, const char *key, time_t now)
+{
+    pthread_mutex_lock(&throttle_lock);
+    struct throttle_entry *e = throttle_find(key, 0);
+    long wait = 0;
+    if (e && now - e->last_failure <= rule->window_s) {
+        long until = (long)e->last_failure + throttle_delay(rule, e->failures);
+        wait = until > now ? until - now : 0;
+    }
+    pthread_mutex_unlock(&throttle_lock);
+    return (int)wait;
+}
+
+void throttle_fail(const struct throttle_rule *rule, const char *key, time_t now)
+{
+    pthread_mutex_lock(&throttle_lock);
+    struct throttle_entry *e = throttle_find(key, 1);
+    if (now - e->last_failure > rule->window_s)
+        e->failures = 0;
+    e->failures++;
+    e->last_failure = now;
+    pthread_mutex_unlock(&throttle_lock);
+}
+
+void throttle_clear(const char *key)
+{
+    pthread_mutex_lock(&throttle_lock);
+    struct throttle_entry *e = throttle_find(key, 0);
+    if (e)
+        memset(e, 0, sizeof *e);
+    pthread_mutex_unlock(&throttle_lock);
+}
+
+void throttle_reset(void)
+{
+    pthread_mutex_lock(&throttle_lock);
+    memset(throttle_table, 0, sizeof throttle_table);
+    pthread_mutex_unlock(&throttle_lock);
+}

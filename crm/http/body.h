@@ -1,0 +1,41 @@
+/*
+ * body: a request's JSON body, parsed strictly and checked against a small
+ * field table. On any problem these functions answer the exchange themselves
+ * (400 for a body that is not a JSON object, 422 naming each field at fault)
+ * and return failure: the caller just returns.
+ */
+#ifndef CRM_BODY_H
+#define CRM_BODY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct exchange;
+
+enum field_type { FIELD_STRING, FIELD_INTEGER, FIELD_BOOLEAN };
+
+struct field_spec {
+    const char *name;
+    enum field_type type;
+    int required;
+    size_t max_len; /* FIELD_STRING: bytes, 0 = no limit beyond the body's */
+};
+
+/* The body as a JSON object: malformed or truncated JSON, duplicate keys,
+ * a NUL escape, invalid UTF-8, or a non-object -> 400, NULL returned.
+ * The caller owns the result. */
+json_t *body_object(struct exchange *x);
+
+/* Checks obj against specs (terminated by a {NULL} entry): unknown fields,
+ * wrong types, missing required ones, strings too long -> one 422 listing
+ * every error; returns -1. Returns 0 when all is well. */
+int body_check(struct exchange *x, json_t *obj, const struct field_spec *specs);
+
+/* Adds an error for field to a 422 being built (creating it on first use). */
+void body_error(json_t **problem, struct exchange *x, const char *field, const char *message);
+
+/* Sends the 422 built with body_error, if any. Returns -1 when sent, 0 when
+ * there was nothing to send. */
+int body_send_errors(struct exchange *x, json_t *problem);
+
+#endif
