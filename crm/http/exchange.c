@@ -119,6 +119,7 @@ void exchange_send(struct exchange *x, int status, const char *content_type, con
     metrics_observe(x->route_index, status, us);
     exchange_access_log(x, status, body ? len : 0, us);
     evhttp_clear_headers(&x->query);
+    json_decref(x->pending_problem);
     if (x->state_free)
         x->state_free(x->state);
     sodium_memzero(x, sizeof *x);
@@ -143,9 +144,27 @@ void exchange_send_json(struct exchange *x, int status, json_t *body)
     free(text);
 }
 
+static void exchange_on_auth_then_problem(void *arg, struct db_result *r)
+{
+    struct exchange *x = arg;
+    if (exchange_db_failed(x, r))
+        return;
+    json_t *problem = x->pending_problem;
+    x->pending_problem = NULL;
+    exchange_send_problem_json(x, problem);
+}
+
 void exchange_send_problem_json(struct exchange *x, json_t *problem)
 {
     json_int_t status = json_integer_value(json_object_get(problem, "status"));
+    if (x->authenticated && !x->auth_checked && status >= 400 && status < 500 && status != 401 &&
+        !x->pending_problem) {
+        x->pending_problem = problem;
+        struct db_job *job = exchange_job(x, exchange_on_auth_then_problem);
+        if (job)
+            exchange_db_submit(x, job);
+        return;
+    }
     char *text = problem ? json_dumps(problem, JSON_COMPACT) : NULL;
     json_decref(problem);
     if (!text) {
@@ -184,9 +203,20 @@ void exchange_db_submit(struct exchange *x, struct db_job *job)
     db_job_fail(job, DB_FAIL_SHUTDOWN);
 }
 
+/* Every job of an exchange reports here first: once the database has run
+ * the auth call (whatever came after), the caller is known to be judged. */
+static void exchange_on_result(void *arg, struct db_result *r)
+{
+    struct exchange *x = arg;
+    if (r->failure == DB_OK || r->failure == DB_FAIL_QUERY)
+        x->auth_checked = 1;
+    x->db_cb(x, r);
+}
+
 struct db_job *exchange_job(struct exchange *x, db_done_cb cb)
 {
-    struct db_job *job = db_job_new(cb, x);
+    struct db_job *job = db_job_new(exchange_on_result, x);
+    x->db_cb = cb;
     if (!job) {
         exchange_add_header(x, "Retry-After", "1");
         exchange_send_problem(x, 503, "Out of memory.");

@@ -35,6 +35,9 @@ struct exchange {
     const char *origin; /* the Origin header when allowed, else NULL */
     long long start_us;
     int authenticated; /* the route needs a caller: token_hash is the presented token's */
+    int auth_checked;  /* the database has judged the token (and the caller's role) */
+    json_t *pending_problem; /* a 4xx waiting for that judgement */
+    db_done_cb db_cb;        /* the handler's callback of the job in flight */
     unsigned char token_hash[TOKEN_HASH_BYTES];
     char token_hash_hex[TOKEN_HASH_HEX_CHARS + 1];
     void *state;               /* a handler's own state across callbacks */
@@ -66,7 +69,10 @@ void exchange_send_json_text(struct exchange *x, int status, const char *text, s
 /* Answers application/problem+json {type, title, status, detail, request_id}. */
 void exchange_send_problem(struct exchange *x, int status, const char *detail);
 
-/* Answers a problem built with problem_new(); takes the reference. */
+/* Answers a problem built with problem_new(); takes the reference.
+ * On an authenticated route whose caller the database has not yet checked,
+ * a 4xx (but 401) waits for that check first, so that a caller without the
+ * right gets 401 or 403, never a hint about the request's content. */
 void exchange_send_problem_json(struct exchange *x, json_t *problem);
 
 /* Answers with no body (204, or a preflight). */

@@ -20,7 +20,7 @@ scratch_db() {
 }
 
 @test "every subcommand has --help; serve --help lists every setting" {
-  for cmd in serve migrate pg version; do
+  for cmd in serve migrate pg user version; do
     run "$CRM_BIN" $cmd --help
     [ "$status" -eq 0 ]
     [[ "$output" == usage:* ]]
@@ -56,6 +56,7 @@ scratch_db() {
   run "$CRM_BIN" migrate status --database-url "$SCRATCH_APP" --migrate-database-url "$SCRATCH_OWNER"
   [ "$status" -eq 0 ]
   [[ "$output" == *"pending  0001_units.sql"* ]]
+  [[ "$output" == *"pending  0002_identity.sql"* ]]
   run "$CRM_BIN" migrate up --database-url "$SCRATCH_APP" --migrate-database-url "$SCRATCH_OWNER"
   [ "$status" -eq 0 ]
   run "$CRM_BIN" migrate status --database-url "$SCRATCH_APP" --migrate-database-url "$SCRATCH_OWNER"

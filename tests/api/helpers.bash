@@ -59,3 +59,54 @@ wait_for_status() {
 latest_migration() {
   ls "$CRM_SQL_DIR/migrations" | sed -n 's/^\([0-9]\{4\}\)_.*\.sql$/\1/p' | sort | tail -n 1 | sed 's/^0*//'
 }
+
+# make_user USERNAME ROLE UNIT_CODE PASSWORD: creates (or resets) a user with
+# the CLI, as the owner role.
+make_user() {
+  printf '%s\n' "$4" | "$CRM_BIN" user add --username "$1" --role "$2" --unit "$3" \
+    --database-url "$CRM_DATABASE_URL" --migrate-database-url "$CRM_MIGRATE_DATABASE_URL" >/dev/null
+}
+
+# login USERNAME PASSWORD: prints the token (fails when login does).
+login() {
+  local body
+  body=$(curl -s --max-time 10 -X POST -H 'Content-Type: application/json' \
+    -d "$(jq -nc --arg u "$1" --arg p "$2" '{username: $u, password: $p}')" "$CRM_URL/api/v1/auth/login")
+  jq -er .token <<<"$body"
+}
+
+# api METHOD PATH TOKEN [curl args...]: sets status, body, headers.
+api() {
+  local method=$1 path=$2 token=$3
+  shift 3
+  local h="$BATS_TEST_TMPDIR/h.$$" b="$BATS_TEST_TMPDIR/b.$$"
+  local auth=()
+  [ -n "$token" ] && auth=(-H "Authorization: Bearer $token")
+  status=$(curl -s -X "$method" -D "$h" -o "$b" -w '%{http_code}' --max-time 10 "${auth[@]}" "$@" "$CRM_URL$path")
+  headers=$(tr -d '\r' < "$h")
+  body=$(cat "$b")
+}
+
+# api_json METHOD PATH TOKEN JSON [curl args...]
+api_json() {
+  local method=$1 path=$2 token=$3 json=$4
+  shift 4
+  api "$method" "$path" "$token" -H 'Content-Type: application/json' --data-binary "$json" "$@"
+}
+
+header() {
+  printf '%s\n' "$headers" | sed -n "s/^$1: //Ip" | head -n 1
+}
+
+# owner_sql SQL: runs SQL as the owner on the run's database, prints the rows.
+owner_sql() {
+  psql "$CRM_MIGRATE_DATABASE_URL" -At -v ON_ERROR_STOP=1 -c "$1"
+}
+
+unit_id() {
+  owner_sql "SELECT id FROM unit WHERE code = '$1'"
+}
+
+user_id() {
+  owner_sql "SELECT id FROM app_user WHERE username = '$1'"
+}

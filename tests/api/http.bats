@@ -7,8 +7,10 @@ load helpers
 
 setup_file() {
   crm_env
+  make_user http.viewer viewer sx.yc.js 'Http-viewer-2024'
   crm_start --cors-origins "https://crm.example.cn, http://localhost:5173"
-  export CRM_URL CRM_PID CRM_OUT CRM_ERR
+  TOKEN=$(login http.viewer 'Http-viewer-2024')
+  export CRM_URL CRM_PID CRM_OUT CRM_ERR TOKEN
 }
 
 teardown_file() {
@@ -27,10 +29,6 @@ call() {
   status=$(curl -s -X "$method" -D "$h" -o "$b" -w '%{http_code}' --max-time 10 "$@" "$CRM_URL$path")
   headers=$(tr -d '\r' < "$h")
   body=$(cat "$b")
-}
-
-header() {
-  printf '%s\n' "$headers" | sed -n "s/^$1: //Ip" | head -n 1
 }
 
 assert_common_headers() {
@@ -167,7 +165,7 @@ assert_problem() {
 }
 
 @test "GET /api/v1/units returns the demo unit tree from PostgreSQL" {
-  call GET /api/v1/units
+  call GET /api/v1/units -H "Authorization: Bearer $TOKEN"
   [ "$status" = 200 ]
   [ "$(header Content-Type)" = "application/json; charset=utf-8" ]
   assert_common_headers
@@ -195,7 +193,7 @@ assert_problem() {
 }
 
 @test "metrics count requests by route and status, with latency and pool gauges" {
-  call GET /api/v1/units
+  call GET /api/v1/units -H "Authorization: Bearer $TOKEN"
   call GET /api/v1/nothing
   call GET /metrics
   [ "$status" = 200 ]

@@ -5,6 +5,11 @@
 
 load helpers
 
+setup_file() {
+  crm_env
+  make_user pool.viewer viewer sx.yc.js 'Pool-viewer-2024'
+}
+
 setup() {
   crm_env
 }
@@ -16,12 +21,13 @@ teardown() {
 @test "200 concurrent requests on a pool of 2: each 200 or 503, none hanging" {
   crm_start --workers 1 --db-pool-size 2 --db-pipeline-depth 1 --db-queue-max 16 \
     --db-queue-timeout-ms 1000 --access-log 0
+  token=$(login pool.viewer 'Pool-viewer-2024')
   dir="$BATS_TEST_TMPDIR/out"
   mkdir -p "$dir"
   # 200 requests at once, each on its own connection; curl gives up after 15 s
   # (code 000), which would fail the test.
   curl -s --parallel --parallel-immediate --parallel-max 200 --max-time 15 \
-    -o "$dir/#1.body" \
+    -H "Authorization: Bearer $token" -o "$dir/#1.body" \
     -w '%{http_code} %{content_type} %header{retry-after} %{filename_effective}\n' \
     "$CRM_URL/api/v1/units?n=[1-200]" > "$BATS_TEST_TMPDIR/answers"
   [ "$(wc -l < "$BATS_TEST_TMPDIR/answers")" -eq 200 ]
@@ -44,20 +50,21 @@ teardown() {
   rejected=$(curl -s "$CRM_URL/metrics" | sed -n 's/^crm_db_rejected_total //p')
   [ "$rejected" -eq "$busy" ]
   # And the service is fine afterwards.
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$CRM_URL/api/v1/units")" = 200 ]
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$CRM_URL/api/v1/units")" = 200 ]
 }
 
 @test "requests queued behind a blocked database time out with 503, not hang" {
   crm_start --workers 1 --db-pool-size 1 --db-pipeline-depth 1 --db-queue-timeout-ms 300
+  token=$(login pool.viewer 'Pool-viewer-2024')
   # Hold a lock the units query needs, for 3 seconds.
   psql "$CRM_MIGRATE_DATABASE_URL" -q -c "BEGIN; LOCK TABLE unit IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;" &
   locker=$!
   sleep 0.5
-  curl -s -o /dev/null --max-time 10 "$CRM_URL/api/v1/units" &  # takes the one connection
+  curl -s -o /dev/null --max-time 10 -H "Authorization: Bearer $token" "$CRM_URL/api/v1/units" &  # takes the one connection
   first=$!
   sleep 0.2
   start=$(date +%s%N)
-  code=$(curl -s -o "$BATS_TEST_TMPDIR/b" -w '%{http_code}' --max-time 10 "$CRM_URL/api/v1/units")
+  code=$(curl -s -o "$BATS_TEST_TMPDIR/b" -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $token" "$CRM_URL/api/v1/units")
   elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
   wait "$locker" "$first"
   [ "$code" = 503 ]

@@ -46,6 +46,6 @@ teardown() {
   [[ "$output" != *no-such-socket-dir* ]]
   [[ "$output" != *"could not connect"* ]]
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$CRM_URL/healthz")" = 200 ]
-  run curl -s -o /dev/null -w '%{http_code}' "$CRM_URL/api/v1/units"
+  run curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(printf 'A%.0s' {1..43})" "$CRM_URL/api/v1/units"
   [ "$output" = 503 ]
 }

@@ -4,6 +4,11 @@
 
 load helpers
 
+setup_file() {
+  crm_env
+  make_user stop.viewer viewer sx.yc.js 'Stop-viewer-2024'
+}
+
 setup() {
   crm_env
 }
@@ -14,11 +19,13 @@ teardown() {
 
 @test "SIGTERM with requests in flight: they complete and crm exits 0" {
   crm_start --workers 2 --db-pool-size 2 --shutdown-grace-ms 8000
+  token=$(login stop.viewer 'Stop-viewer-2024')
   # Hold the table for 2 s so that requests are in flight when the signal comes.
   psql "$CRM_MIGRATE_DATABASE_URL" -q -c "BEGIN; LOCK TABLE unit IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;" &
   locker=$!
   sleep 0.5
   curl -s --parallel --parallel-immediate --parallel-max 20 --max-time 15 -o /dev/null \
+    -H "Authorization: Bearer $token" \
     -w '%{http_code}\n' "$CRM_URL/api/v1/units?n=[1-20]" > "$BATS_TEST_TMPDIR/codes" &
   clients=$!
   sleep 0.5
@@ -51,11 +58,12 @@ teardown() {
 
 @test "past the grace period, what is left is answered 503 and crm still exits 0" {
   crm_start --workers 1 --db-pool-size 1 --shutdown-grace-ms 500
+  token=$(login stop.viewer 'Stop-viewer-2024')
   psql "$CRM_MIGRATE_DATABASE_URL" -q -c "BEGIN; LOCK TABLE unit IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;" &
   locker=$!
   sleep 0.5
   code_file="$BATS_TEST_TMPDIR/code"
-  curl -s -o "$BATS_TEST_TMPDIR/b" -w '%{http_code}' --max-time 10 "$CRM_URL/api/v1/units" > "$code_file" &
+  curl -s -o "$BATS_TEST_TMPDIR/b" -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $token" "$CRM_URL/api/v1/units" > "$code_file" &
   client=$!
   sleep 0.3
   kill -TERM "$CRM_PID"

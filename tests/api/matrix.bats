@@ -1,0 +1,112 @@
+#!/usr/bin/env bats
+# The role x route matrix: every route the server lists (`crm routes`) is
+# called by a caller of each role, and by no caller. The expected matrix is
+# written here independently of the route table (from DESIGN.md section 4):
+# "yes" means the role may call the route (anything but 401/403), "no" means
+# 403. A route missing from this table fails the test, so a new route cannot
+# slip in without a decision.
+
+load helpers
+
+ROLES=(admin leader bureau unit viewer)
+
+# route -> the roles that may call it ("public": no caller needed).
+expected() {
+  case "$1" in
+    "GET /healthz" | "GET /readyz" | "GET /metrics" | "POST /api/v1/auth/login") echo public ;;
+    "POST /api/v1/auth/logout" | "GET /api/v1/me" | "POST /api/v1/me/password") echo "admin leader bureau unit viewer" ;;
+    "GET /api/v1/units") echo "admin leader bureau unit viewer" ;;
+    "GET /api/v1/users" | "POST /api/v1/users" | "GET /api/v1/users/{id}" | "PATCH /api/v1/users/{id}" | \
+      "POST /api/v1/users/{id}/password" | "DELETE /api/v1/users/{id}/sessions") echo admin ;;
+    "GET /api/v1/audit") echo "admin viewer" ;;
+    *) echo UNKNOWN ;;
+  esac
+}
+
+setup_file() {
+  crm_env
+  for r in "${ROLES[@]}"; do
+    make_user "matrix.$r" "$r" sx.yc.js "Matrix-$r-2024"
+  done
+  # The user the {id} routes act on (not one of the callers: ending its
+  # sessions must not log a caller out).
+  make_user matrix.target unit sx.yc.js.xishe 'Matrix-target-2024'
+  crm_start
+  export CRM_URL CRM_PID CRM_OUT CRM_ERR
+}
+
+teardown_file() {
+  crm_stop
+}
+
+setup() {
+  crm_env
+}
+
+# Calls route "METHOD /path" with token (may be empty); sets status.
+call_route() {
+  local route=$1 token=$2
+  local method=${route%% *} path=${route#* }
+  path=${path//\{id\}/$(user_id matrix.target)}
+  case "$method" in
+    GET | DELETE) api "$method" "$path" "$token" ;;
+    # Bodies that are wrong on purpose: an allowed caller gets 422 (or 400),
+    # never a change; a refused one gets 403 before the body matters.
+    POST | PATCH) api_json "$method" "$path" "$token" '{"no_such_field": true}' -H 'If-Match: "999999"' ;;
+  esac
+}
+
+@test "every served route is in the matrix, and each role gets what the matrix says" {
+  mapfile -t routes < <("$CRM_BIN" routes)
+  [ "${#routes[@]}" -gt 10 ]
+  declare -A token
+  for r in "${ROLES[@]}"; do
+    token[$r]=$(login "matrix.$r" "Matrix-$r-2024")
+  done
+  failures=0
+  for route in "${routes[@]}"; do
+    allowed=$(expected "$route")
+    if [ "$allowed" = UNKNOWN ]; then
+      echo "route not in the matrix: $route" >&2
+      failures=$((failures + 1))
+      continue
+    fi
+    # Without a caller.
+    call_route "$route" ""
+    if [ "$allowed" = public ]; then
+      [ "$status" != 401 ] && [ "$status" != 403 ] || { echo "$route: public, got $status" >&2; failures=$((failures + 1)); }
+      continue
+    fi
+    [ "$status" = 401 ] || { echo "$route without a token: $status" >&2; failures=$((failures + 1)); }
+    for r in "${ROLES[@]}"; do
+      [ "$route" = "POST /api/v1/auth/logout" ] && continue  # below, with tokens of its own
+      call_route "$route" "${token[$r]}"
+      if [[ " $allowed " == *" $r "* ]]; then
+        ok=$([ "$status" != 401 ] && [ "$status" != 403 ] && echo y || echo n)
+      else
+        ok=$([ "$status" = 403 ] && echo y || echo n)
+      fi
+      printf '# %-40s %-7s %s\n' "$route" "$r" "$status" >&3
+      [ "$ok" = y ] || { echo "$route as $r: $status ($body)" >&2; failures=$((failures + 1)); }
+    done
+  done
+  [ "$failures" -eq 0 ]
+}
+
+@test "logout is open to every role" {
+  for r in "${ROLES[@]}"; do
+    t=$(login "matrix.$r" "Matrix-$r-2024")
+    api POST /api/v1/auth/logout "$t"
+    [ "$status" = 204 ]
+  done
+}
+
+@test "a 403 names no record and changes nothing" {
+  t=$(login matrix.unit 'Matrix-unit-2024')
+  id=$(user_id matrix.viewer)
+  before=$(owner_sql "SELECT version FROM app_user WHERE id = $id")
+  api_json PATCH "/api/v1/users/$id" "$t" '{"role":"admin"}' -H "If-Match: \"$before\""
+  [ "$status" = 403 ]
+  [ "$(jq -r .detail <<<"$body")" = "Your role may not do this." ]
+  [ "$(owner_sql "SELECT version FROM app_user WHERE id = $id")" = "$before" ]
+}
