@@ -8,18 +8,20 @@
  */
 #include "auth/hasher.h"
 
-#include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/log.h"
 
 #define HASHER_MAX_MEM_KIB (256 * 1024)
 #define HASHER_MAX_TIME 10
-#define HASHER_MAX_LANES 4
+#define HASHER_NICE 10
 
 enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_DONE, TASK_ORPHANED };
 
@@ -62,19 +64,69 @@ static void task_free(struct task *t)
     free(t);
 }
 
-int hasher_hash_acceptable(const char *stored, int *weak)
-{
+/* A stored hash taken apart: the parameters, the salt and the digest. */
+struct stored_hash {
     unsigned long m, t, p;
+    unsigned char salt[crypto_pwhash_SALTBYTES];
+    unsigned char digest[64];
+    size_t digest_len;
+};
+
+/* Parses "$argon2id$v=19$m=M,t=T,p=P$salt$digest" (base64 without padding)
+ * within the service's limits. Returns 0, or -1 for anything else. */
+static int stored_hash_parse(const char *stored, struct stored_hash *h)
+{
     int n = 0;
     if (strncmp(stored, "$argon2id$v=19$", 15) != 0 ||
-        sscanf(stored + 15, "m=%lu,t=%lu,p=%lu$%n", &m, &t, &p, &n) != 3 || n == 0)
-        return 0;
-    if (m > HASHER_MAX_MEM_KIB || t > HASHER_MAX_TIME || p > HASHER_MAX_LANES || p < 1 || t < 1)
+        sscanf(stored + 15, "m=%lu,t=%lu,p=%lu$%n", &h->m, &h->t, &h->p, &n) != 3 || n == 0)
+        return -1;
+    if (h->m > HASHER_MAX_MEM_KIB || h->m < 8 || h->t > HASHER_MAX_TIME || h->t < 1 || h->p != 1)
+        return -1;
+    const char *salt = stored + 15 + n, *dollar = strchr(salt, '$');
+    size_t len = 0;
+    const char *end = NULL;
+    if (!dollar ||
+        sodium_base642bin(h->salt, sizeof h->salt, salt, (size_t)(dollar - salt), NULL, &len, &end,
+                          sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 ||
+        len != sizeof h->salt || end != dollar)
+        return -1;
+    const char *digest = dollar + 1;
+    size_t dlen = strlen(digest);
+    if (sodium_base642bin(h->digest, sizeof h->digest, digest, dlen, NULL, &h->digest_len, &end,
+                          sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 ||
+        end != digest + dlen || h->digest_len < 16)
+        return -1;
+    return 0;
+}
+
+int hasher_hash_acceptable(const char *stored, int *weak)
+{
+    struct stored_hash h;
+    if (stored_hash_parse(stored, &h) != 0)
         return 0;
     if (weak)
-        *weak = m < crypto_pwhash_MEMLIMIT_INTERACTIVE / 1024 ||
-                t < crypto_pwhash_OPSLIMIT_INTERACTIVE;
+        *weak = h.m < crypto_pwhash_MEMLIMIT_INTERACTIVE / 1024 ||
+                h.t < crypto_pwhash_OPSLIMIT_INTERACTIVE;
     return 1;
+}
+
+/* Recomputes the digest with the stored parameters and compares. Unlike
+ * crypto_pwhash_str_verify, whose -1 means a mismatch or a failure alike,
+ * this tells a wrong password from a failure to compute (memory). */
+static enum hasher_outcome hasher_verify(const char *stored, const char *password, size_t len,
+                                         int *weak)
+{
+    struct stored_hash h;
+    unsigned char digest[64];
+    if (stored_hash_parse(stored, &h) != 0)
+        return HASHER_REFUSED;
+    *weak = h.m < crypto_pwhash_MEMLIMIT_INTERACTIVE / 1024 || h.t < crypto_pwhash_OPSLIMIT_INTERACTIVE;
+    if (crypto_pwhash(digest, h.digest_len, password, len, h.salt, h.t, (size_t)h.m * 1024,
+                      crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return HASHER_ERROR;
+    int same = sodium_memcmp(digest, h.digest, h.digest_len) == 0;
+    sodium_memzero(digest, sizeof digest);
+    return same ? HASHER_MATCH : HASHER_MISMATCH;
 }
 
 static void task_run(struct task *t)
@@ -88,26 +140,23 @@ static void task_run(struct task *t)
                          : HASHER_ERROR;
         return;
     }
-    const char *stored = t->stored[0] ? t->stored : hasher.dummy;
     int weak = 0;
-    if (!hasher_hash_acceptable(stored, &weak)) {
-        r->outcome = HASHER_REFUSED;
+    if (!t->stored[0]) {
+        /* No such user: the same work against the dummy, then no. */
+        enum hasher_outcome o = hasher_verify(hasher.dummy, t->password, t->len, &weak);
+        r->outcome = o == HASHER_ERROR ? HASHER_ERROR : HASHER_MISMATCH;
         return;
     }
-    errno = 0;
-    if (crypto_pwhash_str_verify(stored, t->password, t->len) == 0) {
-        r->outcome = t->stored[0] ? HASHER_MATCH : HASHER_MISMATCH;
-        r->needs_rehash = weak;
-    } else {
-        /* libsodium sets EINVAL for a mismatch; anything else is a failure
-         * to compute (memory), which must not count as a wrong password. */
-        r->outcome = errno == EINVAL ? HASHER_MISMATCH : HASHER_ERROR;
-    }
+    r->outcome = hasher_verify(t->stored, t->password, t->len, &weak);
+    r->needs_rehash = r->outcome == HASHER_MATCH && weak;
 }
 
 static void *hasher_thread(void *arg)
 {
     int index = (int)(size_t)arg;
+    /* Below the event loops: in a login storm the CPU goes to answering
+     * everything else first, and logins queue a little longer instead. */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), HASHER_NICE);
     pthread_mutex_lock(&hasher.lock);
     for (;;) {
         while (!hasher.head && !hasher.stopping)

@@ -53,7 +53,8 @@ int hasher_submit(struct event_base *base, enum hasher_op op, const char *passwo
 void hasher_cancel(struct event_base *base);
 
 /* Whether a stored hash is one this service will verify: argon2id, v=19,
- * m <= 256 MiB, t <= 10, p <= 4. Sets *weak when m or t are below today's. */
+ * m <= 256 MiB, t <= 10, one lane, a 16-byte salt (what libsodium writes).
+ * Sets *weak when m or t are below today's. */
 int hasher_hash_acceptable(const char *stored, int *weak);
 
 #endif
