@@ -30,6 +30,7 @@ bench:
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCRM_TESTS=OFF >/dev/null
 	cmake --build build-bench -j $(JOBS)
 	bench/units.sh build-bench/crm
+	bench/login_storm.sh build-bench/crm
 
 format:
 	clang-format -i crm/*.c crm/*/*.c crm/*/*.h tests/unit/*.c
