@@ -187,9 +187,9 @@ static void login_on_lookup(void *arg, struct db_result *r)
 }
 
 static const struct field_spec login_fields[] = {
-    {"username", FIELD_STRING, 1, 64},
-    {"password", FIELD_STRING, 1, PASSWORD_MAX_BYTES},
-    {NULL, 0, 0, 0},
+    {"username", FIELD_STRING, 1, 64, 0, NULL},
+    {"password", FIELD_STRING, 1, PASSWORD_MAX_BYTES, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
 };
 
 void auth_login(struct exchange *x)
@@ -368,9 +368,9 @@ static void password_on_current(void *arg, struct db_result *r)
 }
 
 static const struct field_spec password_fields[] = {
-    {"current_password", FIELD_STRING, 1, PASSWORD_MAX_BYTES},
-    {"new_password", FIELD_STRING, 1, 0},
-    {NULL, 0, 0, 0},
+    {"current_password", FIELD_STRING, 1, PASSWORD_MAX_BYTES, 0, NULL},
+    {"new_password", FIELD_STRING, 1, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
 };
 
 void auth_password_change(struct exchange *x)

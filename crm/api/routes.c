@@ -3,27 +3,87 @@
  */
 #include "api/routes.h"
 
+#include "api/resources.h"
 #include "auth/roles.h"
 
+#define READERS ROLE_ANY
+#define CRM_WRITERS (ROLE_ADMIN | ROLE_BUREAU | ROLE_UNIT)
+#define LOGGERS (ROLE_ADMIN | ROLE_BUREAU | ROLE_UNIT | ROLE_LEADER)
+#define VERIFIERS (ROLE_BUREAU | ROLE_VIEWER)
+#define BATCHERS (ROLE_ADMIN | ROLE_BUREAU)
+
 const struct route api_routes[] = {
-    {HTTP_GET, "/healthz", health_alive, ROLE_PUBLIC},
-    {HTTP_GET, "/readyz", health_ready, ROLE_PUBLIC},
-    {HTTP_GET, "/metrics", health_metrics, ROLE_PUBLIC},
+    {HTTP_GET, "/healthz", health_alive, ROLE_PUBLIC, NULL, NULL},
+    {HTTP_GET, "/readyz", health_ready, ROLE_PUBLIC, NULL, NULL},
+    {HTTP_GET, "/metrics", health_metrics, ROLE_PUBLIC, NULL, NULL},
 
-    {HTTP_POST, "/api/v1/auth/login", auth_login, ROLE_PUBLIC},
-    {HTTP_POST, "/api/v1/auth/logout", auth_logout, ROLE_ANY},
-    {HTTP_GET, "/api/v1/me", auth_me, ROLE_ANY},
-    {HTTP_POST, "/api/v1/me/password", auth_password_change, ROLE_ANY},
+    {HTTP_POST, "/api/v1/auth/login", auth_login, ROLE_PUBLIC, NULL, NULL},
+    {HTTP_POST, "/api/v1/auth/logout", auth_logout, ROLE_ANY, NULL, NULL},
+    {HTTP_GET, "/api/v1/me", auth_me, ROLE_ANY, NULL, NULL},
+    {HTTP_POST, "/api/v1/me/password", auth_password_change, ROLE_ANY, NULL, NULL},
 
-    {HTTP_GET, "/api/v1/users", users_list, ROLE_ADMIN},
-    {HTTP_POST, "/api/v1/users", users_create, ROLE_ADMIN},
-    {HTTP_GET, "/api/v1/users/{id}", users_get, ROLE_ADMIN},
-    {HTTP_PATCH, "/api/v1/users/{id}", users_update, ROLE_ADMIN},
-    {HTTP_POST, "/api/v1/users/{id}/password", users_password_reset, ROLE_ADMIN},
-    {HTTP_DELETE, "/api/v1/users/{id}/sessions", users_sessions_end, ROLE_ADMIN},
+    {HTTP_GET, "/api/v1/users", users_list, ROLE_ADMIN, NULL, NULL},
+    {HTTP_POST, "/api/v1/users", users_create, ROLE_ADMIN, NULL, NULL},
+    {HTTP_GET, "/api/v1/users/{id}", users_get, ROLE_ADMIN, NULL, NULL},
+    {HTTP_PATCH, "/api/v1/users/{id}", users_update, ROLE_ADMIN, NULL, NULL},
+    {HTTP_POST, "/api/v1/users/{id}/password", users_password_reset, ROLE_ADMIN, NULL, NULL},
+    {HTTP_DELETE, "/api/v1/users/{id}/sessions", users_sessions_end, ROLE_ADMIN, NULL, NULL},
 
-    {HTTP_GET, "/api/v1/units", units_list, ROLE_ANY},
-    {HTTP_GET, "/api/v1/audit", audit_list, ROLE_ADMIN | ROLE_VIEWER},
+    {HTTP_GET, "/api/v1/units", units_list, ROLE_ANY, NULL, NULL},
+    {HTTP_GET, "/api/v1/audit", audit_list, ROLE_ADMIN | ROLE_VIEWER, NULL, NULL},
+
+    {HTTP_GET, "/api/v1/investors", resource_list, READERS, &investors, NULL},
+    {HTTP_POST, "/api/v1/investors", resource_create, CRM_WRITERS, &investors, NULL},
+    {HTTP_GET, "/api/v1/investors/{id}", resource_get, READERS, &investors, NULL},
+    {HTTP_PATCH, "/api/v1/investors/{id}", resource_update, CRM_WRITERS, &investors, NULL},
+    {HTTP_GET, "/api/v1/investors/{id}/contacts", resource_list_of, READERS, &contacts, NULL},
+    {HTTP_POST, "/api/v1/investors/{id}/contacts", resource_create_of, CRM_WRITERS, &contacts, NULL},
+    {HTTP_DELETE, "/api/v1/contacts/{id}", resource_delete, CRM_WRITERS, &contacts, NULL},
+
+    {HTTP_GET, "/api/v1/projects", resource_list, READERS, &projects, NULL},
+    {HTTP_POST, "/api/v1/projects", resource_create, CRM_WRITERS, &projects, NULL},
+    {HTTP_GET, "/api/v1/projects/{id}", resource_get, READERS, &projects, NULL},
+    {HTTP_PATCH, "/api/v1/projects/{id}", resource_update, CRM_WRITERS, &projects, NULL},
+    {HTTP_POST, "/api/v1/projects/{id}/transitions", projects_transition, CRM_WRITERS, NULL, NULL},
+    {HTTP_GET, "/api/v1/projects/{id}/history", projects_history, READERS, NULL, NULL},
+
+    {HTTP_GET, "/api/v1/contracts", resource_list, READERS, &contracts, NULL},
+    {HTTP_POST, "/api/v1/contracts", resource_create, CRM_WRITERS, &contracts, NULL},
+    {HTTP_GET, "/api/v1/contracts/{id}", resource_get, READERS, &contracts, NULL},
+    {HTTP_PATCH, "/api/v1/contracts/{id}", resource_update, CRM_WRITERS, &contracts, NULL},
+    {HTTP_DELETE, "/api/v1/contracts/{id}", resource_delete, CRM_WRITERS, &contracts, NULL},
+    {HTTP_POST, "/api/v1/contracts/{id}/verify", claims_verify, VERIFIERS, &contracts, NULL},
+    {HTTP_POST, "/api/v1/contracts/{id}/revoke", claims_revoke, CRM_WRITERS | ROLE_VIEWER,
+     &contracts, NULL},
+
+    {HTTP_GET, "/api/v1/starts", resource_list, READERS, &starts, NULL},
+    {HTTP_POST, "/api/v1/starts", resource_create, CRM_WRITERS, &starts, NULL},
+    {HTTP_GET, "/api/v1/starts/{id}", resource_get, READERS, &starts, NULL},
+    {HTTP_PATCH, "/api/v1/starts/{id}", resource_update, CRM_WRITERS, &starts, NULL},
+    {HTTP_DELETE, "/api/v1/starts/{id}", resource_delete, CRM_WRITERS, &starts, NULL},
+    {HTTP_POST, "/api/v1/starts/{id}/verify", claims_verify, VERIFIERS, &starts, NULL},
+    {HTTP_POST, "/api/v1/starts/{id}/revoke", claims_revoke, CRM_WRITERS | ROLE_VIEWER, &starts,
+     NULL},
+
+    {HTTP_GET, "/api/v1/interactions", resource_list, READERS, &interactions, NULL},
+    {HTTP_POST, "/api/v1/interactions", resource_create, LOGGERS, &interactions, NULL},
+    {HTTP_GET, "/api/v1/interactions/{id}", resource_get, READERS, &interactions, NULL},
+    {HTTP_PATCH, "/api/v1/interactions/{id}", resource_update, LOGGERS, &interactions, NULL},
+    {HTTP_GET, "/api/v1/stats/leaders", stats_leaders, READERS, NULL, NULL},
+
+    {HTTP_GET, "/api/v1/problems", resource_list, READERS, &problems, NULL},
+    {HTTP_POST, "/api/v1/problems", resource_create, LOGGERS, &problems, NULL},
+    {HTTP_GET, "/api/v1/problems/{id}", resource_get, READERS, &problems, NULL},
+    {HTTP_PATCH, "/api/v1/problems/{id}", resource_update, LOGGERS, &problems, NULL},
+
+    {HTTP_GET, "/api/v1/batches", resource_list, READERS, &batches, NULL},
+    {HTTP_POST, "/api/v1/batches", resource_create, BATCHERS, &batches, NULL},
+    {HTTP_GET, "/api/v1/batches/{id}", resource_get, READERS, &batches, NULL},
+    {HTTP_PATCH, "/api/v1/batches/{id}", resource_update, BATCHERS, &batches, NULL},
+
+    {HTTP_POST, "/api/v1/imports/projects", imports_projects, CRM_WRITERS, NULL, "text/csv"},
+    {HTTP_GET, "/api/v1/exports/projects.csv", exports_projects_csv, READERS, NULL, NULL},
+    {HTTP_GET, "/api/v1/exports/projects.xlsx", exports_projects_xlsx, READERS, NULL, NULL},
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

@@ -34,4 +34,14 @@ void users_sessions_end(struct exchange *x);   /* DELETE /api/v1/users/{id}/sess
 void units_list(struct exchange *x); /* GET /api/v1/units */
 void audit_list(struct exchange *x); /* GET /api/v1/audit */
 
+void projects_transition(struct exchange *x); /* POST /api/v1/projects/{id}/transitions */
+void projects_history(struct exchange *x);    /* GET /api/v1/projects/{id}/history */
+void claims_verify(struct exchange *x);       /* POST /api/v1/{contracts,starts}/{id}/verify */
+void claims_revoke(struct exchange *x);       /* POST /api/v1/{contracts,starts}/{id}/revoke */
+void stats_leaders(struct exchange *x);       /* GET /api/v1/stats/leaders */
+
+void imports_projects(struct exchange *x);      /* POST /api/v1/imports/projects (CSV) */
+void exports_projects_csv(struct exchange *x);  /* GET /api/v1/exports/projects.csv */
+void exports_projects_xlsx(struct exchange *x); /* GET /api/v1/exports/projects.xlsx */
+
 #endif

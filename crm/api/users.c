@@ -228,12 +228,12 @@ static void users_on_create_caller(void *arg, struct db_result *r)
 }
 
 static const struct field_spec user_create_fields[] = {
-    {"username", FIELD_STRING, 1, 64},
-    {"display_name", FIELD_STRING, 0, 400},
-    {"role", FIELD_STRING, 1, 16},
-    {"unit_id", FIELD_INTEGER, 1, 0},
-    {"password", FIELD_STRING, 1, 0},
-    {NULL, 0, 0, 0},
+    {"username", FIELD_STRING, 1, 64, 0, NULL},
+    {"display_name", FIELD_STRING, 0, 400, 0, NULL},
+    {"role", FIELD_STRING, 1, 16, 0, NULL},
+    {"unit_id", FIELD_INTEGER, 1, 0, 0, NULL},
+    {"password", FIELD_STRING, 1, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
 };
 
 void users_create(struct exchange *x)
@@ -311,11 +311,11 @@ static void users_on_updated(void *arg, struct db_result *r)
 }
 
 static const struct field_spec user_update_fields[] = {
-    {"display_name", FIELD_STRING, 0, 400},
-    {"role", FIELD_STRING, 0, 16},
-    {"unit_id", FIELD_INTEGER, 0, 0},
-    {"disabled", FIELD_BOOLEAN, 0, 0},
-    {NULL, 0, 0, 0},
+    {"display_name", FIELD_STRING, 0, 400, 0, NULL},
+    {"role", FIELD_STRING, 0, 16, 0, NULL},
+    {"unit_id", FIELD_INTEGER, 0, 0, 0, NULL},
+    {"disabled", FIELD_BOOLEAN, 0, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
 };
 
 void users_update(struct exchange *x)
@@ -430,8 +430,8 @@ static void users_on_reset_target(void *arg, struct db_result *r)
 }
 
 static const struct field_spec user_password_fields[] = {
-    {"password", FIELD_STRING, 1, 0},
-    {NULL, 0, 0, 0},
+    {"password", FIELD_STRING, 1, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
 };
 
 void users_password_reset(struct exchange *x)

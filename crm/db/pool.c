@@ -145,9 +145,18 @@ static void job_finish(struct db_job *job, enum db_failure failure, const char *
         r.failure = DB_FAIL_QUERY;
         r.sqlstate = PQresultErrorField(job->first_error, PG_DIAG_SQLSTATE);
         r.message = PQresultErrorMessage(job->first_error);
+        r.primary = PQresultErrorField(job->first_error, PG_DIAG_MESSAGE_PRIMARY);
+        r.column = PQresultErrorField(job->first_error, PG_DIAG_COLUMN_NAME);
+        r.constraint = PQresultErrorField(job->first_error, PG_DIAG_CONSTRAINT_NAME);
     }
     if (!r.sqlstate)
         r.sqlstate = "";
+    if (!r.primary)
+        r.primary = "";
+    if (!r.column)
+        r.column = "";
+    if (!r.constraint)
+        r.constraint = "";
     r.message = r.message ? r.message : (message ? message : "");
     if (job->cb)
         job->cb(job->arg, &r);

@@ -64,6 +64,9 @@ struct db_result {
     PGresult *results[DB_JOB_MAX_CALLS]; /* one per call; NULL for aborted calls */
     const char *sqlstate;                /* on DB_FAIL_QUERY: five characters */
     const char *message;                 /* internal: for logs only, never for clients */
+    const char *primary;                 /* on DB_FAIL_QUERY: the primary message, or "" */
+    const char *column;                  /* the column an error names, or "" */
+    const char *constraint;              /* the constraint an error names, or "" */
 };
 
 typedef void (*db_done_cb)(void *arg, struct db_result *result);

@@ -83,4 +83,36 @@ const struct db_statement statements[STMT_COUNT] = {
          "FILTER (WHERE a.n <= $2::integer), '[]'::json), "
          "'next_after', CASE WHEN count(*) > $2::integer THEN min(a.id) FILTER "
          "(WHERE a.n <= $2::integer) END)::text FROM numbered a"},
+    [STMT_PROJECT_IMPORT] = {"project_import", "SELECT project_import($1::jsonb, $2::boolean)::text"},
+    [STMT_PROJECTS_EXPORT] = {"projects_export", "SELECT projects_export($1::jsonb)::text"},
+    [STMT_PROJECT_TRANSITION] = {"project_transition",
+                                 "SELECT version FROM project_transition($1::bigint, $2, $3::date, $4)"},
+    [STMT_PROJECT_HISTORY] = {"project_history", "SELECT project_history($1::bigint)::text"},
+    [STMT_STATS_LEADERS] = {"stats_leaders", "SELECT stats_leaders($1::integer)::text"},
+    [STMT_IDEMPOTENCY_CLAIM] = {"idempotency_claim",
+                                "SELECT outcome, status, content_type, body "
+                                "FROM idempotency_claim($1, $2, $3::bytea)"},
+    [STMT_IDEMPOTENCY_FINISH] = {"idempotency_finish",
+                                 "SELECT idempotency_finish($1::bigint, $2, $3::integer, $4, $5)"},
+    [STMT_CLAIM_VERIFY_CONTRACT] = {"contract_verify", "SELECT contract_verify($1::bigint)::text"},
+    [STMT_CLAIM_VERIFY_START] = {"start_verify", "SELECT start_verify($1::bigint)::text"},
+    [STMT_CLAIM_REVOKE_CONTRACT] = {"contract_revoke",
+                                    "SELECT contract_revoke($1::bigint, $2)::text"},
+    [STMT_CLAIM_REVOKE_START] = {"start_revoke", "SELECT start_revoke($1::bigint, $2)::text"},
+#define RESOURCE_SQL(N, n)                                                                         \
+    [STMT_##N##_PAGE] = {n "_page", "SELECT " n "_page($1::jsonb, $2::bigint, $3::integer)::text"}, \
+    [STMT_##N##_GET] = {n "_get", "SELECT " n "_get($1::bigint)::text"},                           \
+    [STMT_##N##_CREATE] = {n "_create", "SELECT " n "_create($1::jsonb)::text"},                   \
+    [STMT_##N##_UPDATE] = {n "_update",                                                            \
+                           "SELECT " n "_update($1::bigint, $2::integer, $3::jsonb)::text"},       \
+    [STMT_##N##_VERSION] = {n "_version", "SELECT " n "_version($1::bigint)"},                     \
+    [STMT_##N##_DELETE] = {n "_delete", "SELECT " n "_delete($1::bigint)"}
+    RESOURCE_SQL(INVESTORS, "investors"),
+    RESOURCE_SQL(CONTACTS, "contacts"),
+    RESOURCE_SQL(PROJECTS, "projects"),
+    RESOURCE_SQL(CONTRACTS, "contracts"),
+    RESOURCE_SQL(STARTS, "starts"),
+    RESOURCE_SQL(INTERACTIONS, "interactions"),
+    RESOURCE_SQL(PROBLEMS, "problems"),
+    RESOURCE_SQL(BATCHES, "batches"),
 };

@@ -30,6 +30,32 @@ enum statement_id {
     STMT_USER_PASSWORD,   /* (id, hash) -> id */
     STMT_SESSIONS_END,    /* (user id) -> whether the user is in scope */
     STMT_AUDIT_LIST,      /* (before id, limit, table, row, actor, since, until) -> page */
+    STMT_PROJECT_IMPORT,  /* (rows jsonb, all or nothing) -> report JSON */
+    STMT_PROJECTS_EXPORT, /* (filters jsonb) -> JSON array of ledger rows */
+    STMT_PROJECT_TRANSITION, /* (id, to, on, reason) -> version */
+    STMT_PROJECT_HISTORY,    /* (id) -> JSON array, NULL when not visible */
+    STMT_STATS_LEADERS,      /* (year) -> JSON */
+    STMT_IDEMPOTENCY_CLAIM,  /* (key, route, hash) -> outcome, status, content type, body */
+    STMT_IDEMPOTENCY_FINISH, /* (user, key, status, content type, body) */
+    STMT_CLAIM_VERIFY_CONTRACT, /* (id) -> JSON, no row when not verifiable */
+    STMT_CLAIM_VERIFY_START,
+    STMT_CLAIM_REVOKE_CONTRACT, /* (id, reason) -> JSON */
+    STMT_CLAIM_REVOKE_START,
+    /* The resources (api/resources.c): each has page, get, create, update,
+     * version and delete, in this order, calling <name>_page(filters,
+     * after, limit), <name>_get(id), <name>_create(body),
+     * <name>_update(id, version, body), <name>_version(id), <name>_delete(id). */
+#define RESOURCE_STATEMENTS(n)                                                                     \
+    STMT_##n##_PAGE, STMT_##n##_GET, STMT_##n##_CREATE, STMT_##n##_UPDATE, STMT_##n##_VERSION,     \
+        STMT_##n##_DELETE
+    RESOURCE_STATEMENTS(INVESTORS),
+    RESOURCE_STATEMENTS(CONTACTS),
+    RESOURCE_STATEMENTS(PROJECTS),
+    RESOURCE_STATEMENTS(CONTRACTS),
+    RESOURCE_STATEMENTS(STARTS),
+    RESOURCE_STATEMENTS(INTERACTIONS),
+    RESOURCE_STATEMENTS(PROBLEMS),
+    RESOURCE_STATEMENTS(BATCHES),
     STMT_COUNT
 };
 

@@ -61,6 +61,89 @@ static const struct field_spec *spec_find(const struct field_spec *specs, const 
     return NULL;
 }
 
+int date_valid(const char *t)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, m, d, n = 0;
+    if (strlen(t) != 10 || sscanf(t, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
+        t[4] != '-' || t[7] != '-')
+        return 0;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (t[i] < '0' || t[i] > '9'))
+            return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return y >= 1900 && y <= 2999 && m >= 1 && m <= 12 && d >= 1 &&
+           d <= days[m - 1] + (m == 2 && leap);
+}
+
+/* The error message for value against s, or NULL when it is acceptable. */
+static const char *field_error(const struct field_spec *s, json_t *value, char *buf, size_t len)
+{
+    if (json_is_null(value))
+        return s->nullable ? NULL : "must not be null";
+    switch (s->type) {
+    case FIELD_STRING:
+        if (!json_is_string(value))
+            return "must be a string";
+        if (s->max_len && json_string_length(value) > s->max_len) {
+            snprintf(buf, len, "must be at most %zu bytes", s->max_len);
+            return buf;
+        }
+        return NULL;
+    case FIELD_INTEGER:
+        return json_is_integer(value) ? NULL : "must be an integer";
+    case FIELD_BOOLEAN:
+        return json_is_boolean(value) ? NULL : "must be true or false";
+    case FIELD_DATE:
+        return json_is_string(value) && date_valid(json_string_value(value))
+                   ? NULL
+                   : "must be a date written YYYY-MM-DD";
+    case FIELD_ENUM:
+        if (json_is_string(value))
+            for (const char *const *v = s->values; *v; v++)
+                if (strcmp(*v, json_string_value(value)) == 0)
+                    return NULL;
+        snprintf(buf, len, "must be one of:");
+        for (const char *const *v = s->values; *v; v++) {
+            size_t used = strlen(buf);
+            snprintf(buf + used, len - used, " %s", *v);
+        }
+        return buf;
+    case FIELD_OBJECT: {
+        if (!json_is_object(value))
+            return "must be an object";
+        const char *k;
+        json_t *v;
+        json_object_foreach(value, k, v)
+        {
+            if (!json_is_string(v) || json_string_length(v) > 1000)
+                return "must map names to strings of at most 1000 bytes";
+        }
+        return NULL;
+    }
+    case FIELD_ID_ARRAY:
+    case FIELD_STRING_ARRAY: {
+        if (!json_is_array(value))
+            return "must be an array";
+        if (s->max_len && json_array_size(value) > s->max_len) {
+            snprintf(buf, len, "must have at most %zu items", s->max_len);
+            return buf;
+        }
+        size_t i;
+        json_t *v;
+        json_array_foreach(value, i, v)
+        {
+            if (s->type == FIELD_ID_ARRAY && !(json_is_integer(v) && json_integer_value(v) > 0))
+                return "must hold positive integers";
+            if (s->type == FIELD_STRING_ARRAY && !(json_is_string(v) && json_string_length(v) <= 200))
+                return "must hold strings of at most 200 bytes";
+        }
+        return NULL;
+    }
+    }
+    return "is not acceptable";
+}
+
 int body_check(struct exchange *x, json_t *obj, const struct field_spec *specs)
 {
     json_t *problem = NULL;
@@ -69,24 +152,10 @@ int body_check(struct exchange *x, json_t *obj, const struct field_spec *specs)
     json_object_foreach(obj, key, value)
     {
         const struct field_spec *s = spec_find(specs, key);
-        if (!s) {
-            body_error(&problem, x, key, "is not a field of this request");
-            continue;
-        }
-        int ok = (s->type == FIELD_STRING && json_is_string(value)) ||
-                 (s->type == FIELD_INTEGER && json_is_integer(value)) ||
-                 (s->type == FIELD_BOOLEAN && json_is_boolean(value));
-        if (!ok) {
-            static const char *const expected[] = {"must be a string", "must be an integer",
-                                                   "must be true or false"};
-            body_error(&problem, x, key, expected[s->type]);
-            continue;
-        }
-        if (s->type == FIELD_STRING && s->max_len && json_string_length(value) > s->max_len) {
-            char msg[64];
-            snprintf(msg, sizeof msg, "must be at most %zu bytes", s->max_len);
+        char buf[256];
+        const char *msg = s ? field_error(s, value, buf, sizeof buf) : "is not a field of this request";
+        if (msg)
             body_error(&problem, x, key, msg);
-        }
     }
     for (const struct field_spec *s = specs; s->name; s++)
         if (s->required && !json_object_get(obj, s->name))

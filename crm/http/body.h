@@ -12,14 +12,28 @@
 
 struct exchange;
 
-enum field_type { FIELD_STRING, FIELD_INTEGER, FIELD_BOOLEAN };
+enum field_type {
+    FIELD_STRING,
+    FIELD_INTEGER,
+    FIELD_BOOLEAN,
+    FIELD_DATE,         /* "YYYY-MM-DD", a real calendar date */
+    FIELD_ENUM,         /* a string among values */
+    FIELD_OBJECT,       /* a JSON object of strings */
+    FIELD_ID_ARRAY,     /* an array of positive integers */
+    FIELD_STRING_ARRAY, /* an array of strings */
+};
 
 struct field_spec {
     const char *name;
     enum field_type type;
     int required;
-    size_t max_len; /* FIELD_STRING: bytes, 0 = no limit beyond the body's */
+    size_t max_len;             /* strings: bytes; arrays: items; 0 = no limit of its own */
+    int nullable;               /* null is accepted (clears the field) */
+    const char *const *values;  /* FIELD_ENUM: NULL-terminated */
 };
+
+/* Whether text is a real calendar date written YYYY-MM-DD. */
+int date_valid(const char *text);
 
 /* The body as a JSON object: malformed or truncated JSON, duplicate keys,
  * a NUL escape, invalid UTF-8, or a non-object -> 400, NULL returned.

@@ -29,6 +29,8 @@ struct route {
     const char *pattern;
     route_handler handler;
     unsigned roles; /* who may call it (auth/roles.h bits); 0: public, no caller */
+    const void *arg;   /* the handler's own data (a resource description, say) */
+    const char *media; /* the body's media type when not JSON ("text/csv"), or NULL */
 };
 
 #define ROUTER_MAX_PARAMS 8

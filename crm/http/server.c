@@ -101,6 +101,15 @@ static int server_authenticate(struct exchange *x)
     return 1;
 }
 
+/* Whether a body of content type ct suits a route taking media (NULL: JSON). */
+static int media_acceptable(const char *media, const char *ct)
+{
+    if (!media)
+        return content_type_is_json(ct);
+    size_t n = strlen(media);
+    return ct && strncasecmp(ct, media, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
 /* OPTIONS: a CORS preflight from an allowed origin, or a plain Allow. */
 static void server_answer_options(struct exchange *x, unsigned allowed)
 {
@@ -117,7 +126,7 @@ static void server_answer_options(struct exchange *x, unsigned allowed)
     exchange_send_empty(x, 204);
 }
 
-/* Every request enters here: limits, media type, routing, then the handler. */
+/* Every request enters here: limits, routing, caller, media type, then the handler. */
 static void worker_on_request(struct evhttp_request *req, void *arg)
 {
     struct worker *w = arg;
@@ -146,12 +155,6 @@ static void worker_on_request(struct evhttp_request *req, void *arg)
         exchange_send_problem(x, 413, "The request body exceeds 1 MiB.");
         return;
     }
-    if (body > 0 && (method & (HTTP_POST | HTTP_PUT | HTTP_PATCH)) &&
-        !content_type_is_json(evhttp_find_header(evhttp_request_get_input_headers(req),
-                                                 "Content-Type"))) {
-        exchange_send_problem(x, 415, "The request body must be application/json.");
-        return;
-    }
     char allow[128];
     switch (router_match(s->routes, s->nroutes, method, x->path, &x->match)) {
     case ROUTER_NOT_FOUND:
@@ -171,6 +174,14 @@ static void worker_on_request(struct evhttp_request *req, void *arg)
     x->route_index = (size_t)(x->match.route - s->routes);
     if (x->match.route->roles != ROLE_PUBLIC && !server_authenticate(x))
         return;
+    if (body > 0 && (method & (HTTP_POST | HTTP_PUT | HTTP_PATCH)) &&
+        !media_acceptable(x->match.route->media,
+                          evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"))) {
+        exchange_send_problem(x, 415, x->match.route->media
+                                          ? "The request body must be text/csv."
+                                          : "The request body must be application/json.");
+        return;
+    }
     x->match.route->handler(x);
 }
 

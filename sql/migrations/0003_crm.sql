@@ -356,7 +356,9 @@ BEGIN
         RAISE foreign_key_violation USING MESSAGE = 'project does not exist', COLUMN = 'project_id';
     END IF;
     NEW.unit_path := p.unit_path;
-    claim_date := CASE TG_TABLE_NAME WHEN 'contract' THEN NEW.signed_on ELSE NEW.started_on END;
+    -- One function for both claim tables: their own columns through JSON.
+    claim_date := (to_jsonb(NEW) ->> CASE TG_TABLE_NAME WHEN 'contract' THEN 'signed_on'
+                                                        ELSE 'started_on' END)::date;
     IF TG_OP = 'INSERT' THEN
         IF NEW.verified_at IS NOT NULL OR NEW.revoked_at IS NOT NULL THEN
             RAISE check_violation USING MESSAGE = 'a claim is reported first';
@@ -405,14 +407,17 @@ BEGIN
         NEW.version := OLD.version + 1;
     END IF;
     IF claim_date > crm_today() THEN
-        RAISE check_violation USING MESSAGE = 'a claim is not dated in the future';
+        RAISE check_violation USING MESSAGE = 'a claim is not dated in the future',
+              COLUMN = CASE TG_TABLE_NAME WHEN 'contract' THEN 'signed_on' ELSE 'started_on' END;
     END IF;
-    IF TG_TABLE_NAME = 'contract' AND NEW.kind = 'capital_increase'
+    IF TG_TABLE_NAME = 'contract' AND to_jsonb(NEW) ->> 'kind' = 'capital_increase'
        AND coalesce(stage_rank(coalesce(p.stalled_from, p.stage)), 0) < 4 THEN
-        RAISE check_violation USING MESSAGE = 'a capital increase is for a signed project';
+        RAISE check_violation USING MESSAGE = 'a capital increase is for a signed project',
+              COLUMN = 'kind';
     END IF;
-    IF TG_TABLE_NAME = 'project_start' AND (p.signed_on IS NULL OR NEW.started_on < p.signed_on) THEN
-        RAISE check_violation USING MESSAGE = 'a project starts after it is signed, not before';
+    IF TG_TABLE_NAME = 'project_start' AND (p.signed_on IS NULL OR claim_date < p.signed_on) THEN
+        RAISE check_violation USING MESSAGE = 'a project starts after it is signed, not before',
+              COLUMN = 'started_on';
     END IF;
     RETURN NEW;
 END

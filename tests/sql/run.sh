@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# sql.rls: the row-level security of the schema, proven inside PostgreSQL with
-# pgTAP. Makes a scratch database crm_rls_test (owned by crm_owner) next to the
-# test database, migrates it with `crm migrate up`, loads the demo unit tree,
-# runs tests/sql/rls.sql with pg_prove and drops the scratch database again.
+# sql.rls: the schema's own guarantees (row-level security, the lifecycle rules
+# of DESIGN.md section 3...), proven inside PostgreSQL with pgTAP. Makes a
+# scratch database crm_rls_test (owned by crm_owner) next to the test database,
+# migrates it with `crm migrate up`, loads the demo unit tree, runs every
+# tests/sql/*.sql file with one pg_prove call and drops the scratch database
+# again. Each test file runs in one transaction that it rolls back, so the files
+# do not see each other's fixtures.
 #
 # Environment: CRM_BIN (the crm binary), CRM_SOURCE_DIR (the repository root),
 # CRM_TEST_DB (folder whose `env` file defines CRM_DATABASE_URL (crm_app),
@@ -21,11 +24,17 @@ set -euo pipefail
 : "${CRM_SOURCE_DIR:?CRM_SOURCE_DIR must name the repository root}"
 : "${CRM_TEST_DB:?CRM_TEST_DB must name the test database folder}"
 SQL_DIR=${CRM_SQL_DIR:-$CRM_SOURCE_DIR/sql}
-TEST_FILE=$CRM_SOURCE_DIR/tests/sql/rls.sql
+shopt -s nullglob
+TEST_FILES=("$CRM_SOURCE_DIR"/tests/sql/*.sql)
+shopt -u nullglob
 SCRATCH=crm_rls_test
 
 if [ ! -f "$CRM_TEST_DB/env" ]; then
   echo "run.sh: $CRM_TEST_DB/env is missing (is the test database started?)" >&2
+  exit 1
+fi
+if [ "${#TEST_FILES[@]}" -eq 0 ]; then
+  echo "run.sh: no test files in $CRM_SOURCE_DIR/tests/sql" >&2
   exit 1
 fi
 # shellcheck disable=SC1091
@@ -76,7 +85,7 @@ pg_env() {
   fi
 }
 
-# prove CONNINFO [EXTRA_PGOPTIONS]: pg_prove on the test file through CONNINFO.
+# prove CONNINFO [EXTRA_PGOPTIONS]: pg_prove on the test files through CONNINFO.
 prove() {
   local -a vars
   local env_lines
@@ -87,7 +96,7 @@ prove() {
     for v in "${vars[@]}"; do [[ $v == PGOPTIONS=* ]] && opts=${v#PGOPTIONS=}; done
     vars+=("PGOPTIONS=${opts:+$opts }$2")
   fi
-  env "${vars[@]}" pg_prove "$TEST_FILE"
+  env "${vars[@]}" pg_prove "${TEST_FILES[@]}"
 }
 
 APP_URL=$(with_db "$CRM_DATABASE_URL" "$SCRATCH")

@@ -1,0 +1,552 @@
+/*
+ * resources: see resources.h. The descriptions come first (they are the
+ * API's shape), then the generic handlers.
+ */
+#include "api/resources.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "db/statements.h"
+#include "http/exchange.h"
+#include "http/problem.h"
+#include "http/query.h"
+
+#define END {NULL, 0, 0, 0, 0, NULL}
+#define STR(n, req, max) {n, FIELD_STRING, req, max, 0, NULL}
+#define STR_NULL(n, max) {n, FIELD_STRING, 0, max, 1, NULL}
+#define INT(n, req) {n, FIELD_INTEGER, req, 0, 0, NULL}
+#define INT_NULL(n) {n, FIELD_INTEGER, 0, 0, 1, NULL}
+#define BOOL(n) {n, FIELD_BOOLEAN, 0, 0, 0, NULL}
+#define DATE(n, req) {n, FIELD_DATE, req, 0, 0, NULL}
+#define DATE_NULL(n) {n, FIELD_DATE, 0, 0, 1, NULL}
+#define ENUM(n, req, v) {n, FIELD_ENUM, req, 0, 0, v}
+
+static const char *const chain_roles[] = {"chain_leader", "supporting", "none", NULL};
+static const char *const first_stages[] = {"planned", "lead", "negotiating", NULL};
+static const char *const stages[] = {"planned", "lead",        "negotiating", "signed",
+                                     "started", "in_production", "at_capacity", "stalled",
+                                     "terminated", NULL};
+static const char *const contract_kinds[] = {"intent", "formal", "capital_increase", NULL};
+static const char *const claim_states[] = {"reported", "verified", "revoked", NULL};
+static const char *const interaction_kinds[] = {"meeting", "site_visit", "negotiation",
+                                                "coordination", "call", NULL};
+static const char *const problem_statuses[] = {"open", "in_progress", "resolved", "closed", NULL};
+static const char *const batch_kinds[] = {"signing", "start", "production", NULL};
+
+/* ---- investors and contacts ---- */
+
+static const struct field_spec investor_fields[] = {
+    STR("name", 1, 600),          INT("unit_id", 1),       STR_NULL("uscc", 18),
+    STR("origin_region", 0, 300), STR("industry", 0, 300), ENUM("chain_role", 0, chain_roles),
+    STR("notes", 0, 12000),       END,
+};
+static const struct field_spec investor_update_fields[] = {
+    STR("name", 0, 600),          INT("unit_id", 0),       STR_NULL("uscc", 18),
+    STR("origin_region", 0, 300), STR("industry", 0, 300), ENUM("chain_role", 0, chain_roles),
+    STR("notes", 0, 12000),       END,
+};
+static const struct list_filter investor_filters[] = {
+    {"unit_id", FILTER_ID, NULL},       {"q", FILTER_TEXT, NULL},
+    {"industry", FILTER_TEXT, NULL},    {"chain_role", FILTER_ENUM, chain_roles},
+    {"uscc", FILTER_TEXT, NULL},        {NULL, 0, NULL},
+};
+const struct resource investors = {"investors", investor_fields, investor_update_fields,
+                                   investor_filters, STMT_INVESTORS_PAGE, "unit_id", NULL};
+
+static const struct field_spec contact_fields[] = {
+    STR("name", 1, 300), STR("title", 0, 300), STR("phone", 0, 32),
+    STR("email", 0, 200), STR("notes", 0, 6000), END,
+};
+static const struct list_filter contact_filters[] = {
+    {"investor_id", FILTER_ID, NULL},
+    {NULL, 0, NULL},
+};
+const struct resource contacts = {"contacts", contact_fields, NULL, contact_filters,
+                                  STMT_CONTACTS_PAGE, "investor_id", "investor_id"};
+
+/* ---- projects ---- */
+
+static const struct field_spec project_fields[] = {
+    STR("code", 1, 40),
+    STR("name", 1, 600),
+    INT("unit_id", 1),
+    INT_NULL("investor_id"),
+    INT_NULL("leader_id"),
+    STR("industry_chain", 0, 300),
+    STR("park", 0, 300),
+    INT_NULL("planned_investment_yuan"),
+    BOOL("is_key"),
+    {"five_one", FIELD_OBJECT, 0, 0, 0, NULL},
+    STR("plan", 0, 12000),
+    DATE_NULL("planned_start_on"),
+    ENUM("stage", 0, first_stages),
+    END,
+};
+/* No stage and no lifecycle dates: those move only through transitions. */
+static const struct field_spec project_update_fields[] = {
+    STR("name", 0, 600),
+    INT("unit_id", 0),
+    INT_NULL("investor_id"),
+    INT_NULL("leader_id"),
+    STR("industry_chain", 0, 300),
+    STR("park", 0, 300),
+    INT_NULL("planned_investment_yuan"),
+    BOOL("is_key"),
+    {"five_one", FIELD_OBJECT, 0, 0, 0, NULL},
+    STR("plan", 0, 12000),
+    DATE_NULL("planned_start_on"),
+    END,
+};
+static const struct list_filter project_filters[] = {
+    {"unit_id", FILTER_ID, NULL},     {"stage", FILTER_ENUM, stages},
+    {"chain", FILTER_TEXT, NULL},     {"is_key", FILTER_BOOL, NULL},
+    {"leader_id", FILTER_ID, NULL},   {"investor_id", FILTER_ID, NULL},
+    {"year", FILTER_YEAR, NULL},      {"q", FILTER_TEXT, NULL},
+    {NULL, 0, NULL},
+};
+const struct resource projects = {"projects", project_fields, project_update_fields,
+                                  project_filters, STMT_PROJECTS_PAGE, "unit_id", NULL};
+
+/* ---- claims ---- */
+
+static const struct field_spec contract_fields[] = {
+    INT("project_id", 1), ENUM("kind", 1, contract_kinds), INT("amount_yuan", 1),
+    DATE("signed_on", 1), STR("evidence", 1, 6000),         END,
+};
+static const struct field_spec contract_update_fields[] = {
+    ENUM("kind", 0, contract_kinds), INT("amount_yuan", 0), DATE("signed_on", 0),
+    STR("evidence", 0, 6000),         END,
+};
+static const struct list_filter claim_filters[] = {
+    {"project_id", FILTER_ID, NULL},     {"unit_id", FILTER_ID, NULL},
+    {"state", FILTER_ENUM, claim_states}, {"year", FILTER_YEAR, NULL},
+    {"kind", FILTER_ENUM, contract_kinds}, {NULL, 0, NULL},
+};
+const struct resource contracts = {"contracts", contract_fields, contract_update_fields,
+                                   claim_filters, STMT_CONTRACTS_PAGE, "project_id", NULL};
+
+static const struct field_spec start_fields[] = {
+    INT("project_id", 1), DATE("started_on", 1), STR("evidence", 1, 6000), END,
+};
+static const struct field_spec start_update_fields[] = {
+    DATE("started_on", 0), STR("evidence", 0, 6000), END,
+};
+const struct resource starts = {"starts", start_fields, start_update_fields, claim_filters,
+                                STMT_STARTS_PAGE, "project_id", NULL};
+
+/* ---- interactions, problems, batches ---- */
+
+static const struct field_spec interaction_fields[] = {
+    INT("unit_id", 1),
+    INT_NULL("project_id"),
+    INT_NULL("investor_id"),
+    ENUM("kind", 1, interaction_kinds),
+    DATE("occurred_on", 1),
+    STR("place", 0, 600),
+    STR("summary", 1, 12000),
+    {"leader_ids", FIELD_ID_ARRAY, 0, 20, 0, NULL},
+    {"participants", FIELD_STRING_ARRAY, 0, 50, 0, NULL},
+    STR("next_step", 0, 6000),
+    DATE_NULL("next_step_due"),
+    END,
+};
+static const struct field_spec interaction_update_fields[] = {
+    ENUM("kind", 0, interaction_kinds),
+    DATE("occurred_on", 0),
+    STR("place", 0, 600),
+    STR("summary", 0, 12000),
+    {"leader_ids", FIELD_ID_ARRAY, 0, 20, 0, NULL},
+    {"participants", FIELD_STRING_ARRAY, 0, 50, 0, NULL},
+    STR("next_step", 0, 6000),
+    DATE_NULL("next_step_due"),
+    END,
+};
+static const struct list_filter interaction_filters[] = {
+    {"unit_id", FILTER_ID, NULL},   {"project_id", FILTER_ID, NULL},
+    {"investor_id", FILTER_ID, NULL}, {"kind", FILTER_ENUM, interaction_kinds},
+    {"leader_id", FILTER_ID, NULL}, {"year", FILTER_YEAR, NULL},
+    {"q", FILTER_TEXT, NULL},       {NULL, 0, NULL},
+};
+const struct resource interactions = {"interactions", interaction_fields,
+                                      interaction_update_fields, interaction_filters,
+                                      STMT_INTERACTIONS_PAGE, "unit_id", NULL};
+
+static const struct field_spec problem_fields[] = {
+    INT("project_id", 1),  INT("owner_unit_id", 1), STR("title", 1, 600),
+    STR("description", 0, 12000), DATE("due_on", 1), INT("level", 0),
+    ENUM("status", 0, problem_statuses), END,
+};
+static const struct field_spec problem_update_fields[] = {
+    INT("owner_unit_id", 0), STR("title", 0, 600), STR("description", 0, 12000),
+    DATE("due_on", 0), INT("level", 0), ENUM("status", 0, problem_statuses), END,
+};
+static const struct list_filter problem_filters[] = {
+    {"unit_id", FILTER_ID, NULL},   {"project_id", FILTER_ID, NULL},
+    {"owner_unit_id", FILTER_ID, NULL}, {"status", FILTER_ENUM, problem_statuses},
+    {"level", FILTER_ID, NULL},     {"overdue", FILTER_BOOL, NULL},
+    {NULL, 0, NULL},
+};
+const struct resource problems = {"problems", problem_fields, problem_update_fields,
+                                  problem_filters, STMT_PROBLEMS_PAGE, "project_id", NULL};
+
+static const struct field_spec batch_fields[] = {
+    INT("unit_id", 1), ENUM("kind", 1, batch_kinds), STR("name", 1, 600), DATE("held_on", 1),
+    STR("place", 0, 600), {"project_ids", FIELD_ID_ARRAY, 0, 500, 0, NULL}, END,
+};
+static const struct field_spec batch_update_fields[] = {
+    ENUM("kind", 0, batch_kinds), STR("name", 0, 600), DATE("held_on", 0), STR("place", 0, 600),
+    {"project_ids", FIELD_ID_ARRAY, 0, 500, 0, NULL}, END,
+};
+static const struct list_filter batch_filters[] = {
+    {"unit_id", FILTER_ID, NULL},
+    {"kind", FILTER_ENUM, batch_kinds},
+    {"year", FILTER_YEAR, NULL},
+    {NULL, 0, NULL},
+};
+const struct resource batches = {"batches", batch_fields, batch_update_fields, batch_filters,
+                                 STMT_BATCHES_PAGE, "unit_id", NULL};
+
+/* ---- handlers ---- */
+
+enum { OP_PAGE, OP_GET, OP_CREATE, OP_UPDATE, OP_VERSION, OP_DELETE };
+
+static const struct resource *resource_of(const struct exchange *x)
+{
+    return x->match.route->arg;
+}
+
+/* The filters of the query string as a JSON object; NULL after a 400. */
+static json_t *resource_filters(struct exchange *x, const struct resource *res)
+{
+    json_t *f = json_object();
+    for (const struct list_filter *lf = res->filters; lf && lf->name; lf++) {
+        const char *v = exchange_query(x, lf->name);
+        if (!v)
+            continue;
+        const char *problem = NULL;
+        long long n;
+        switch (lf->type) {
+        case FILTER_ID:
+        case FILTER_YEAR: {
+            char *end;
+            n = strtoll(v, &end, 10);
+            long long lo = lf->type == FILTER_YEAR ? 1900 : 1;
+            long long hi = lf->type == FILTER_YEAR ? 2999 : 9223372036854775807LL;
+            if (*v == '\0' || *end || n < lo || n > hi)
+                problem = lf->type == FILTER_YEAR ? "must be a year" : "must be a positive integer";
+            else
+                json_object_set_new(f, lf->name, json_integer(n));
+            break;
+        }
+        case FILTER_BOOL:
+            if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+                json_object_set_new(f, lf->name, json_boolean(v[0] == 't'));
+            else
+                problem = "must be true or false";
+            break;
+        case FILTER_ENUM:
+            problem = "is not one of its values";
+            for (const char *const *e = lf->values; *e; e++)
+                if (strcmp(*e, v) == 0)
+                    problem = NULL;
+            if (!problem)
+                json_object_set_new(f, lf->name, json_string(v));
+            break;
+        case FILTER_TEXT:
+            if (strlen(v) > 200 || !json_string(v))
+                problem = "must be UTF-8 text of at most 200 bytes";
+            else
+                json_object_set_new(f, lf->name, json_string(v));
+            break;
+        }
+        if (problem) {
+            char detail[256];
+            snprintf(detail, sizeof detail, "The query parameter '%s' %s.", lf->name, problem);
+            json_decref(f);
+            exchange_send_problem(x, 400, detail);
+            return NULL;
+        }
+    }
+    return f;
+}
+
+static void resource_on_page(void *arg, struct db_result *r)
+{
+    struct exchange *x = arg;
+    if (exchange_db_failed(x, r))
+        return;
+    const char *text = db_value(exchange_result(x, r, 0), 0, 0);
+    json_t *page = text ? json_loads(text, 0, NULL) : NULL;
+    if (!page) {
+        exchange_send_problem(x, 500, "An unexpected error occurred.");
+        return;
+    }
+    json_t *next = json_object_get(page, "next_after");
+    char cursor[96];
+    if (json_is_integer(next)) {
+        cursor_encode(resource_of(x)->name, json_integer_value(next), cursor, sizeof cursor);
+        json_object_set_new(page, "next_cursor", json_string(cursor));
+    } else {
+        json_object_set_new(page, "next_cursor", json_null());
+    }
+    json_object_del(page, "next_after");
+    exchange_send_json(x, 200, page);
+}
+
+static void resource_page(struct exchange *x, json_t *filters)
+{
+    const struct resource *res = resource_of(x);
+    int limit;
+    long long after;
+    if (query_limit(x, &limit) != 0 || query_cursor(x, res->name, &after) != 0) {
+        json_decref(filters);
+        return;
+    }
+    char *f = json_dumps(filters, JSON_COMPACT);
+    json_decref(filters);
+    char after_s[24], limit_s[8];
+    snprintf(after_s, sizeof after_s, "%lld", after);
+    snprintf(limit_s, sizeof limit_s, "%d", limit);
+    const char *params[] = {f ? f : "{}", after > 0 ? after_s : NULL, limit_s};
+    struct db_job *job = exchange_job(x, resource_on_page);
+    if (job) {
+        db_job_add(job, res->stmt_first + OP_PAGE, 3, params);
+        exchange_db_submit(x, job);
+    }
+    free(f);
+}
+
+void resource_list(struct exchange *x)
+{
+    json_t *filters = resource_filters(x, resource_of(x));
+    if (filters)
+        resource_page(x, filters);
+}
+
+void resource_list_of(struct exchange *x)
+{
+    const struct resource *res = resource_of(x);
+    char id[24];
+    if (handler_path_id(x, "id", id, sizeof id) != 0)
+        return;
+    json_t *filters = resource_filters(x, res);
+    if (!filters)
+        return;
+    json_object_set_new(filters, res->parent_field, json_integer(atoll(id)));
+    resource_page(x, filters);
+}
+
+void resource_get(struct exchange *x)
+{
+    char id[24];
+    if (handler_path_id(x, "id", id, sizeof id) != 0)
+        return;
+    const char *params[] = {id};
+    handler_json_query_etag(x, resource_of(x)->stmt_first + OP_GET, 1, params);
+}
+
+/* "project_code_check" on table project -> "code"; "investor_uscc_key" -> "uscc". */
+static void field_from_constraint(const char *constraint, char *out, size_t len)
+{
+    static const char *const suffixes[] = {"_check", "_fkey", "_key", "_not_null"};
+    const char *u = strchr(constraint, '_');
+    snprintf(out, len, "%s", u ? u + 1 : constraint);
+    size_t n = strlen(out);
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        size_t sl = strlen(suffixes[i]);
+        if (n > sl && strcmp(out + n - sl, suffixes[i]) == 0) {
+            out[n - sl] = '\0';
+            break;
+        }
+    }
+}
+
+int resource_write_refused(struct exchange *x, const struct db_result *r, const char *scope_field)
+{
+    if (r->failure != DB_FAIL_QUERY)
+        return 0;
+    const char *st = r->sqlstate;
+    int status;
+    char field[64];
+    const char *message;
+    if (strcmp(st, "42501") == 0 && strstr(r->primary, "row-level security")) {
+        status = 422;
+        snprintf(field, sizeof field, "%s", scope_field ? scope_field : "body");
+        message = "is not within what you may change";
+    } else if (strcmp(st, "23505") == 0) {
+        status = 409;
+        field_from_constraint(r->constraint, field, sizeof field);
+        message = "is already taken";
+    } else if (strncmp(st, "23", 2) == 0 || strncmp(st, "22", 2) == 0) {
+        status = 422;
+        if (*r->column) {
+            snprintf(field, sizeof field, "%s", r->column);
+            message = r->primary;
+        } else if (*r->constraint) {
+            field_from_constraint(r->constraint, field, sizeof field);
+            message = strcmp(st, "23503") == 0 ? "does not name a record you can see"
+                                               : "is not acceptable";
+        } else {
+            snprintf(field, sizeof field, "body");
+            message = r->primary;
+        }
+    } else {
+        return 0;
+    }
+    json_t *problem = problem_new(status,
+                                  status == 409 ? "This conflicts with an existing record."
+                                                : "The request breaks a rule of the data.",
+                                  x->request_id);
+    problem_add_error(problem, field, message);
+    exchange_send_problem_json(x, problem);
+    return 1;
+}
+
+/* Answers a write's JSON result: the record with its ETag (and Location). */
+static void resource_send_record(struct exchange *x, int status, const char *text)
+{
+    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+    if (!doc) {
+        exchange_send_problem(x, 500, "An unexpected error occurred.");
+        return;
+    }
+    json_t *v = json_object_get(doc, "version");
+    if (json_is_integer(v))
+        handler_set_etag(x, json_integer_value(v));
+    if (status == 201) {
+        char location[96];
+        snprintf(location, sizeof location, "/api/v1/%s/%lld", resource_of(x)->name,
+                 (long long)json_integer_value(json_object_get(doc, "id")));
+        exchange_add_header(x, "Location", location);
+    }
+    exchange_send_json(x, status, doc);
+}
+
+static void resource_on_created(void *arg, struct db_result *r)
+{
+    struct exchange *x = arg;
+    if (resource_write_refused(x, r, resource_of(x)->scope_field) || exchange_db_failed(x, r))
+        return;
+    resource_send_record(x, 201, db_value(exchange_result(x, r, 0), 0, 0));
+}
+
+static void resource_create_with(struct exchange *x, const char *parent_id)
+{
+    const struct resource *res = resource_of(x);
+    json_t *body = body_object(x);
+    if (!body || body_check(x, body, res->create) != 0) {
+        json_decref(body);
+        return;
+    }
+    if (parent_id)
+        json_object_set_new(body, res->parent_field, json_integer(atoll(parent_id)));
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    struct db_job *job = text ? exchange_job(x, resource_on_created) : NULL;
+    if (job) {
+        const char *params[] = {text};
+        db_job_add(job, res->stmt_first + OP_CREATE, 1, params);
+        exchange_db_submit(x, job);
+    } else if (!text) {
+        exchange_send_problem(x, 503, "Out of memory.");
+    }
+    free(text);
+}
+
+void resource_create(struct exchange *x)
+{
+    resource_create_with(x, NULL);
+}
+
+void resource_create_of(struct exchange *x)
+{
+    char id[24];
+    if (handler_path_id(x, "id", id, sizeof id) == 0)
+        resource_create_with(x, id);
+}
+
+static void resource_on_updated(void *arg, struct db_result *r)
+{
+    struct exchange *x = arg;
+    if (resource_write_refused(x, r, resource_of(x)->scope_field) || exchange_db_failed(x, r))
+        return;
+    const char *text = db_value(exchange_result(x, r, 0), 0, 0);
+    if (text) {
+        resource_send_record(x, 200, text);
+        return;
+    }
+    const PGresult *v = exchange_result(x, r, 1);
+    if (db_value(v, 0, 0))
+        exchange_send_problem(x, 412, "The record changed since you read it; read it again.");
+    else
+        exchange_send_problem(x, 404, "No such resource.");
+}
+
+void resource_update(struct exchange *x)
+{
+    const struct resource *res = resource_of(x);
+    char id[24];
+    if (handler_path_id(x, "id", id, sizeof id) != 0)
+        return;
+    long long version;
+    int m = handler_if_match(x, &version);
+    if (m != 0) {
+        exchange_send_problem(x, m == -1 ? 428 : 412,
+                              m == -1 ? "Send If-Match with the ETag of the record you read."
+                                      : "If-Match does not name a version of this record.");
+        return;
+    }
+    json_t *body = body_object(x);
+    if (!body || body_check(x, body, res->update) != 0) {
+        json_decref(body);
+        return;
+    }
+    if (json_object_size(body) == 0) {
+        json_t *problem = NULL;
+        body_error(&problem, x, "body", "must change at least one field");
+        body_send_errors(x, problem);
+        json_decref(body);
+        return;
+    }
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    char version_s[24];
+    snprintf(version_s, sizeof version_s, "%lld", version);
+    struct db_job *job = text ? exchange_job(x, resource_on_updated) : NULL;
+    if (job) {
+        const char *params[] = {id, version_s, text};
+        db_job_add(job, res->stmt_first + OP_UPDATE, 3, params);
+        db_job_add(job, res->stmt_first + OP_VERSION, 1, params);
+        exchange_db_submit(x, job);
+    } else if (!text) {
+        exchange_send_problem(x, 503, "Out of memory.");
+    }
+    free(text);
+}
+
+static void resource_on_deleted(void *arg, struct db_result *r)
+{
+    struct exchange *x = arg;
+    if (resource_write_refused(x, r, NULL) || exchange_db_failed(x, r))
+        return;
+    if (db_value(exchange_result(x, r, 0), 0, 0))
+        exchange_send_empty(x, 204);
+    else
+        exchange_send_problem(x, 404, "No such resource.");
+}
+
+void resource_delete(struct exchange *x)
+{
+    char id[24];
+    if (handler_path_id(x, "id", id, sizeof id) != 0)
+        return;
+    struct db_job *job = exchange_job(x, resource_on_deleted);
+    if (!job)
+        return;
+    const char *params[] = {id};
+    db_job_add(job, resource_of(x)->stmt_first + OP_DELETE, 1, params);
+    exchange_db_submit(x, job);
+}

@@ -1,0 +1,57 @@
+/*
+ * resources: the CRM collections (investors, contacts, projects, contracts,
+ * starts, interactions, problems, batches) served by one set of generic
+ * handlers, each driven by a description: its fields, its list filters and
+ * its six statements. The rules live in PostgreSQL; these handlers check the
+ * shape of what comes in, pass it on as JSON, and map what comes back.
+ *
+ * - list:   GET  /<name>?filters&limit&cursor -> {items, next_cursor}
+ * - get:    GET  /<name>/{id} -> the record, with its ETag
+ * - create: POST /<name> -> 201, Location, ETag
+ * - update: PATCH /<name>/{id} with If-Match -> 200 (412 stale, 428 missing)
+ * - delete: DELETE /<name>/{id} -> 204
+ * - the _of variants take the parent from the path (/investors/{id}/contacts).
+ */
+#ifndef CRM_RESOURCES_H
+#define CRM_RESOURCES_H
+
+#include "db/pool.h"
+#include "http/body.h"
+
+struct exchange;
+
+enum filter_type { FILTER_ID, FILTER_TEXT, FILTER_BOOL, FILTER_YEAR, FILTER_ENUM };
+
+struct list_filter {
+    const char *name;
+    enum filter_type type;
+    const char *const *values; /* FILTER_ENUM: NULL-terminated */
+};
+
+struct resource {
+    const char *name;                   /* "projects": path, cursor kind */
+    const struct field_spec *create;    /* POST body */
+    const struct field_spec *update;    /* PATCH body */
+    const struct list_filter *filters;  /* list query parameters */
+    int stmt_first;                     /* page, get, create, update, version, delete */
+    const char *scope_field;            /* named when row-level security refuses a write */
+    const char *parent_field;           /* set from the path by the _of routes */
+};
+
+extern const struct resource investors, contacts, projects, contracts, starts, interactions,
+    problems, batches;
+
+void resource_list(struct exchange *x);
+void resource_get(struct exchange *x);
+void resource_create(struct exchange *x);
+void resource_update(struct exchange *x);
+void resource_delete(struct exchange *x);
+void resource_list_of(struct exchange *x);
+void resource_create_of(struct exchange *x);
+
+/* The 422 (or 409) a refused write deserves, when r is one: a check,
+ * reference or unique violation named by its column or constraint, or a
+ * row-level security refusal (named scope_field). Returns 1 when answered. */
+int resource_write_refused(struct exchange *x, const struct db_result *r, const char *scope_field);
+
+#endif

@@ -1,0 +1,722 @@
+-- The API's functions over the CRM tables: for each collection a page
+-- (filters, keyset after an id, limit), get, create (from the JSON body the
+-- service checked for shape), update (only the fields present, at a given
+-- version), version and delete. They run as the caller (SECURITY INVOKER):
+-- row-level security and the triggers of 0003 decide what is allowed.
+-- A page is {"items": [...], "next_after": id or null}.
+
+-- Escapes LIKE's wildcards in user text.
+CREATE FUNCTION like_text(t text) RETURNS text LANGUAGE sql IMMUTABLE AS
+$$ SELECT '%' || replace(replace(replace(t, '\', '\\'), '%', '\%'), '_', '\_') || '%' $$;
+
+-- ---- investors ----
+
+CREATE FUNCTION investor_json(i investor) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', i.id, 'unit_id', i.unit_id, 'name', i.name, 'uscc', i.uscc,
+        'origin_region', i.origin_region, 'industry', i.industry, 'chain_role', i.chain_role,
+        'notes', i.notes, 'created_at', i.created_at, 'updated_at', i.updated_at, 'version', i.version)
+$$;
+
+CREATE FUNCTION investors_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH page AS (
+        SELECT i.id, investor_json(i) AS j FROM investor i
+         WHERE (p_after IS NULL OR i.id > p_after)
+           AND (f ->> 'unit_id' IS NULL OR i.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
+           AND (f ->> 'q' IS NULL OR i.name ILIKE like_text(f ->> 'q'))
+           AND (f ->> 'industry' IS NULL OR i.industry = f ->> 'industry')
+           AND (f ->> 'chain_role' IS NULL OR i.chain_role = f ->> 'chain_role')
+           AND (f ->> 'uscc' IS NULL OR i.uscc = f ->> 'uscc')
+         ORDER BY i.id LIMIT p_limit + 1),
+    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+    SELECT json_build_object(
+        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
+        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
+      FROM numbered
+$$;
+
+CREATE FUNCTION investors_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT investor_json(i)::text FROM investor i WHERE i.id = p_id $$;
+
+CREATE FUNCTION investors_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    i investor;
+BEGIN
+    INSERT INTO investor (unit_id, name, uscc, origin_region, industry, chain_role, notes, created_by)
+    VALUES ((b ->> 'unit_id')::bigint, b ->> 'name', nullif(b ->> 'uscc', ''),
+            coalesce(b ->> 'origin_region', ''), coalesce(b ->> 'industry', ''),
+            coalesce(b ->> 'chain_role', 'none'), coalesce(b ->> 'notes', ''), crm_caller_user())
+    RETURNING * INTO i;
+    RETURN investor_json(i)::text;
+END
+$$;
+
+CREATE FUNCTION investors_update(p_id bigint, p_version integer, b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    i investor;
+BEGIN
+    UPDATE investor SET
+        unit_id = CASE WHEN b ? 'unit_id' THEN (b ->> 'unit_id')::bigint ELSE unit_id END,
+        name = CASE WHEN b ? 'name' THEN b ->> 'name' ELSE name END,
+        uscc = CASE WHEN b ? 'uscc' THEN nullif(b ->> 'uscc', '') ELSE uscc END,
+        origin_region = CASE WHEN b ? 'origin_region' THEN b ->> 'origin_region' ELSE origin_region END,
+        industry = CASE WHEN b ? 'industry' THEN b ->> 'industry' ELSE industry END,
+        chain_role = CASE WHEN b ? 'chain_role' THEN b ->> 'chain_role' ELSE chain_role END,
+        notes = CASE WHEN b ? 'notes' THEN b ->> 'notes' ELSE notes END
+     WHERE id = p_id AND version = p_version
+    RETURNING * INTO i;
+    RETURN CASE WHEN FOUND THEN investor_json(i)::text END;
+END
+$$;
+
+CREATE FUNCTION investors_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
+$$ SELECT version FROM investor WHERE id = p_id $$;
+
+CREATE FUNCTION investors_delete(p_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE feature_not_supported USING MESSAGE = 'investors are not deleted';
+END
+$$;
+
+-- ---- contacts ----
+
+CREATE FUNCTION contact_json(c contact) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', c.id, 'investor_id', c.investor_id, 'name', c.name,
+        'title', c.title, 'phone', c.phone, 'email', c.email, 'notes', c.notes,
+        'created_at', c.created_at)
+$$;
+
+CREATE FUNCTION contacts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH page AS (
+        SELECT c.id, contact_json(c) AS j FROM contact c
+         WHERE (p_after IS NULL OR c.id > p_after)
+           AND (f ->> 'investor_id' IS NULL OR c.investor_id = (f ->> 'investor_id')::bigint)
+         ORDER BY c.id LIMIT p_limit + 1),
+    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+    SELECT json_build_object(
+        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
+        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
+      FROM numbered
+$$;
+
+CREATE FUNCTION contacts_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT contact_json(c)::text FROM contact c WHERE c.id = p_id $$;
+
+CREATE FUNCTION contacts_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    c contact;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM investor WHERE id = (b ->> 'investor_id')::bigint) THEN
+        RAISE foreign_key_violation USING MESSAGE = 'no such investor', COLUMN = 'investor_id';
+    END IF;
+    INSERT INTO contact (investor_id, name, title, phone, email, notes)
+    VALUES ((b ->> 'investor_id')::bigint, b ->> 'name', coalesce(b ->> 'title', ''),
+            coalesce(b ->> 'phone', ''), coalesce(b ->> 'email', ''), coalesce(b ->> 'notes', ''))
+    RETURNING * INTO c;
+    RETURN contact_json(c)::text;
+END
+$$;
+
+CREATE FUNCTION contacts_update(p_id bigint, p_version integer, b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE feature_not_supported USING MESSAGE = 'contacts are replaced, not changed';
+END
+$$;
+
+CREATE FUNCTION contacts_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
+$$ SELECT 1 FROM contact WHERE id = p_id $$;
+
+CREATE FUNCTION contacts_delete(p_id bigint) RETURNS bigint LANGUAGE sql AS
+$$ DELETE FROM contact WHERE id = p_id RETURNING id $$;
+
+-- ---- projects ----
+
+CREATE FUNCTION projects_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH page AS (
+        SELECT p.id, project_json(p) AS j FROM project p
+         WHERE (p_after IS NULL OR p.id > p_after)
+           AND (f ->> 'unit_id' IS NULL OR p.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
+           AND (f ->> 'stage' IS NULL OR p.stage = f ->> 'stage')
+           AND (f ->> 'chain' IS NULL OR p.industry_chain = f ->> 'chain')
+           AND (f ->> 'is_key' IS NULL OR p.is_key = (f ->> 'is_key')::boolean)
+           AND (f ->> 'leader_id' IS NULL OR p.leader_id = (f ->> 'leader_id')::bigint)
+           AND (f ->> 'investor_id' IS NULL OR p.investor_id = (f ->> 'investor_id')::bigint)
+           AND (f ->> 'year' IS NULL OR (p.signed_on >= make_date((f ->> 'year')::int, 1, 1)
+                                         AND p.signed_on < make_date((f ->> 'year')::int + 1, 1, 1)))
+           AND (f ->> 'q' IS NULL OR p.name ILIKE like_text(f ->> 'q') OR p.code = f ->> 'q')
+         ORDER BY p.id LIMIT p_limit + 1),
+    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+    SELECT json_build_object(
+        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
+        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
+      FROM numbered
+$$;
+
+CREATE FUNCTION projects_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT project_json(p)::text FROM project p WHERE p.id = p_id $$;
+
+CREATE FUNCTION projects_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    p project;
+BEGIN
+    INSERT INTO project (code, name, unit_id, investor_id, leader_id, industry_chain, park,
+                         planned_investment_yuan, is_key, five_one, plan, planned_start_on, stage,
+                         created_by)
+    VALUES (b ->> 'code', b ->> 'name', (b ->> 'unit_id')::bigint, (b ->> 'investor_id')::bigint,
+            (b ->> 'leader_id')::bigint, coalesce(b ->> 'industry_chain', ''),
+            coalesce(b ->> 'park', ''), (b ->> 'planned_investment_yuan')::bigint,
+            coalesce((b ->> 'is_key')::boolean, false), coalesce(b -> 'five_one', '{}'),
+            coalesce(b ->> 'plan', ''), (b ->> 'planned_start_on')::date,
+            coalesce(b ->> 'stage', 'lead'), crm_caller_user())
+    RETURNING * INTO p;
+    RETURN project_json(p)::text;
+END
+$$;
+
+CREATE FUNCTION projects_update(p_id bigint, p_version integer, b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    p project;
+BEGIN
+    UPDATE project SET
+        name = CASE WHEN b ? 'name' THEN b ->> 'name' ELSE name END,
+        unit_id = CASE WHEN b ? 'unit_id' THEN (b ->> 'unit_id')::bigint ELSE unit_id END,
+        investor_id = CASE WHEN b ? 'investor_id' THEN (b ->> 'investor_id')::bigint ELSE investor_id END,
+        leader_id = CASE WHEN b ? 'leader_id' THEN (b ->> 'leader_id')::bigint ELSE leader_id END,
+        industry_chain = CASE WHEN b ? 'industry_chain' THEN b ->> 'industry_chain' ELSE industry_chain END,
+        park = CASE WHEN b ? 'park' THEN b ->> 'park' ELSE park END,
+        planned_investment_yuan = CASE WHEN b ? 'planned_investment_yuan'
+                                       THEN (b ->> 'planned_investment_yuan')::bigint
+                                       ELSE planned_investment_yuan END,
+        is_key = CASE WHEN b ? 'is_key' THEN (b ->> 'is_key')::boolean ELSE is_key END,
+        five_one = CASE WHEN b ? 'five_one' THEN b -> 'five_one' ELSE five_one END,
+        plan = CASE WHEN b ? 'plan' THEN b ->> 'plan' ELSE plan END,
+        planned_start_on = CASE WHEN b ? 'planned_start_on' THEN (b ->> 'planned_start_on')::date
+                                ELSE planned_start_on END
+     WHERE id = p_id AND version = p_version
+    RETURNING * INTO p;
+    RETURN CASE WHEN FOUND THEN project_json(p)::text END;
+END
+$$;
+
+CREATE FUNCTION projects_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
+$$ SELECT version FROM project WHERE id = p_id $$;
+
+CREATE FUNCTION projects_delete(p_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE feature_not_supported USING MESSAGE = 'projects are terminated, not deleted';
+END
+$$;
+
+-- The audit entries of a project and of its claims, interactions and
+-- problems, oldest first; NULL when the caller cannot see the project.
+CREATE FUNCTION project_history(p_id bigint) RETURNS jsonb LANGUAGE plpgsql STABLE
+SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM project WHERE id = p_id AND crm_in_scope(unit_path)) THEN
+        RETURN NULL;
+    END IF;
+    RETURN jsonb_build_object('items', coalesce((
+        SELECT jsonb_agg(jsonb_build_object('id', a.id, 'at', a.at, 'actor_id', a.actor_id,
+                   'actor_name', (SELECT coalesce(nullif(u.display_name, ''), u.username)
+                                    FROM app_user u WHERE u.id = a.actor_id),
+                   'request_id', a.request_id, 'table', a.table_name, 'row_id', a.row_id,
+                   'action', a.action, 'before', a.before, 'after', a.after) ORDER BY a.id)
+          FROM audit_log a WHERE a.project_id = p_id), '[]'));
+END
+$$;
+
+-- ---- claims ----
+
+CREATE FUNCTION contract_json(c contract) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', c.id, 'project_id', c.project_id, 'kind', c.kind,
+        'amount_yuan', c.amount_yuan, 'signed_on', c.signed_on, 'evidence', c.evidence,
+        'state', claim_state(c.verified_at, c.revoked_at),
+        'reported_by', c.reported_by, 'reported_at', c.reported_at,
+        'verified_by', c.verified_by, 'verified_at', c.verified_at,
+        'revoked_by', c.revoked_by, 'revoked_at', c.revoked_at, 'revoke_reason', c.revoke_reason,
+        'version', c.version)
+$$;
+
+CREATE FUNCTION start_json(s project_start) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', s.id, 'project_id', s.project_id, 'started_on', s.started_on,
+        'evidence', s.evidence, 'state', claim_state(s.verified_at, s.revoked_at),
+        'reported_by', s.reported_by, 'reported_at', s.reported_at,
+        'verified_by', s.verified_by, 'verified_at', s.verified_at,
+        'revoked_by', s.revoked_by, 'revoked_at', s.revoked_at, 'revoke_reason', s.revoke_reason,
+        'version', s.version)
+$$;
+
+CREATE FUNCTION contracts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH page AS (
+        SELECT c.id, contract_json(c) AS j FROM contract c
+         WHERE (p_after IS NULL OR c.id > p_after)
+           AND (f ->> 'project_id' IS NULL OR c.project_id = (f ->> 'project_id')::bigint)
+           AND (f ->> 'unit_id' IS NULL OR c.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
+           AND (f ->> 'kind' IS NULL OR c.kind = f ->> 'kind')
+           AND (f ->> 'state' IS NULL OR claim_state(c.verified_at, c.revoked_at) = f ->> 'state')
+           AND (f ->> 'year' IS NULL OR extract(year FROM c.signed_on) = (f ->> 'year')::int)
+         ORDER BY c.id LIMIT p_limit + 1),
+    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+    SELECT json_build_object(
+        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
+        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
+      FROM numbered
+$$;
+
+CREATE FUNCTION contracts_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT contract_json(c)::text FROM contract c WHERE c.id = p_id $$;
+
+CREATE FUNCTION contracts_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    c contract;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM project WHERE id = (b ->> 'project_id')::bigint) THEN
+        RAISE foreign_key_violation USING MESSAGE = 'no such project', COLUMN = 'project_id';
+    END IF;
+    INSERT INTO contract (project_id, kind, amount_yuan, signed_on, evidence)
+    VALUES ((b ->> 'project_id')::bigint, b ->> 'kind', (b ->> 'amount_yuan')::bigint,
+            (b ->> 'signed_on')::date, b ->> 'evidence')
+    RETURNING * INTO c;
+    RETURN contract_json(c)::text;
+END
+$$;
+
+CREATE FUNCTION contracts_update(p_id bigint, p_version integer, b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    c contract;
+BEGIN
+    UPDATE contract SET
+        kind = CASE WHEN b ? 'kind' THEN b ->> 'kind' ELSE kind END,
+        amount_yuan = CASE WHEN b ? 'amount_yuan' THEN (b ->> 'amount_yuan')::bigint ELSE amount_yuan END,
+        signed_on = CASE WHEN b ? 'signed_on' THEN (b ->> 'signed_on')::date ELSE signed_on END,
+        evidence = CASE WHEN b ? 'evidence' THEN b ->> 'evidence' ELSE evidence END
+     WHERE id = p_id AND version = p_version
+    RETURNING * INTO c;
+    RETURN CASE WHEN FOUND THEN contract_json(c)::text END;
+END
+$$;
+
+CREATE FUNCTION contracts_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
+$$ SELECT version FROM contract WHERE id = p_id $$;
+
+CREATE FUNCTION contracts_delete(p_id bigint) RETURNS bigint LANGUAGE sql AS
+$$ DELETE FROM contract WHERE id = p_id RETURNING id $$;
+
+CREATE FUNCTION contract_verify(p_id bigint) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    c contract;
+BEGIN
+    SELECT * INTO c FROM contract WHERE id = p_id;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    IF c.revoked_at IS NOT NULL OR c.verified_at IS NOT NULL THEN
+        RAISE check_violation USING MESSAGE = format('the claim is already %s',
+                                                     claim_state(c.verified_at, c.revoked_at));
+    END IF;
+    UPDATE contract SET verified_at = now(), verified_by = crm_caller_user() WHERE id = p_id
+    RETURNING * INTO c;
+    RETURN contract_json(c)::text;
+END
+$$;
+
+CREATE FUNCTION contract_revoke(p_id bigint, p_reason text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    c contract;
+BEGIN
+    SELECT * INTO c FROM contract WHERE id = p_id;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    IF c.revoked_at IS NOT NULL THEN
+        RAISE check_violation USING MESSAGE = 'the claim is already revoked';
+    END IF;
+    UPDATE contract SET revoked_at = now(), revoked_by = crm_caller_user(), revoke_reason = p_reason
+     WHERE id = p_id RETURNING * INTO c;
+    RETURN contract_json(c)::text;
+END
+$$;
+
+CREATE FUNCTION starts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH page AS (
+        SELECT s.id, start_json(s) AS j FROM project_start s
+         WHERE (p_after IS NULL OR s.id > p_after)
+           AND (f ->> 'project_id' IS NULL OR s.project_id = (f ->> 'project_id')::bigint)
+           AND (f ->> 'unit_id' IS NULL OR s.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
+           AND (f ->> 'state' IS NULL OR claim_state(s.verified_at, s.revoked_at) = f ->> 'state')
+           AND (f ->> 'year' IS NULL OR extract(year FROM s.started_on) = (f ->> 'year')::int)
+         ORDER BY s.id LIMIT p_limit + 1),
+    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+    SELECT json_build_object(
+        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
+        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
+      FROM numbered
+$$;
+
+CREATE FUNCTION starts_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT start_json(s)::text FROM project_start s WHERE s.id = p_id $$;
+
+CREATE FUNCTION starts_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    s project_start;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM project WHERE id = (b ->> 'project_id')::bigint) THEN
+        RAISE foreign_key_violation USING MESSAGE = 'no such project', COLUMN = 'project_id';
+    END IF;
+    INSERT INTO project_start (project_id, started_on, evidence)
+    VALUES ((b ->> 'project_id')::bigint, (b ->> 'started_on')::date, b ->> 'evidence')
+    RETURNING * INTO s;
+    RETURN start_json(s)::text;
+END
+$$;
+
+CREATE FUNCTION starts_update(p_id bigint, p_version integer, b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    s project_start;
+BEGIN
+    UPDATE project_start SET
+        started_on = CASE WHEN b ? 'started_on' THEN (b ->> 'started_on')::date ELSE started_on END,
+        evidence = CASE WHEN b ? 'evidence' THEN b ->> 'evidence' ELSE evidence END
+     WHERE id = p_id AND version = p_version
+    RETURNING * INTO s;
+    RETURN CASE WHEN FOUND THEN start_json(s)::text END;
+END
+$$;
+
+CREATE FUNCTION starts_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
+$$ SELECT version FROM project_start WHERE id = p_id $$;
+
+CREATE FUNCTION starts_delete(p_id bigint) RETURNS bigint LANGUAGE sql AS
+$$ DELETE FROM project_start WHERE id = p_id RETURNING id $$;
+
+CREATE FUNCTION start_verify(p_id bigint) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    s project_start;
+BEGIN
+    SELECT * INTO s FROM project_start WHERE id = p_id;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    IF s.revoked_at IS NOT NULL OR s.verified_at IS NOT NULL THEN
+        RAISE check_violation USING MESSAGE = format('the claim is already %s',
+                                                     claim_state(s.verified_at, s.revoked_at));
+    END IF;
+    UPDATE project_start SET verified_at = now(), verified_by = crm_caller_user() WHERE id = p_id
+    RETURNING * INTO s;
+    RETURN start_json(s)::text;
+END
+$$;
+
+CREATE FUNCTION start_revoke(p_id bigint, p_reason text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    s project_start;
+BEGIN
+    SELECT * INTO s FROM project_start WHERE id = p_id;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    IF s.revoked_at IS NOT NULL THEN
+        RAISE check_violation USING MESSAGE = 'the claim is already revoked';
+    END IF;
+    UPDATE project_start SET revoked_at = now(), revoked_by = crm_caller_user(), revoke_reason = p_reason
+     WHERE id = p_id RETURNING * INTO s;
+    RETURN start_json(s)::text;
+END
+$$;
+
+-- ---- interactions ----
+
+CREATE FUNCTION interaction_json(i interaction) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', i.id, 'unit_id', i.unit_id, 'project_id', i.project_id,
+        'investor_id', i.investor_id, 'kind', i.kind, 'occurred_on', i.occurred_on,
+        'place', i.place, 'summary', i.summary,
+        'leader_ids', coalesce((SELECT jsonb_agg(l.leader_id ORDER BY l.leader_id)
+                                  FROM interaction_leader l WHERE l.interaction_id = i.id), '[]'),
+        'participants', to_jsonb(i.participants), 'next_step', i.next_step,
+        'next_step_due', i.next_step_due, 'created_by', i.created_by, 'created_at', i.created_at,
+        'updated_at', i.updated_at, 'version', i.version)
+$$;
+
+CREATE FUNCTION interactions_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH page AS (
+        SELECT i.id, interaction_json(i) AS j FROM interaction i
+         WHERE (p_after IS NULL OR i.id > p_after)
+           AND (f ->> 'unit_id' IS NULL OR i.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
+           AND (f ->> 'project_id' IS NULL OR i.project_id = (f ->> 'project_id')::bigint)
+           AND (f ->> 'investor_id' IS NULL OR i.investor_id = (f ->> 'investor_id')::bigint)
+           AND (f ->> 'kind' IS NULL OR i.kind = f ->> 'kind')
+           AND (f ->> 'leader_id' IS NULL OR EXISTS (
+                   SELECT 1 FROM interaction_leader l WHERE l.interaction_id = i.id
+                      AND l.leader_id = (f ->> 'leader_id')::bigint))
+           AND (f ->> 'year' IS NULL OR extract(year FROM i.occurred_on) = (f ->> 'year')::int)
+           AND (f ->> 'q' IS NULL OR i.summary ILIKE like_text(f ->> 'q'))
+         ORDER BY i.id LIMIT p_limit + 1),
+    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+    SELECT json_build_object(
+        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
+        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
+      FROM numbered
+$$;
+
+CREATE FUNCTION interactions_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT interaction_json(i)::text FROM interaction i WHERE i.id = p_id $$;
+
+CREATE FUNCTION interaction_set_leaders(p_id bigint, p_leaders jsonb) RETURNS void
+LANGUAGE sql AS $$
+    DELETE FROM interaction_leader WHERE interaction_id = p_id;
+    INSERT INTO interaction_leader (interaction_id, leader_id)
+    SELECT DISTINCT p_id, value::text::bigint FROM jsonb_array_elements(p_leaders);
+$$;
+
+CREATE FUNCTION interactions_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    i interaction;
+BEGIN
+    INSERT INTO interaction (unit_id, project_id, investor_id, kind, occurred_on, place, summary,
+                             participants, next_step, next_step_due)
+    VALUES ((b ->> 'unit_id')::bigint, (b ->> 'project_id')::bigint, (b ->> 'investor_id')::bigint,
+            b ->> 'kind', (b ->> 'occurred_on')::date, coalesce(b ->> 'place', ''), b ->> 'summary',
+            coalesce(ARRAY(SELECT jsonb_array_elements_text(b -> 'participants')), '{}'),
+            coalesce(b ->> 'next_step', ''), (b ->> 'next_step_due')::date)
+    RETURNING * INTO i;
+    IF b ? 'leader_ids' THEN
+        PERFORM interaction_set_leaders(i.id, b -> 'leader_ids');
+    END IF;
+    RETURN interaction_json(i)::text;
+END
+$$;
+
+CREATE FUNCTION interactions_update(p_id bigint, p_version integer, b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    i interaction;
+BEGIN
+    UPDATE interaction SET
+        kind = CASE WHEN b ? 'kind' THEN b ->> 'kind' ELSE kind END,
+        occurred_on = CASE WHEN b ? 'occurred_on' THEN (b ->> 'occurred_on')::date ELSE occurred_on END,
+        place = CASE WHEN b ? 'place' THEN b ->> 'place' ELSE place END,
+        summary = CASE WHEN b ? 'summary' THEN b ->> 'summary' ELSE summary END,
+        participants = CASE WHEN b ? 'participants'
+                            THEN ARRAY(SELECT jsonb_array_elements_text(b -> 'participants'))
+                            ELSE participants END,
+        next_step = CASE WHEN b ? 'next_step' THEN b ->> 'next_step' ELSE next_step END,
+        next_step_due = CASE WHEN b ? 'next_step_due' THEN (b ->> 'next_step_due')::date
+                             ELSE next_step_due END
+     WHERE id = p_id AND version = p_version
+    RETURNING * INTO i;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    IF b ? 'leader_ids' THEN
+        PERFORM interaction_set_leaders(i.id, b -> 'leader_ids');
+    END IF;
+    RETURN interaction_json(i)::text;
+END
+$$;
+
+CREATE FUNCTION interactions_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
+$$ SELECT version FROM interaction WHERE id = p_id $$;
+
+CREATE FUNCTION interactions_delete(p_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE feature_not_supported USING MESSAGE = 'interactions are kept';
+END
+$$;
+
+-- What each leader personally did in a year: meetings, site visits
+-- accompanied, negotiations, problems coordinated, calls, and for which
+-- projects; plus the projects they are the 包联 leader of.
+CREATE FUNCTION stats_leaders(p_year integer) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    WITH acts AS (
+        SELECT l.leader_id, i.kind, i.project_id
+          FROM interaction_leader l JOIN interaction i ON i.id = l.interaction_id
+         WHERE i.occurred_on >= make_date(p_year, 1, 1) AND i.occurred_on < make_date(p_year + 1, 1, 1)),
+    leaders AS (
+        SELECT DISTINCT leader_id FROM acts
+        UNION
+        SELECT DISTINCT leader_id FROM project WHERE leader_id IS NOT NULL)
+    SELECT jsonb_build_object('year', p_year, 'leaders', coalesce(jsonb_agg(jsonb_build_object(
+        'leader_id', ld.leader_id,
+        'name', (SELECT coalesce(nullif(u.display_name, ''), u.username) FROM app_user u
+                  WHERE u.id = ld.leader_id),
+        'meetings', (SELECT count(*) FROM acts a WHERE a.leader_id = ld.leader_id AND a.kind = 'meeting'),
+        'site_visits', (SELECT count(*) FROM acts a WHERE a.leader_id = ld.leader_id AND a.kind = 'site_visit'),
+        'negotiations', (SELECT count(*) FROM acts a WHERE a.leader_id = ld.leader_id AND a.kind = 'negotiation'),
+        'coordinations', (SELECT count(*) FROM acts a WHERE a.leader_id = ld.leader_id AND a.kind = 'coordination'),
+        'calls', (SELECT count(*) FROM acts a WHERE a.leader_id = ld.leader_id AND a.kind = 'call'),
+        'projects', coalesce((SELECT jsonb_agg(DISTINCT a.project_id) FROM acts a
+                               WHERE a.leader_id = ld.leader_id AND a.project_id IS NOT NULL), '[]'),
+        'lead_projects', coalesce((SELECT jsonb_agg(p.id ORDER BY p.id) FROM project p
+                                    WHERE p.leader_id = ld.leader_id), '[]'))
+        ORDER BY ld.leader_id), '[]'))
+      FROM leaders ld
+$$;
+
+-- ---- problems ----
+
+CREATE FUNCTION problem_json(p problem) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', p.id, 'project_id', p.project_id, 'owner_unit_id', p.owner_unit_id,
+        'title', p.title, 'description', p.description, 'due_on', p.due_on, 'level', p.level,
+        'status', p.status, 'overdue', p.status IN ('open', 'in_progress') AND p.due_on < crm_today(),
+        'resolved_at', p.resolved_at, 'created_by', p.created_by, 'created_at', p.created_at,
+        'updated_at', p.updated_at, 'version', p.version)
+$$;
+
+CREATE FUNCTION problems_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH page AS (
+        SELECT p.id, problem_json(p) AS j FROM problem p
+         WHERE (p_after IS NULL OR p.id > p_after)
+           AND (f ->> 'unit_id' IS NULL OR p.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
+           AND (f ->> 'project_id' IS NULL OR p.project_id = (f ->> 'project_id')::bigint)
+           AND (f ->> 'owner_unit_id' IS NULL OR p.owner_unit_id = (f ->> 'owner_unit_id')::bigint)
+           AND (f ->> 'status' IS NULL OR p.status = f ->> 'status')
+           AND (f ->> 'level' IS NULL OR p.level = (f ->> 'level')::int)
+           AND (f ->> 'overdue' IS NULL OR (p.status IN ('open', 'in_progress') AND p.due_on < crm_today())
+                                           = (f ->> 'overdue')::boolean)
+         ORDER BY p.id LIMIT p_limit + 1),
+    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+    SELECT json_build_object(
+        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
+        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
+      FROM numbered
+$$;
+
+CREATE FUNCTION problems_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT problem_json(p)::text FROM problem p WHERE p.id = p_id $$;
+
+CREATE FUNCTION problems_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    p problem;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM project WHERE id = (b ->> 'project_id')::bigint) THEN
+        RAISE foreign_key_violation USING MESSAGE = 'no such project', COLUMN = 'project_id';
+    END IF;
+    INSERT INTO problem (project_id, owner_unit_id, title, description, due_on, level, status)
+    VALUES ((b ->> 'project_id')::bigint, (b ->> 'owner_unit_id')::bigint, b ->> 'title',
+            coalesce(b ->> 'description', ''), (b ->> 'due_on')::date,
+            coalesce((b ->> 'level')::smallint, 1), coalesce(b ->> 'status', 'open'))
+    RETURNING * INTO p;
+    RETURN problem_json(p)::text;
+END
+$$;
+
+CREATE FUNCTION problems_update(p_id bigint, p_version integer, b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    p problem;
+BEGIN
+    UPDATE problem SET
+        owner_unit_id = CASE WHEN b ? 'owner_unit_id' THEN (b ->> 'owner_unit_id')::bigint ELSE owner_unit_id END,
+        title = CASE WHEN b ? 'title' THEN b ->> 'title' ELSE title END,
+        description = CASE WHEN b ? 'description' THEN b ->> 'description' ELSE description END,
+        due_on = CASE WHEN b ? 'due_on' THEN (b ->> 'due_on')::date ELSE due_on END,
+        level = CASE WHEN b ? 'level' THEN (b ->> 'level')::smallint ELSE level END,
+        status = CASE WHEN b ? 'status' THEN b ->> 'status' ELSE status END
+     WHERE id = p_id AND version = p_version
+    RETURNING * INTO p;
+    RETURN CASE WHEN FOUND THEN problem_json(p)::text END;
+END
+$$;
+
+CREATE FUNCTION problems_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
+$$ SELECT version FROM problem WHERE id = p_id $$;
+
+CREATE FUNCTION problems_delete(p_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE feature_not_supported USING MESSAGE = 'problems are closed, not deleted';
+END
+$$;
+
+-- ---- batches ----
+
+CREATE FUNCTION batch_json(b batch) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', b.id, 'unit_id', b.unit_id, 'kind', b.kind, 'name', b.name,
+        'held_on', b.held_on, 'place', b.place,
+        'project_ids', coalesce((SELECT jsonb_agg(bp.project_id ORDER BY bp.project_id)
+                                   FROM batch_project bp WHERE bp.batch_id = b.id), '[]'),
+        'created_at', b.created_at, 'updated_at', b.updated_at, 'version', b.version)
+$$;
+
+CREATE FUNCTION batches_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH page AS (
+        SELECT b.id, batch_json(b) AS j FROM batch b
+         WHERE (p_after IS NULL OR b.id > p_after)
+           AND (f ->> 'unit_id' IS NULL OR b.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
+           AND (f ->> 'kind' IS NULL OR b.kind = f ->> 'kind')
+           AND (f ->> 'year' IS NULL OR extract(year FROM b.held_on) = (f ->> 'year')::int)
+         ORDER BY b.id LIMIT p_limit + 1),
+    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+    SELECT json_build_object(
+        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
+        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
+      FROM numbered
+$$;
+
+CREATE FUNCTION batches_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT batch_json(b)::text FROM batch b WHERE b.id = p_id $$;
+
+CREATE FUNCTION batch_set_projects(p_id bigint, p_projects jsonb) RETURNS void LANGUAGE sql AS $$
+    DELETE FROM batch_project WHERE batch_id = p_id;
+    INSERT INTO batch_project (batch_id, project_id)
+    SELECT DISTINCT p_id, value::text::bigint FROM jsonb_array_elements(p_projects);
+$$;
+
+CREATE FUNCTION batches_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    r batch;
+BEGIN
+    INSERT INTO batch (unit_id, kind, name, held_on, place, created_by)
+    VALUES ((b ->> 'unit_id')::bigint, b ->> 'kind', b ->> 'name', (b ->> 'held_on')::date,
+            coalesce(b ->> 'place', ''), crm_caller_user())
+    RETURNING * INTO r;
+    IF b ? 'project_ids' THEN
+        PERFORM batch_set_projects(r.id, b -> 'project_ids');
+    END IF;
+    RETURN batch_json(r)::text;
+END
+$$;
+
+CREATE FUNCTION batches_update(p_id bigint, p_version integer, b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    r batch;
+BEGIN
+    UPDATE batch SET
+        kind = CASE WHEN b ? 'kind' THEN b ->> 'kind' ELSE kind END,
+        name = CASE WHEN b ? 'name' THEN b ->> 'name' ELSE name END,
+        held_on = CASE WHEN b ? 'held_on' THEN (b ->> 'held_on')::date ELSE held_on END,
+        place = CASE WHEN b ? 'place' THEN b ->> 'place' ELSE place END
+     WHERE id = p_id AND version = p_version
+    RETURNING * INTO r;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    IF b ? 'project_ids' THEN
+        PERFORM batch_set_projects(r.id, b -> 'project_ids');
+    END IF;
+    RETURN batch_json(r)::text;
+END
+$$;
+
+CREATE FUNCTION batches_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
+$$ SELECT version FROM batch WHERE id = p_id $$;
+
+CREATE FUNCTION batches_delete(p_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE feature_not_supported USING MESSAGE = 'batches are kept';
+END
+$$;
+
+-- ---- import and export (replaced by 0005_import.sql) ----
+
+CREATE FUNCTION project_import(rows jsonb, all_or_nothing boolean) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE feature_not_supported USING MESSAGE = 'import is not available yet';
+END
+$$;
+
+CREATE FUNCTION projects_export(filters jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE feature_not_supported USING MESSAGE = 'export is not available yet';
+END
+$$;
