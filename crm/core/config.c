@@ -73,6 +73,8 @@ static const struct setting config_settings[] = {
       "20", 1, 100000, "failed logins from one client address before its backoff starts"),
     I("login-backoff-max-s", "CRM_LOGIN_BACKOFF_MAX_S", login_backoff_max_s, "900", 1, 86400,
       "the longest wait imposed after failed logins (never a permanent lockout)"),
+    I("stall-check-s", "CRM_STALL_CHECK_S", stall_check_s, "600", 0, 86400,
+      "how often projects without progress are marked stalled (0: never)"),
 };
 
 #define N_SETTINGS (sizeof config_settings / sizeof config_settings[0])

@@ -98,6 +98,7 @@ const struct db_statement statements[STMT_COUNT] = {
     [STMT_CLAIM_VERIFY_START] = {"start_verify", "SELECT start_verify($1::bigint)::text"},
     [STMT_CLAIM_REVOKE_CONTRACT] = {"contract_revoke",
                                     "SELECT contract_revoke($1::bigint, $2)::text"},
+    [STMT_MARK_STALLED] = {"mark_stalled", "SELECT project_mark_stalled()"},
     [STMT_CLAIM_REVOKE_START] = {"start_revoke", "SELECT start_revoke($1::bigint, $2)::text"},
 #define RESOURCE_SQL(N, n)                                                                         \
     [STMT_##N##_PAGE] = {n "_page", "SELECT " n "_page($1::jsonb, $2::bigint, $3::integer)::text"}, \

@@ -15,6 +15,7 @@
 #include "auth/roles.h"
 #include "core/log.h"
 #include "db/statements.h"
+#include "http/idempotency.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/worker.h"
@@ -115,6 +116,8 @@ void exchange_send(struct exchange *x, int status, const char *content_type, con
     evhttp_send_reply(x->req, status, NULL, buf);
     if (buf)
         evbuffer_free(buf);
+    idempotency_finish(x, status, content_type, body, len);
+    free(x->idem_key);
     long long us = monotonic_us() - x->start_us;
     metrics_observe(x->route_index, status, us);
     exchange_access_log(x, status, body ? len : 0, us);

@@ -38,6 +38,8 @@ struct exchange {
     int auth_checked;  /* the database has judged the token (and the caller's role) */
     json_t *pending_problem; /* a 4xx waiting for that judgement */
     db_done_cb db_cb;        /* the handler's callback of the job in flight */
+    char *idem_key;          /* the Idempotency-Key claimed for this request */
+    long long idem_user;     /* and its caller */
     unsigned char token_hash[TOKEN_HASH_BYTES];
     char token_hash_hex[TOKEN_HASH_HEX_CHARS + 1];
     void *state;               /* a handler's own state across callbacks */

@@ -30,6 +30,7 @@
 #include "db/pool.h"
 #include "db/statements.h"
 #include "http/exchange.h"
+#include "http/idempotency.h"
 #include "http/metrics.h"
 #include "http/worker.h"
 
@@ -182,6 +183,8 @@ static void worker_on_request(struct evhttp_request *req, void *arg)
                                           : "The request body must be application/json.");
         return;
     }
+    if (method == HTTP_POST && x->authenticated && idempotency_start(x))
+        return;
     x->match.route->handler(x);
 }
 
@@ -209,12 +212,39 @@ static void worker_on_grace(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(w->base, &flush);
 }
 
+static void worker_on_stalled(void *arg, struct db_result *r)
+{
+    if (r->failure != DB_OK) {
+        log_msg(LOG_WARN, NULL, "stalled-project sweep failed: %s", r->message);
+        return;
+    }
+    const char *n = db_value(r->results[0], 0, 0);
+    if (n && strcmp(n, "0") != 0)
+        log_msg(LOG_INFO, NULL, "%s projects without progress marked stalled", n);
+}
+
+/* Marks projects without progress as stalled (the rule is the database's;
+ * the service only runs it now and then). */
+static void worker_on_stall_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    struct db_job *job;
+    if (w->stopping || !w->pool || !(job = db_job_new(worker_on_stalled, w)))
+        return;
+    db_job_add(job, STMT_MARK_STALLED, 0, NULL);
+    db_submit(w->pool, job);
+    struct timeval next = {w->server->cfg->stall_check_s, 0};
+    evtimer_add(w->ev_stall, &next);
+}
+
 static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
     if (w->stopping)
         return;
     w->stopping = 1;
+    if (w->ev_stall)
+        evtimer_del(w->ev_stall);
     if (w->bound) {
         evhttp_del_accept_socket(w->http, w->bound);
         w->bound = NULL;
@@ -294,6 +324,12 @@ static int worker_init(struct worker *w, struct server *s, int index, int fd,
     w->ev_stop = event_new(w->base, -1, 0, worker_on_stop, w);
     w->ev_grace = evtimer_new(w->base, worker_on_grace, w);
     w->pool = db_pool_new(w->base, pcfg, statements, STMT_COUNT, &w->pool_stats);
+    if (index == 0 && s->cfg->stall_check_s > 0) {
+        struct timeval soon = {5, 0};
+        if (!(w->ev_stall = evtimer_new(w->base, worker_on_stall_timer, w)))
+            return -1;
+        evtimer_add(w->ev_stall, &soon);
+    }
     return w->ev_stop && w->ev_grace && w->pool ? 0 : -1;
 }
 
@@ -307,6 +343,8 @@ static void worker_cleanup(struct worker *w)
         event_free(w->ev_stop);
     if (w->ev_grace)
         event_free(w->ev_grace);
+    if (w->ev_stall)
+        event_free(w->ev_stall);
     if (w->http)
         evhttp_free(w->http); /* closes the listener and every connection */
     else if (w->listen_fd >= 0)

@@ -43,6 +43,7 @@ struct worker {
     struct db_pool_stats pool_stats;
     struct event *ev_stop;
     struct event *ev_grace;
+    struct event *ev_stall; /* worker 0 only: the stalled-project sweep */
     int stopping;
     size_t in_flight; /* exchanges received and not yet answered */
 };

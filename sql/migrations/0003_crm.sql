@@ -207,11 +207,24 @@ BEGIN
         END IF;
         RETURN NEW;
     END IF;
+    IF NEW.stage IS NOT DISTINCT FROM OLD.stage
+       AND NEW.stalled_from IS DISTINCT FROM OLD.stalled_from THEN
+        RAISE check_violation USING MESSAGE = 'the stage a project stalled from does not change',
+              COLUMN = 'stalled_from';
+    END IF;
     IF NEW.stage IS DISTINCT FROM OLD.stage THEN
         PERFORM project_check_transition(NEW, OLD);
         NEW.last_progress_at := now();
-    ELSIF (NEW.signed_on, NEW.started_on, NEW.production_on, NEW.capacity_on)
-          IS DISTINCT FROM (OLD.signed_on, OLD.started_on, OLD.production_on, OLD.capacity_on) THEN
+    END IF;
+    -- Each lifecycle date is set by its own step up, and by nothing else.
+    IF NEW.signed_on IS DISTINCT FROM OLD.signed_on
+       AND NOT (OLD.stage = 'negotiating' AND NEW.stage = 'signed')
+       OR NEW.started_on IS DISTINCT FROM OLD.started_on
+       AND NOT (OLD.stage = 'signed' AND NEW.stage = 'started')
+       OR NEW.production_on IS DISTINCT FROM OLD.production_on
+       AND NOT (OLD.stage = 'started' AND NEW.stage = 'in_production')
+       OR NEW.capacity_on IS DISTINCT FROM OLD.capacity_on
+       AND NOT (OLD.stage = 'in_production' AND NEW.stage = 'at_capacity') THEN
         RAISE check_violation USING MESSAGE = 'lifecycle dates change only with a transition';
     END IF;
     -- Once signed, the facts that made it signable stay.
@@ -337,6 +350,27 @@ CREATE TABLE project_start (
 CREATE UNIQUE INDEX project_start_one_live ON project_start (project_id) WHERE revoked_at IS NULL;
 CREATE INDEX project_start_unit_path ON project_start USING gin (unit_path);
 
+-- Whether a live claim is what its project's stage rests on: the formal
+-- contract dated on the project's signed_on (and the only such), or the
+-- live start of a started project.
+CREATE FUNCTION claim_is_stage_basis(tbl text, c jsonb) RETURNS boolean LANGUAGE plpgsql STABLE
+SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    p project;
+BEGIN
+    IF c ->> 'revoked_at' IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    SELECT * INTO p FROM project WHERE id = (c ->> 'project_id')::bigint;
+    IF tbl = 'contract' THEN
+        RETURN c ->> 'kind' = 'formal' AND p.signed_on = (c ->> 'signed_on')::date
+           AND NOT EXISTS (SELECT 1 FROM contract o WHERE o.project_id = p.id AND o.id <> (c ->> 'id')::bigint
+                              AND o.kind = 'formal' AND o.revoked_at IS NULL AND o.signed_on = p.signed_on);
+    END IF;
+    RETURN p.started_on = (c ->> 'started_on')::date;
+END
+$$;
+
 -- Claims take their project's scope, are checked against it, and obey the
 -- claim rules.
 CREATE FUNCTION claim_rules() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
@@ -348,6 +382,9 @@ BEGIN
     IF TG_OP = 'DELETE' THEN
         IF OLD.verified_at IS NOT NULL THEN
             RAISE check_violation USING MESSAGE = 'a verified claim is never deleted; revoke it with a reason';
+        END IF;
+        IF claim_is_stage_basis(TG_TABLE_NAME, to_jsonb(OLD)) THEN
+            RAISE check_violation USING MESSAGE = 'the project''s stage rests on this claim; revoke it with a reason';
         END IF;
         RETURN OLD;
     END IF;
@@ -387,6 +424,22 @@ BEGIN
            IS DISTINCT FROM
            (to_jsonb(OLD) - ARRAY['verified_by', 'verified_at', 'revoked_by', 'revoked_at', 'revoke_reason', 'version']) THEN
             RAISE insufficient_privilege USING MESSAGE = 'the assessment office verifies or revokes claims, nothing else';
+        END IF;
+        -- What the project's stage rests on (its signing contract, its start)
+        -- is not re-dated, re-kinded or moved; it can only be revoked.
+        IF claim_is_stage_basis(TG_TABLE_NAME, to_jsonb(OLD))
+           AND (to_jsonb(NEW) - ARRAY['evidence', 'verified_by', 'verified_at', 'revoked_by', 'revoked_at',
+                                      'revoke_reason', 'version', 'amount_yuan', 'unit_path'])
+               IS DISTINCT FROM
+               (to_jsonb(OLD) - ARRAY['evidence', 'verified_by', 'verified_at', 'revoked_by', 'revoked_at',
+                                      'revoke_reason', 'version', 'amount_yuan', 'unit_path']) THEN
+            RAISE check_violation USING MESSAGE = 'the project''s stage rests on this claim; it is not re-dated or moved';
+        END IF;
+        -- Verifying confirms the claim as reported: nothing else changes with it.
+        IF NEW.verified_at IS NOT NULL AND OLD.verified_at IS NULL
+           AND (to_jsonb(NEW) - ARRAY['verified_by', 'verified_at', 'version', 'unit_path'])
+               IS DISTINCT FROM (to_jsonb(OLD) - ARRAY['verified_by', 'verified_at', 'version', 'unit_path']) THEN
+            RAISE check_violation USING MESSAGE = 'a claim is verified as it was reported, unchanged';
         END IF;
         IF NEW.verified_at IS NOT NULL AND OLD.verified_at IS NULL THEN
             -- A caller must have the right to verify; without a caller (the

@@ -12,13 +12,35 @@ ROLES=(admin leader bureau unit viewer)
 
 # route -> the roles that may call it ("public": no caller needed).
 expected() {
+  local all="admin leader bureau unit viewer" writers="admin bureau unit"
   case "$1" in
     "GET /healthz" | "GET /readyz" | "GET /metrics" | "POST /api/v1/auth/login") echo public ;;
-    "POST /api/v1/auth/logout" | "GET /api/v1/me" | "POST /api/v1/me/password") echo "admin leader bureau unit viewer" ;;
-    "GET /api/v1/units") echo "admin leader bureau unit viewer" ;;
+    "POST /api/v1/auth/logout" | "GET /api/v1/me" | "POST /api/v1/me/password") echo "$all" ;;
+    "GET /api/v1/units") echo "$all" ;;
     "GET /api/v1/users" | "POST /api/v1/users" | "GET /api/v1/users/{id}" | "PATCH /api/v1/users/{id}" | \
       "POST /api/v1/users/{id}/password" | "DELETE /api/v1/users/{id}/sessions") echo admin ;;
     "GET /api/v1/audit") echo "admin viewer" ;;
+    # Everyone reads the CRM records of their scope.
+    "GET /api/v1/investors" | "GET /api/v1/investors/{id}" | "GET /api/v1/investors/{id}/contacts" | \
+      "GET /api/v1/projects" | "GET /api/v1/projects/{id}" | "GET /api/v1/projects/{id}/history" | \
+      "GET /api/v1/contracts" | "GET /api/v1/contracts/{id}" | "GET /api/v1/starts" | "GET /api/v1/starts/{id}" | \
+      "GET /api/v1/interactions" | "GET /api/v1/interactions/{id}" | "GET /api/v1/stats/leaders" | \
+      "GET /api/v1/problems" | "GET /api/v1/problems/{id}" | "GET /api/v1/batches" | "GET /api/v1/batches/{id}" | \
+      "GET /api/v1/exports/projects.csv" | "GET /api/v1/exports/projects.xlsx") echo "$all" ;;
+    # The bureau, units and admins keep investors, projects and claims.
+    "POST /api/v1/investors" | "PATCH /api/v1/investors/{id}" | "POST /api/v1/investors/{id}/contacts" | \
+      "DELETE /api/v1/contacts/{id}" | "POST /api/v1/projects" | "PATCH /api/v1/projects/{id}" | \
+      "POST /api/v1/projects/{id}/transitions" | "POST /api/v1/contracts" | "PATCH /api/v1/contracts/{id}" | \
+      "DELETE /api/v1/contracts/{id}" | "POST /api/v1/starts" | "PATCH /api/v1/starts/{id}" | \
+      "DELETE /api/v1/starts/{id}" | "POST /api/v1/imports/projects") echo "$writers" ;;
+    # Claims are verified by the bureau and the assessment office (viewer),
+    # and revoked by those who keep them or by the assessment office.
+    "POST /api/v1/contracts/{id}/verify" | "POST /api/v1/starts/{id}/verify") echo "bureau viewer" ;;
+    "POST /api/v1/contracts/{id}/revoke" | "POST /api/v1/starts/{id}/revoke") echo "$writers viewer" ;;
+    # Leaders log interactions and problems too.
+    "POST /api/v1/interactions" | "PATCH /api/v1/interactions/{id}" | "POST /api/v1/problems" | \
+      "PATCH /api/v1/problems/{id}") echo "$writers leader" ;;
+    "POST /api/v1/batches" | "PATCH /api/v1/batches/{id}") echo "admin bureau" ;;
     *) echo UNKNOWN ;;
   esac
 }
@@ -52,7 +74,12 @@ call_route() {
     GET | DELETE) api "$method" "$path" "$token" ;;
     # Bodies that are wrong on purpose: an allowed caller gets 422 (or 400),
     # never a change; a refused one gets 403 before the body matters.
-    POST | PATCH) api_json "$method" "$path" "$token" '{"no_such_field": true}' -H 'If-Match: "999999"' ;;
+    POST | PATCH)
+      if [ "$path" = /api/v1/imports/projects ]; then
+        api POST "$path" "$token" -H 'Content-Type: text/csv' --data-binary $'no,header\n'
+      else
+        api_json "$method" "$path" "$token" '{"no_such_field": true}' -H 'If-Match: "999999"'
+      fi ;;
   esac
 }
 

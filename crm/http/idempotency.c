@@ -1,0 +1,116 @@
+/*
+ * idempotency: see idempotency.h. The exchange owns the claimed key (freed
+ * with it); the storing job after the answer belongs to the pool alone.
+ */
+#include "http/idempotency.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "db/statements.h"
+#include "http/exchange.h"
+#include "http/problem.h"
+#include "http/worker.h"
+
+static int idempotency_key_valid(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 255)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)k[i] < 0x21 || (unsigned char)k[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+static void idempotency_on_claim(void *arg, struct db_result *r)
+{
+    struct exchange *x = arg;
+    struct caller c;
+    if (exchange_db_failed(x, r))
+        return;
+    const PGresult *res = exchange_result(x, r, 0);
+    const char *outcome = db_value(res, 0, 0);
+    if (!outcome || exchange_caller(x, r, &c) != 0) {
+        exchange_send_problem(x, 500, "An unexpected error occurred.");
+        return;
+    }
+    if (strcmp(outcome, "new") == 0) {
+        x->idem_user = c.user_id;
+        x->match.route->handler(x);
+        return;
+    }
+    free(x->idem_key);
+    x->idem_key = NULL;
+    if (strcmp(outcome, "replay") == 0) {
+        const char *body = db_value(res, 0, 3);
+        exchange_add_header(x, "Idempotent-Replayed", "true");
+        exchange_send(x, atoi(db_value(res, 0, 1)), db_value(res, 0, 2), body,
+                      body ? strlen(body) : 0);
+    } else if (strcmp(outcome, "mismatch") == 0) {
+        json_t *problem = problem_new(422, "This Idempotency-Key was used with another request.",
+                                      x->request_id);
+        problem_add_error(problem, "Idempotency-Key", "was used with another request");
+        exchange_send_problem_json(x, problem);
+    } else {
+        exchange_add_header(x, "Retry-After", "1");
+        exchange_send_problem(x, 409, "A request with this Idempotency-Key is still running.");
+    }
+}
+
+int idempotency_start(struct exchange *x)
+{
+    const char *key =
+        evhttp_find_header(evhttp_request_get_input_headers(x->req), "Idempotency-Key");
+    if (!key)
+        return 0;
+    if (!idempotency_key_valid(key)) {
+        exchange_send_problem(x, 400, "Idempotency-Key must be 1 to 255 visible ASCII characters.");
+        return 1;
+    }
+    /* The request is its route and its body: hash them together. */
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    struct evbuffer *in = evhttp_request_get_input_buffer(x->req);
+    size_t len = evbuffer_get_length(in);
+    crypto_hash_sha256_update(&st, evbuffer_pullup(in, -1), len);
+    crypto_hash_sha256_final(&st, hash);
+    char hex[2 + 2 * sizeof hash + 1] = "\\x";
+    sodium_bin2hex(hex + 2, sizeof hex - 2, hash, sizeof hash);
+    if (!(x->idem_key = strdup(key))) {
+        exchange_send_problem(x, 503, "Out of memory.");
+        return 1;
+    }
+    struct db_job *job = exchange_job(x, idempotency_on_claim);
+    if (!job)
+        return 1;
+    const char *params[] = {key, x->match.route->pattern, hex};
+    db_job_add(job, STMT_IDEMPOTENCY_CLAIM, 3, params);
+    exchange_db_submit(x, job);
+    return 1;
+}
+
+void idempotency_finish(struct exchange *x, int status, const char *content_type,
+                        const char *body, size_t len)
+{
+    if (!x->idem_key || !x->idem_user || !x->worker->pool)
+        return;
+    char user[24], status_s[8];
+    snprintf(user, sizeof user, "%lld", x->idem_user);
+    snprintf(status_s, sizeof status_s, "%d", status);
+    char *text = body ? strndup(body, len) : NULL;
+    struct db_job *job = db_job_new(NULL, NULL);
+    if (job) {
+        const char *params[] = {user, x->idem_key, status >= 500 ? NULL : status_s, content_type,
+                                text};
+        db_job_add(job, STMT_IDEMPOTENCY_FINISH, 5, params);
+        db_submit(x->worker->pool, job);
+    }
+    free(text);
+}

@@ -1,0 +1,57 @@
+/*
+ * ledger_csv: the project ledger (台账) a county keeps in Excel and saves as
+ * CSV, read into JSON rows for project_import (sql/migrations/0005_import.sql).
+ *
+ * Decoding: a UTF-8 byte order mark, or text that is valid UTF-8, is UTF-8;
+ * a UTF-16 mark is UTF-16 (Excel's "Unicode text"); anything else is taken
+ * for GB18030, the superset of GBK and GB2312 that Chinese Excel writes, and
+ * converted with iconv. A charset named by the caller (from Content-Type)
+ * overrides the guess. Parsing is libcsv's; the delimiter is a comma, or a
+ * tab when the header line has tabs and no commas.
+ *
+ * The header is the first of the first ten records that names a required
+ * column (项目编号, 项目名称); title lines above it are skipped. Headers are
+ * matched after dropping spaces, "*" marks and brackets, so 计划投资（亿元）
+ * and 计划投资(亿元) are one. Unknown columns become warnings; cells are
+ * trimmed, empty ones left out, and wholly empty records skipped.
+ *
+ * Ownership: ledger_read() fills a struct ledger whose JSON members belong
+ * to it until ledger_free(). It never keeps a pointer into the input.
+ */
+#ifndef CRM_LEDGER_CSV_H
+#define CRM_LEDGER_CSV_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct ledger {
+    const char *encoding; /* "UTF-8", "GB18030", "UTF-16" (static) */
+    json_t *rows;         /* [{line, <field>: text, ...}], line counted from 1 */
+    json_t *columns;      /* [{column, field}] in file order; field null when unknown */
+    json_t *warnings;     /* [text] */
+    json_t *missing;      /* on LEDGER_MISSING: [{field, column, message}] */
+};
+
+enum ledger_status {
+    LEDGER_OK,
+    LEDGER_UNDECODABLE, /* not text in UTF-8, UTF-16 or GB18030, or an unknown charset */
+    LEDGER_MALFORMED,   /* a quoted cell never closed */
+    LEDGER_NO_HEADER,   /* empty, or no line names the required columns */
+    LEDGER_MISSING,     /* a required column is missing: see missing */
+    LEDGER_NOMEM,
+};
+
+/* Reads a ledger of len bytes. charset is a charset name the sender gave
+ * (utf-8, gbk, gb2312, gb18030, utf-16...), or NULL to recognise it. On
+ * anything but LEDGER_OK and LEDGER_MISSING, detail holds a sentence for
+ * the person who sent the file. Whatever it returns, ledger_free() the l. */
+enum ledger_status ledger_read(struct ledger *l, const char *data, size_t len, const char *charset,
+                               char *detail, size_t detail_len);
+
+void ledger_free(struct ledger *l);
+
+/* Adds "column" (the file's own header) to every {field, message} of the
+ * rows of an import report, for the person who fixes the file. */
+void ledger_annotate(const struct ledger *l, json_t *report);
+
+#endif
