@@ -18,6 +18,7 @@ int cmd_migrate(int argc, char **argv);
 int cmd_pg(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

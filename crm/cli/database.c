@@ -79,7 +79,7 @@ int database_migrate(const struct database *db, const struct crm_config *cfg, in
             snprintf(dir, sizeof dir, "%s/demo", cfg->sql_dir);
             rc = sql_run_dir(conn, dir, stderr);
             if (rc == 0)
-                rc = demo_users_load(conn, stdout);
+                rc = demo_users_load(conn, cfg->listen, stdout);
             if (rc == 0)
                 fprintf(stderr, "crm: demo data loaded\n");
         }

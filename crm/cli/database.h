@@ -32,7 +32,7 @@ int database_migrate(const struct database *db, const struct crm_config *cfg, in
 
 /* Creates or resets the demo users (one per role) with new random
  * passwords, printed on out. Returns 0, or -1. (cli/user.c) */
-int demo_users_load(PGconn *conn, FILE *out);
+int demo_users_load(PGconn *conn, const char *listen, FILE *out);
 
 /* The schema version this build's migrations reach; -1 on error. */
 int database_expected_version(const struct crm_config *cfg);

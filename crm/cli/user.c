@@ -222,7 +222,7 @@ static const struct {
     {"demo.viewer", "县考核办", "viewer", "sx.yc.js"},
 };
 
-int demo_users_load(PGconn *conn, FILE *out)
+int demo_users_load(PGconn *conn, const char *listen, FILE *out)
 {
     fprintf(out, "\nDemo logins (new passwords at every start):\n");
     for (size_t i = 0; i < sizeof demo_users / sizeof demo_users[0]; i++) {
@@ -242,6 +242,7 @@ int demo_users_load(PGconn *conn, FILE *out)
     }
     fprintf(out, "Log in: curl -s -X POST -H 'Content-Type: application/json' "
                  "-d '{\"username\":\"demo.admin\",\"password\":\"...\"}' "
-                 "http://<listen>/api/v1/auth/login\n\n");
+                 "http://%s/api/v1/auth/login\n\n",
+            listen);
     return 0;
 }
