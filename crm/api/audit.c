@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/handlers.h"
 #include "api/routes.h"
 #include "db/statements.h"
 #include "http/exchange.h"
@@ -36,22 +37,7 @@ static void audit_on_list(void *arg, struct db_result *r)
     }
     if (exchange_db_failed(x, r))
         return;
-    const char *text = db_value(exchange_result(x, r, 0), 0, 0);
-    json_t *page = text ? json_loads(text, 0, NULL) : NULL;
-    if (!page) {
-        exchange_send_problem(x, 500, "An unexpected error occurred.");
-        return;
-    }
-    json_t *next = json_object_get(page, "next_after");
-    char cursor[96];
-    if (json_is_integer(next)) {
-        cursor_encode("audit", json_integer_value(next), cursor, sizeof cursor);
-        json_object_set_new(page, "next_cursor", json_string(cursor));
-    } else {
-        json_object_set_new(page, "next_cursor", json_null());
-    }
-    json_object_del(page, "next_after");
-    exchange_send_json(x, 200, page);
+    handler_send_page(x, "audit", db_value(exchange_result(x, r, 0), 0, 0));
 }
 
 void audit_list(struct exchange *x)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "http/exchange.h"
+#include "http/query.h"
 
 int handler_path_id(struct exchange *x, const char *name, char *out, size_t outlen)
 {
@@ -99,4 +100,23 @@ void handler_json_query(struct exchange *x, int stmt, int nparams, const char *c
 void handler_json_query_etag(struct exchange *x, int stmt, int nparams, const char *const *params)
 {
     handler_run(x, stmt, nparams, params, handler_on_json_etag);
+}
+
+void handler_send_page(struct exchange *x, const char *kind, const char *text)
+{
+    json_t *page = text ? json_loads(text, 0, NULL) : NULL;
+    if (!page) {
+        exchange_send_problem(x, 500, "An unexpected error occurred.");
+        return;
+    }
+    json_t *next = json_object_get(page, "next_after");
+    if (json_is_integer(next)) {
+        char cursor[96];
+        cursor_encode(kind, json_integer_value(next), cursor, sizeof cursor);
+        json_object_set_new(page, "next_cursor", json_string(cursor));
+    } else {
+        json_object_set_new(page, "next_cursor", json_null());
+    }
+    json_object_del(page, "next_after");
+    exchange_send_json(x, 200, page);
 }

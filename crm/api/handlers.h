@@ -20,6 +20,10 @@ int handler_path_id(struct exchange *x, const char *name, char *out, size_t outl
 void handler_json_query(struct exchange *x, int stmt, int nparams, const char *const *params);
 void handler_json_query_etag(struct exchange *x, int stmt, int nparams, const char *const *params);
 
+/* Answers a list page built by PostgreSQL as {"items", "next_after"}: the
+ * key of the last item becomes the opaque next_cursor of kind (or null). */
+void handler_send_page(struct exchange *x, const char *kind, const char *text);
+
 /* The version an If-Match header names ("3", W/"3" or "3"): 0 and *version,
  * -1 when absent (the caller answers 428), -2 when unparsable (412). */
 int handler_if_match(struct exchange *x, long long *version);

@@ -278,22 +278,7 @@ static void resource_on_page(void *arg, struct db_result *r)
     struct exchange *x = arg;
     if (exchange_db_failed(x, r))
         return;
-    const char *text = db_value(exchange_result(x, r, 0), 0, 0);
-    json_t *page = text ? json_loads(text, 0, NULL) : NULL;
-    if (!page) {
-        exchange_send_problem(x, 500, "An unexpected error occurred.");
-        return;
-    }
-    json_t *next = json_object_get(page, "next_after");
-    char cursor[96];
-    if (json_is_integer(next)) {
-        cursor_encode(resource_of(x)->name, json_integer_value(next), cursor, sizeof cursor);
-        json_object_set_new(page, "next_cursor", json_string(cursor));
-    } else {
-        json_object_set_new(page, "next_cursor", json_null());
-    }
-    json_object_del(page, "next_after");
-    exchange_send_json(x, 200, page);
+    handler_send_page(x, resource_of(x)->name, db_value(exchange_result(x, r, 0), 0, 0));
 }
 
 static void resource_page(struct exchange *x, json_t *filters)
