@@ -134,7 +134,12 @@ static const struct field_spec start_fields[] = {
 static const struct field_spec start_update_fields[] = {
     DATE("started_on", 0), STR("evidence", 0, 6000), END,
 };
-const struct resource starts = {"starts", start_fields, start_update_fields, claim_filters,
+static const struct list_filter start_filters[] = {
+    {"project_id", FILTER_ID, NULL},      {"unit_id", FILTER_ID, NULL},
+    {"state", FILTER_ENUM, claim_states}, {"year", FILTER_YEAR, NULL},
+    {NULL, 0, NULL},
+};
+const struct resource starts = {"starts", start_fields, start_update_fields, start_filters,
                                 STMT_STARTS_PAGE, "project_id", NULL};
 
 /* ---- interactions, problems, batches ---- */
@@ -363,8 +368,11 @@ int resource_write_refused(struct exchange *x, const struct db_result *r, const 
         message = "is not within what you may change";
     } else if (strcmp(st, "23505") == 0) {
         status = 409;
-        field_from_constraint(r->constraint, field, sizeof field);
-        message = "is already taken";
+        if (*r->column)
+            snprintf(field, sizeof field, "%s", r->column);
+        else
+            field_from_constraint(r->constraint, field, sizeof field);
+        message = *r->column ? r->primary : "is already taken";
     } else if (strncmp(st, "23", 2) == 0 || strncmp(st, "22", 2) == 0) {
         status = 422;
         if (*r->column) {

@@ -94,7 +94,7 @@ static void exchange_common_headers(struct exchange *x)
     if (x->origin) {
         evhttp_add_header(out, "Access-Control-Allow-Origin", x->origin);
         evhttp_add_header(out, "Access-Control-Expose-Headers",
-                          "X-Request-Id, ETag, Location, Retry-After");
+                          "X-Request-Id, ETag, Location, Retry-After, Idempotent-Replayed, Content-Disposition");
     }
     if (x->worker->stopping)
         evhttp_add_header(out, "Connection", "close");

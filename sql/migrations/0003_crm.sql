@@ -402,6 +402,11 @@ BEGIN
         END IF;
         NEW.reported_by := coalesce(crm_caller_user(), NEW.reported_by);
         NEW.reported_at := now();
+        IF TG_TABLE_NAME = 'project_start' AND EXISTS (
+            SELECT 1 FROM project_start s WHERE s.project_id = NEW.project_id AND s.revoked_at IS NULL) THEN
+            RAISE unique_violation USING MESSAGE = 'the project already has a live start claim; revoke it first',
+                  COLUMN = 'project_id';
+        END IF;
     ELSE
         IF OLD.revoked_at IS NOT NULL THEN
             RAISE check_violation USING MESSAGE = 'a revoked claim does not change';
