@@ -16,6 +16,7 @@ static const struct {
     {"serve", cmd_serve, "serve the HTTP API (embedded PostgreSQL unless CRM_DATABASE_URL)"},
     {"migrate", cmd_migrate, "status | up: the database schema"},
     {"user", cmd_user, "add | passwd: users from the command line (bootstrap)"},
+    {"import", cmd_import, "FILE: the project ledger (台账) from a CSV saved by Excel"},
     {"pg", cmd_pg, "start | stop | env: the embedded PostgreSQL by hand"},
     {"routes", cmd_routes, "list the routes served"},
     {"version", cmd_version, "print the version"},

@@ -31,6 +31,7 @@
 #include "http/query.h"
 #include "io/ledger_csv.h"
 #include "io/ledger_export.h"
+#include "http/worker.h"
 
 /* ---- import ---- */
 
@@ -69,16 +70,27 @@ static void imports_on_done(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
     struct import_state *s = x->state;
+    /* A file too big to store within the statement timeout fails the same
+     * way however often it is sent: say so rather than "retry". */
+    if (r->failure == DB_FAIL_QUERY && strcmp(r->sqlstate, "57014") == 0) {
+        log_event(LOG_WARN, x->request_id, "import: timed out",
+                  json_pack("{s:I}", "rows", (json_int_t)json_array_size(s->ledger.rows)));
+        exchange_send_problem(x, 503,
+                              "The import took longer than the service allows; nothing was "
+                              "imported. Split the file into smaller ones.");
+        return;
+    }
     if (exchange_db_failed(x, r))
         return;
-    const char *text = db_value(exchange_result(x, r, 0), 0, 0);
+    const char *text = db_value(exchange_result(x, r, 1), 0, 0);
     json_t *report = text ? json_loads(text, 0, NULL) : NULL;
     if (!report) {
         exchange_send_problem(x, 500, "An unexpected error occurred.");
         return;
     }
     ledger_annotate(&s->ledger, report);
-    json_object_set_new(report, "mode", json_string(s->all_or_nothing ? "all_or_nothing" : "per_row"));
+    json_object_set_new(report, "mode",
+                        json_string(s->all_or_nothing ? "all_or_nothing" : "per_row"));
     json_object_set_new(report, "encoding", json_string(s->ledger.encoding));
     json_object_set(report, "columns", s->ledger.columns);
     json_object_set(report, "warnings", s->ledger.warnings);
@@ -132,8 +144,9 @@ void imports_projects(struct exchange *x)
 {
     const char *mode = exchange_query(x, "mode");
     if (mode && strcmp(mode, "per_row") != 0 && strcmp(mode, "all_or_nothing") != 0) {
-        exchange_send_problem(x, 400, "The query parameter 'mode' must be per_row or "
-                                      "all_or_nothing.");
+        exchange_send_problem(x, 400,
+                              "The query parameter 'mode' must be per_row or "
+                              "all_or_nothing.");
         return;
     }
     struct import_state *s = calloc(1, sizeof *s);
@@ -165,6 +178,14 @@ void imports_projects(struct exchange *x)
     }
     struct db_job *job = exchange_job(x, imports_on_done);
     if (job) {
+        /* A big ledger takes longer than a request: this job alone gets
+         * the import's statement timeout. */
+        int ms = x->worker->server->cfg->import_timeout_ms;
+        char timeout[16];
+        snprintf(timeout, sizeof timeout, "%d", ms);
+        const char *limit[] = {timeout};
+        db_job_add(job, STMT_STATEMENT_TIMEOUT, 1, limit);
+        db_job_set_timeout(job, ms);
         const char *params[] = {rows, s->all_or_nothing ? "true" : "false"};
         db_job_add(job, STMT_PROJECT_IMPORT, 2, params);
         exchange_db_submit(x, job);
@@ -185,7 +206,8 @@ static void exports_on_rows(struct exchange *x, struct db_result *r, enum export
     size_t len = 0;
     char *file = NULL;
     if (json_is_array(rows))
-        file = format == EXPORT_CSV ? ledger_export_csv(rows, &len) : ledger_export_xlsx(rows, &len);
+        file =
+            format == EXPORT_CSV ? ledger_export_csv(rows, &len) : ledger_export_xlsx(rows, &len);
     json_decref(rows);
     if (!file) {
         log_msg(LOG_ERROR, x->request_id, "export: the ledger could not be written");
@@ -218,9 +240,9 @@ static void exports_on_xlsx(void *arg, struct db_result *r)
     exports_on_rows(arg, r, EXPORT_XLSX);
 }
 
-static const char *const export_stages[] = {"planned", "lead",          "negotiating",
-                                            "signed",  "started",       "in_production",
-                                            "at_capacity", "stalled",   "terminated"};
+static const char *const export_stages[] = {"planned",     "lead",    "negotiating",
+                                            "signed",      "started", "in_production",
+                                            "at_capacity", "stalled", "terminated"};
 
 /* The filters of ?unit_id, ?stage and ?is_key as a JSON object, or NULL
  * after answering 400 (or 503). */
@@ -234,9 +256,10 @@ static json_t *export_filters(struct exchange *x)
     for (size_t i = 0; stage && i < sizeof export_stages / sizeof export_stages[0]; i++)
         stage_ok |= strcmp(stage, export_stages[i]) == 0;
     if (!stage_ok) {
-        exchange_send_problem(x, 400, "The query parameter 'stage' must be a stage: planned, lead, "
-                                      "negotiating, signed, started, in_production, at_capacity, "
-                                      "stalled or terminated.");
+        exchange_send_problem(x, 400,
+                              "The query parameter 'stage' must be a stage: planned, lead, "
+                              "negotiating, signed, started, in_production, at_capacity, "
+                              "stalled or terminated.");
         return NULL;
     }
     if (key && strcmp(key, "true") != 0 && strcmp(key, "false") != 0) {

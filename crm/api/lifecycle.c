@@ -183,7 +183,7 @@ void stats_leaders(struct exchange *x)
         exchange_send_problem(x, 400, "The query parameter 'year' is required.");
         return;
     }
-    char year_s[8];
+    char year_s[24];
     snprintf(year_s, sizeof year_s, "%lld", year);
     const char *params[] = {year_s};
     handler_json_query(x, STMT_STATS_LEADERS, 1, params);

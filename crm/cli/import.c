@@ -96,18 +96,22 @@ static void import_print(const struct ledger *l, json_t *report, const char *pat
     json_t *row, *err, *w;
     printf("%s: %s, %zu rows\n", path, l->encoding, json_array_size(l->rows));
     json_array_foreach(l->warnings, i, w)
+    {
         printf("warning: %s\n", json_string_value(w));
+    }
     json_array_foreach(json_object_get(report, "rows"), i, row)
     {
         const char *outcome = json_string_value(json_object_get(row, "outcome"));
         const char *code = json_string_value(json_object_get(row, "code"));
-        printf("line %-6lld %-20s %s\n", (long long)json_integer_value(json_object_get(row, "line")),
-               code ? code : "-", outcome);
+        printf("line %-6lld %-20s %s\n",
+               (long long)json_integer_value(json_object_get(row, "line")), code ? code : "-",
+               outcome);
         json_array_foreach(json_object_get(row, "errors"), j, err)
         {
             const char *column = json_string_value(json_object_get(err, "column"));
             const char *field = json_string_value(json_object_get(err, "field"));
-            printf("    %s: %s\n", column ? column : field ? field : "row",
+            const char *where = column ? column : field;
+            printf("    %s: %s\n", where ? where : "row",
                    json_string_value(json_object_get(err, "message")));
         }
     }
@@ -165,8 +169,10 @@ int cmd_import(int argc, char **argv)
         size_t i;
         json_t *m;
         json_array_foreach(l.missing, i, m)
+        {
             fprintf(stderr, "crm: %s: the column %s is missing\n", path,
                     json_string_value(json_object_get(m, "column")));
+        }
     } else if (st != LEDGER_OK) {
         fprintf(stderr, "crm: %s: %s\n", path, detail);
     } else if (database_open(&db, &cfg) == 0) {

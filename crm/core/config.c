@@ -73,6 +73,8 @@ static const struct setting config_settings[] = {
       "20", 1, 100000, "failed logins from one client address before its backoff starts"),
     I("login-backoff-max-s", "CRM_LOGIN_BACKOFF_MAX_S", login_backoff_max_s, "900", 1, 86400,
       "the longest wait imposed after failed logins (never a permanent lockout)"),
+    I("import-timeout-ms", "CRM_IMPORT_TIMEOUT_MS", import_timeout_ms, "120000", 1000, 3600000,
+      "statement timeout of a CSV import (a 1 MiB ledger is about 10,000 rows)"),
     I("stall-check-s", "CRM_STALL_CHECK_S", stall_check_s, "600", 0, 86400,
       "how often projects without progress are marked stalled (0: never)"),
 };

@@ -36,7 +36,8 @@ struct crm_config {
     int login_max_failures;   /* per account, before the backoff starts */
     int login_max_failures_address; /* per client address */
     int login_backoff_max_s;  /* the longest backoff */
-    int stall_check_s;        /* how often projects without progress are marked stalled */
+    int stall_check_s;
+    int import_timeout_ms;    /* statement timeout of an import */        /* how often projects without progress are marked stalled */
 };
 
 enum config_result { CONFIG_OK, CONFIG_HELP, CONFIG_ERROR };

@@ -42,6 +42,7 @@ struct db_job {
     int is_prepare;        /* internal: prepares the registry on a new connection */
     long long started_ms;  /* queued or sent */
     PGresult *first_error; /* borrowed from results[] */
+    int timeout_ms;        /* 0: the pool's statement timeout */
 };
 
 struct db_conn {
@@ -165,6 +166,11 @@ static void job_finish(struct db_job *job, enum db_failure failure, const char *
         if (!r.results[i])
             job->results[i] = NULL;
     job_free(job);
+}
+
+void db_job_set_timeout(struct db_job *job, int ms)
+{
+    job->timeout_ms = ms;
 }
 
 void db_job_fail(struct db_job *job, enum db_failure failure)
@@ -643,10 +649,12 @@ static void pool_on_tick(evutil_socket_t fd, short what, void *arg)
         stats_add(&pool->stats->rejected, 1);
         job_finish(queue_pop(pool), DB_FAIL_TIMEOUT, "waited too long for a connection");
     }
-    long long limit = (long long)pool->cfg.statement_timeout_ms + 5000;
     for (int i = 0; i < pool->cfg.size; i++) {
         struct db_conn *c = &pool->conns[i];
-        if (c->head && now - c->head->started_ms > limit)
+        int timeout = c->head && c->head->timeout_ms > pool->cfg.statement_timeout_ms
+                          ? c->head->timeout_ms
+                          : pool->cfg.statement_timeout_ms;
+        if (c->head && now - c->head->started_ms > (long long)timeout + 5000)
             conn_fail(c, "no answer from PostgreSQL");
     }
     pool_dispatch(pool);

@@ -104,6 +104,11 @@ struct db_job *db_job_new(db_done_cb cb, void *arg);
  * db_submit() will fail it). */
 int db_job_add(struct db_job *job, int stmt, int nparams, const char *const *values);
 
+/* Lets this job's statements run up to ms (a longer statement timeout the
+ * job itself sets in PostgreSQL): the pool's watchdog waits that long before
+ * it takes the connection for lost. */
+void db_job_set_timeout(struct db_job *job, int ms);
+
 /* Sends or queues the job; the pool owns it from here. The callback may run
  * before db_submit returns (queue full): the caller must not touch anything
  * the callback frees after this call. */

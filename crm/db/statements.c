@@ -98,6 +98,8 @@ const struct db_statement statements[STMT_COUNT] = {
     [STMT_CLAIM_VERIFY_START] = {"start_verify", "SELECT start_verify($1::bigint)::text"},
     [STMT_CLAIM_REVOKE_CONTRACT] = {"contract_revoke",
                                     "SELECT contract_revoke($1::bigint, $2)::text"},
+    [STMT_STATEMENT_TIMEOUT] = {"statement_timeout",
+                                "SELECT set_config('statement_timeout', $1, true)"},
     [STMT_MARK_STALLED] = {"mark_stalled", "SELECT project_mark_stalled()"},
     [STMT_CLAIM_REVOKE_START] = {"start_revoke", "SELECT start_revoke($1::bigint, $2)::text"},
 #define RESOURCE_SQL(N, n)                                                                         \

@@ -41,7 +41,8 @@ enum statement_id {
     STMT_CLAIM_VERIFY_START,
     STMT_CLAIM_REVOKE_CONTRACT, /* (id, reason) -> JSON */
     STMT_CLAIM_REVOKE_START,
-    STMT_MARK_STALLED,          /* () -> how many projects were marked stalled */
+    STMT_MARK_STALLED,
+    STMT_STATEMENT_TIMEOUT,     /* (ms) -> a longer statement timeout for the rest of the job */          /* () -> how many projects were marked stalled */
     /* The resources (api/resources.c): each has page, get, create, update,
      * version and delete, in this order, calling <name>_page(filters,
      * after, limit), <name>_get(id), <name>_create(body),

@@ -57,9 +57,9 @@ static const struct {
 
 /* Characters a header is compared without: blanks, required marks,
  * brackets and slashes, ASCII or full-width. */
-static const char *const header_noise[] = {"\xe3\x80\x80", "\xc2\xa0", "\xef\xbb\xbf", "\xef\xbc\x8a",
-                                           "\xef\xbc\x88", "\xef\xbc\x89", "\xef\xbc\x8f", "\xe3\x80\x90",
-                                           "\xe3\x80\x91"};
+static const char *const header_noise[] = {"\xe3\x80\x80", "\xc2\xa0",     "\xef\xbb\xbf",
+                                           "\xef\xbc\x8a", "\xef\xbc\x88", "\xef\xbc\x89",
+                                           "\xef\xbc\x8f", "\xe3\x80\x90", "\xe3\x80\x91"};
 
 /* The header text reduced for comparison into out (outlen > 0). */
 static void header_normalise(const char *s, size_t n, char *out, size_t outlen)
@@ -183,7 +183,8 @@ static int to_utf8(const char *from, const char *in, size_t len, char **out, siz
     char *ip = (char *)in, *op = buf;
     size_t il = len, ol = cap;
     int rc = 0;
-    if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1)
+    if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 ||
+        iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1)
         rc = -1;
     iconv_close(cd);
     if (rc != 0) {
@@ -202,9 +203,9 @@ static const char *charset_known(const char *cs)
     static const struct {
         const char *name, *iconv;
     } known[] = {
-        {"utf-8", "UTF-8"},     {"utf8", "UTF-8"},         {"gb18030", "GB18030"},
-        {"gbk", "GB18030"},     {"gb2312", "GB18030"},     {"cp936", "GB18030"},
-        {"x-gbk", "GB18030"},   {"euc-cn", "GB18030"},     {"utf-16", "UTF-16"},
+        {"utf-8", "UTF-8"},       {"utf8", "UTF-8"},        {"gb18030", "GB18030"},
+        {"gbk", "GB18030"},       {"gb2312", "GB18030"},    {"cp936", "GB18030"},
+        {"x-gbk", "GB18030"},     {"euc-cn", "GB18030"},    {"utf-16", "UTF-16"},
         {"utf-16le", "UTF-16LE"}, {"utf-16be", "UTF-16BE"},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
@@ -223,8 +224,9 @@ static enum ledger_status ledger_decode(struct ledger *l, const char *data, size
     const char *from = NULL;
     *owned = NULL;
     if (len >= 4 && memcmp(data, "PK\3\4", 4) == 0) {
-        snprintf(detail, dlen, "This is an Excel workbook, not CSV: save it from Excel as CSV and "
-                               "send that.");
+        snprintf(detail, dlen,
+                 "This is an Excel workbook, not CSV: save it from Excel as CSV and "
+                 "send that.");
         return LEDGER_UNDECODABLE;
     }
     if (charset && *charset && !(from = charset_known(charset))) {
@@ -294,22 +296,40 @@ static int blank_is_space(unsigned char c)
     return c == ' ';
 }
 
+/* The delimiter: a tab when the first line with a tab or a comma (a title
+ * line may have neither) has tabs and no commas, else a comma. */
+static unsigned char ledger_delimiter(const char *text, size_t len, char eol)
+{
+    for (size_t pos = 0; pos < len;) {
+        const char *end = memchr(text + pos, eol, len - pos);
+        size_t n = end ? (size_t)(end - (text + pos)) : len - pos;
+        int tab = memchr(text + pos, '\t', n) != NULL, comma = memchr(text + pos, ',', n) != NULL;
+        if (tab || comma)
+            return tab && !comma ? CSV_TAB : CSV_COMMA;
+        pos += n + 1;
+    }
+    return CSV_COMMA;
+}
+
+/* libcsv's parser states (libcsv.c), read from its public struct: between
+ * records, and inside a cell. */
+#define LIBCSV_ROW_NOT_BEGUN 0
+#define LIBCSV_FIELD_BEGUN   2
+
 /* Splits text into records, each with the line it begins on. It is fed
  * to libcsv one line at a time so that the line of each record is known:
- * a record begins on a line that starts outside any record (libcsv's
- * parser state 0, ROW_NOT_BEGUN); a quoted cell may run over lines. */
+ * a record begins on a line that starts outside any record; a quoted cell
+ * may run over lines. A quoted cell still open at the end is refused
+ * (libcsv would take the rest of the file into it, or only complain in its
+ * strict mode, which also refuses stray quotes that Excel users type). */
 static enum ledger_status ledger_records(struct ledger_parse *ps, const char *text, size_t len,
                                          char *detail, size_t dlen)
 {
-    const char *first_end = memchr(text, '\n', len);
-    size_t first_len = first_end ? (size_t)(first_end - text) : len;
-    unsigned char delim = memchr(text, '\t', first_len) && !memchr(text, ',', first_len)
-                              ? CSV_TAB
-                              : CSV_COMMA;
     /* Old Macintosh files end lines with CR alone. */
     char eol = memchr(text, '\n', len) ? '\n' : '\r';
+    unsigned char delim = ledger_delimiter(text, len, eol);
     struct csv_parser parser;
-    if (csv_init(&parser, CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
+    if (csv_init(&parser, CSV_APPEND_NULL) != 0)
         return LEDGER_NOMEM;
     csv_set_delim(&parser, delim);
     if (delim == CSV_TAB)
@@ -319,15 +339,16 @@ static enum ledger_status ledger_records(struct ledger_parse *ps, const char *te
     for (size_t pos = 0; pos < len && st == LEDGER_OK; line++) {
         const char *end = memchr(text + pos, eol, len - pos);
         size_t n = end ? (size_t)(end - (text + pos)) + 1 : len - pos;
-        if (parser.pstate == 0)
+        if (parser.pstate == LIBCSV_ROW_NOT_BEGUN)
             ps->record_line = line;
         if (csv_parse(&parser, text + pos, n, ledger_on_cell, ledger_on_record, ps) != n ||
             ps->nomem)
             st = LEDGER_NOMEM;
         pos += n;
     }
-    if (st == LEDGER_OK && csv_fini(&parser, ledger_on_cell, ledger_on_record, ps) != 0) {
-        snprintf(detail, dlen, "A quoted cell that begins on line %d is never closed.",
+    if (st == LEDGER_OK && ((parser.pstate == LIBCSV_FIELD_BEGUN && parser.quoted) ||
+                            csv_fini(&parser, ledger_on_cell, ledger_on_record, ps) != 0)) {
+        snprintf(detail, dlen, "A quoted cell in the row that begins on line %d is never closed.",
                  ps->record_line);
         st = LEDGER_MALFORMED;
     }
@@ -343,8 +364,8 @@ static enum ledger_status ledger_records(struct ledger_parse *ps, const char *te
  * order mark) from both ends of s. */
 static void blanks_trim(const char **s, size_t *n)
 {
-    static const char *const blanks[] = {" ", "\t", "\r", "\n", "\xe3\x80\x80", "\xc2\xa0",
-                                         "\xef\xbb\xbf"};
+    static const char *const blanks[] = {" ",        "\t",          "\r", "\n", "\xe3\x80\x80",
+                                         "\xc2\xa0", "\xef\xbb\xbf"};
     for (int again = 1; again && *n > 0;) {
         again = 0;
         for (size_t k = 0; k < sizeof blanks / sizeof blanks[0]; k++) {
@@ -445,8 +466,10 @@ static int header_map(struct ledger *l, json_t *cells, const char **fields)
         if (f && *f) {
             for (size_t k = 0; k < i; k++)
                 if (fields[k] && strcmp(fields[k], f) == 0) {
-                    snprintf(text, sizeof text, "The column '%.*s' repeats another of %s; it is "
-                             "ignored.", utf8_prefix(s, n, 120), s, f);
+                    snprintf(text, sizeof text,
+                             "The column '%.*s' repeats another of %s; it is "
+                             "ignored.",
+                             utf8_prefix(s, n, 120), s, f);
                     warn(l, text);
                     f = "";
                     break;
@@ -461,8 +484,8 @@ static int header_map(struct ledger *l, json_t *cells, const char **fields)
         }
         if (f && *f)
             fields[i] = f;
-        if (json_array_append_new(l->columns, json_pack("{s:o, s:s?}", "column", column, "field",
-                                                        fields[i])) != 0)
+        if (json_array_append_new(
+                l->columns, json_pack("{s:o, s:s?}", "column", column, "field", fields[i])) != 0)
             return -1;
     }
     return 0;
@@ -508,8 +531,9 @@ static enum ledger_status ledger_rows(struct ledger *l, json_t *records, char *d
 {
     long header = header_find(records);
     if (header < 0) {
-        snprintf(detail, dlen, "No header found: one of the first lines must name the columns, "
-                               "among them 项目编号 and 项目名称.");
+        snprintf(detail, dlen,
+                 "No header found: one of the first lines must name the columns, "
+                 "among them 项目编号 and 项目名称.");
         return LEDGER_NO_HEADER;
     }
     json_t *hcells = json_object_get(json_array_get(records, (size_t)header), "cells");
@@ -522,8 +546,9 @@ static enum ledger_status ledger_rows(struct ledger *l, json_t *records, char *d
     if (header > 0) {
         char text[128];
         snprintf(text, sizeof text, "The lines above the header (1 to %lld) are not imported.",
-                 (long long)json_integer_value(json_object_get(
-                     json_array_get(records, (size_t)header), "line")) - 1);
+                 (long long)json_integer_value(
+                     json_object_get(json_array_get(records, (size_t)header), "line")) -
+                     1);
         warn(l, text);
     }
     enum ledger_status st = header_missing(l, fields, ncols) ? LEDGER_MISSING : LEDGER_OK;
@@ -553,11 +578,13 @@ enum ledger_status ledger_read(struct ledger *l, const char *data, size_t len, c
         return LEDGER_NOMEM;
     const char *text;
     size_t text_len;
-    char *owned;
-    enum ledger_status st = ledger_decode(l, data, len, charset, &text, &text_len, &owned, detail,
-                                          detail_len);
-    if (st != LEDGER_OK)
+    char *owned = NULL;
+    enum ledger_status st =
+        ledger_decode(l, data, len, charset, &text, &text_len, &owned, detail, detail_len);
+    if (st != LEDGER_OK) {
+        free(owned);
         return st;
+    }
     struct ledger_parse ps = {json_array(), json_array(), 1, 0};
     if (!ps.records || !ps.cells)
         st = LEDGER_NOMEM;

@@ -61,8 +61,8 @@ static int csv_cell(FILE *f, int first, const char *s, size_t n)
 /* The text of row's cell in column c (serial: the row's number) into buf. */
 static const char *cell_text(const json_t *row, size_t c, size_t serial, char *buf, size_t len)
 {
-    json_t *v = ledger_export_columns[c].key ? json_object_get(row, ledger_export_columns[c].key)
-                                             : NULL;
+    json_t *v =
+        ledger_export_columns[c].key ? json_object_get(row, ledger_export_columns[c].key) : NULL;
     switch (ledger_export_columns[c].kind) {
     case CELL_SERIAL:
         snprintf(buf, len, "%zu", serial);
@@ -148,8 +148,8 @@ static void xlsx_header(lxw_worksheet *ws, const struct xlsx_formats *fm, size_t
 static int xlsx_cell(lxw_worksheet *ws, const struct xlsx_formats *fm, const json_t *row,
                      lxw_row_t r, size_t c)
 {
-    json_t *v = ledger_export_columns[c].key ? json_object_get(row, ledger_export_columns[c].key)
-                                             : NULL;
+    json_t *v =
+        ledger_export_columns[c].key ? json_object_get(row, ledger_export_columns[c].key) : NULL;
     lxw_col_t col = (lxw_col_t)c;
     lxw_datetime d = {0};
     switch (ledger_export_columns[c].kind) {
@@ -183,8 +183,7 @@ static int xlsx_cell(lxw_worksheet *ws, const struct xlsx_formats *fm, const jso
         if (!json_is_string(v) || json_string_length(v) == 0)
             return 0;
         /* As a string cell, never a formula: no guard needed. */
-        return worksheet_write_string(ws, r, col, json_string_value(v), fm->text) ==
-                       LXW_NO_ERROR
+        return worksheet_write_string(ws, r, col, json_string_value(v), fm->text) == LXW_NO_ERROR
                    ? 0
                    : -1;
     }

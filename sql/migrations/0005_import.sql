@@ -4,8 +4,8 @@
 -- C (crm/io/ledger_csv.c) and arrives here as a JSON array of rows, one
 -- object per line of the file: {"line": 7, "code": "...", "name": "...",
 -- "unit": "...", ...}, every value the cell's text. project_import checks
--- and stores each row on its own (a subtransaction per row) and reports
--- every row with its line; the ledger goes out from projects_export as a
+-- and stores each row on its own (a refused row costs no other row its
+-- work) and reports every row with its line; the ledger goes out from projects_export as a
 -- JSON array that crm/io/ledger_export.c writes as CSV or XLSX.
 --
 -- Both run as the caller (SECURITY INVOKER): row-level security decides
@@ -177,12 +177,14 @@ $$;
 -- an existing one found by its code ('updated'), or nothing to change
 -- ('unchanged'). Empty or absent cells leave a stored value as it is; the
 -- stage is taken on creation only (谋划, 线索 or 在谈: later stages and the
--- lifecycle dates come with transitions). A row that fails raises: CR422
--- with the list of its errors as JSON in DETAIL when its cells are wrong,
--- or whatever the rules of the tables raise when storing it.
-CREATE FUNCTION ledger_import_row(r jsonb, p_repeats integer, OUT outcome text,
-                                  OUT project_id bigint)
-LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+-- lifecycle dates come with transitions). Units and leaders come from maps
+-- of the file's distinct cells (ledger_lookups). Cells in error make the
+-- outcome 'rejected' with their errors, and nothing is stored; what the
+-- rules of the tables refuse while storing (triggers, constraints, row-level
+-- security) is raised. Called by project_import only, under its search_path.
+CREATE FUNCTION ledger_import_row(r jsonb, p_repeats integer, p_units jsonb, p_leaders jsonb,
+                                  OUT outcome text, OUT project_id bigint, OUT errors jsonb)
+LANGUAGE plpgsql AS $$
 DECLARE
     v_code text := nullif(btrim(r ->> 'code'), '');
     v_name text := nullif(btrim(r ->> 'name'), '');
@@ -199,7 +201,7 @@ DECLARE
     scale bigint;
     errs jsonb := '[]';
     p project;
-    ids bigint[];
+    found_id bigint;
     n_unit bigint;
     n_investor bigint;
     n_leader bigint;
@@ -210,6 +212,9 @@ DECLARE
 BEGIN
     IF v_code IS NULL THEN
         errs := errs || jsonb_build_object('field', 'code', 'message', 'is required');
+    ELSIF v_code !~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$' THEN
+        errs := errs || jsonb_build_object('field', 'code', 'message',
+            'must be 1 to 40 letters, digits, ".", "_" or "-", starting with a letter or digit');
     ELSIF p_repeats IS NOT NULL THEN
         errs := errs || jsonb_build_object('field', 'code', 'message',
                                            format('repeats the code of line %s', p_repeats));
@@ -218,36 +223,33 @@ BEGIN
     END IF;
 
     IF v_unit IS NOT NULL THEN
-        SELECT array_agg(u.id) INTO ids FROM unit u WHERE u.code = v_unit;
-        IF ids IS NULL THEN
-            SELECT array_agg(u.id) INTO ids FROM unit u WHERE u.name = v_unit;
-        END IF;
-        IF ids IS NULL THEN
+        found_id := (p_units ->> v_unit)::bigint;
+        IF found_id = 0 THEN
             errs := errs || jsonb_build_object('field', 'unit', 'message', 'is not a unit you can manage');
-        ELSIF cardinality(ids) > 1 THEN
+        ELSIF found_id < 0 THEN
             errs := errs || jsonb_build_object('field', 'unit', 'message',
                                                'names several units; write the unit''s code');
         ELSE
-            n_unit := ids[1];
+            n_unit := found_id;
         END IF;
     ELSIF p.id IS NOT NULL THEN
         n_unit := p.unit_id;
     ELSIF crm_caller_role() = 'unit' THEN
         n_unit := crm_caller_unit();
-    ELSIF v_code IS NOT NULL AND p_repeats IS NULL THEN
+    ELSIF v_code IS NOT NULL AND p_repeats IS NULL AND p.id IS NULL THEN
         errs := errs || jsonb_build_object('field', 'unit', 'message', 'is required for a new project');
     END IF;
 
     IF v_leader IS NOT NULL THEN
-        ids := ledger_leader_find(v_leader);
-        IF cardinality(ids) = 0 THEN
+        found_id := (p_leaders ->> v_leader)::bigint;
+        IF found_id = 0 THEN
             errs := errs || jsonb_build_object('field', 'leader', 'message',
                                                'is not an enabled leader you can assign');
-        ELSIF cardinality(ids) > 1 THEN
+        ELSIF found_id < 0 THEN
             errs := errs || jsonb_build_object('field', 'leader', 'message',
                                                'names several leaders; write the username');
         ELSE
-            n_leader := ids[1];
+            n_leader := found_id;
         END IF;
     END IF;
 
@@ -296,8 +298,10 @@ BEGIN
         END IF;
     END IF;
 
+    errors := errs;
     IF jsonb_array_length(errs) > 0 THEN
-        RAISE EXCEPTION 'row rejected' USING ERRCODE = 'CR422', DETAIL = errs::text;
+        outcome := 'rejected';
+        RETURN;
     END IF;
 
     -- The investor by name, one of the project's unit first; a new one in
@@ -345,34 +349,73 @@ BEGIN
 END
 $$;
 
+-- The units and the leaders the file's cells name, as maps from the cell's
+-- text to an id: 0 when it names none the caller may use, -1 when it names
+-- several. Looked up once per distinct cell, not once per row.
+CREATE FUNCTION ledger_lookups(rows jsonb, OUT units jsonb, OUT leaders jsonb)
+LANGUAGE sql STABLE AS $$
+    WITH cells AS (
+        SELECT DISTINCT 'unit' AS kind, btrim(e ->> 'unit') AS v FROM jsonb_array_elements(rows) e
+         WHERE nullif(btrim(e ->> 'unit'), '') IS NOT NULL
+        UNION
+        SELECT DISTINCT 'leader', btrim(e ->> 'leader') FROM jsonb_array_elements(rows) e
+         WHERE nullif(btrim(e ->> 'leader'), '') IS NOT NULL),
+    found AS (
+        SELECT c.kind, c.v,
+               CASE WHEN c.kind = 'leader' THEN ledger_leader_find(c.v)
+                    ELSE coalesce((SELECT array_agg(u.id) FROM unit u WHERE u.code = c.v),
+                                  (SELECT array_agg(u.id) FROM unit u WHERE u.name = c.v), '{}') END AS ids
+          FROM cells c)
+    SELECT coalesce(jsonb_object_agg(v, id) FILTER (WHERE kind = 'unit'), '{}'),
+           coalesce(jsonb_object_agg(v, id) FILTER (WHERE kind = 'leader'), '{}')
+      FROM (SELECT kind, v, CASE cardinality(ids) WHEN 0 THEN 0 WHEN 1 THEN ids[1] ELSE -1 END AS id
+              FROM found) f
+$$;
+
+-- One row's entry in the report.
+CREATE FUNCTION ledger_report_row(r jsonb, p_outcome text, p_id bigint, p_errors jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object('line', (r ->> 'line')::int, 'code', r ->> 'code', 'outcome', p_outcome,
+                              'id', p_id, 'errors', coalesce(p_errors, '[]'))
+$$;
+
 -- Imports rows (see the top of this file) as the caller and returns the
 -- report: {written, total, created, updated, unchanged, rejected, rows:
 -- [{line, code, outcome, id, errors: [{field, message}]}]}. Each row is
 -- stored or refused on its own. With all_or_nothing, one refused row undoes
 -- every row's work (the outer block's subtransaction is rolled back) and the
--- report comes back all the same, with written false: the outcomes then say
--- what the file would have done. Errors other than a row's own (a lost
--- connection, a timeout, a bug) abort the whole statement.
+-- report comes back all the same, with written false and no ids: the
+-- outcomes then say what the file would have done. Errors other than a
+-- row's own (a lost connection, a timeout, a bug) abort the whole statement.
+--
+-- Rows go in by chunks, each in one subtransaction; only a chunk in which
+-- a rule of the tables refused a row is done again row by row, each row in
+-- its own subtransaction, so that the others keep their work. (A
+-- subtransaction per row costs as much as the row itself.)
 CREATE FUNCTION project_import(rows jsonb, all_or_nothing boolean) RETURNS jsonb
 LANGUAGE plpgsql SECURITY INVOKER SET search_path = public, pg_temp AS $$
 DECLARE
-    r jsonb;
-    res record;
+    chunk constant int := 200;
+    items jsonb[];
     repeats jsonb;
+    units jsonb;
+    leaders jsonb;
     report jsonb[] := '{}';
-    counts jsonb := '{"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}';
+    part jsonb[];
+    res record;
     written boolean := true;
-    errs jsonb;
+    lo int := 1;
+    hi int;
     st text;
     col text;
     con text;
     tbl text;
     msg text;
-    det text;
 BEGIN
     IF jsonb_typeof(rows) IS DISTINCT FROM 'array' THEN
         RAISE invalid_parameter_value USING MESSAGE = 'the rows must be a JSON array';
     END IF;
+    items := ARRAY(SELECT e FROM jsonb_array_elements(rows) e);
     -- A code written again on a later line: that line, and the first one.
     SELECT coalesce(jsonb_object_agg(d.line, d.first_line), '{}') INTO repeats
       FROM (SELECT e ->> 'line' AS line,
@@ -380,35 +423,52 @@ BEGIN
               FROM jsonb_array_elements(rows) e
              WHERE nullif(btrim(e ->> 'code'), '') IS NOT NULL) d
      WHERE d.line::int <> d.first_line;
+    SELECT l.units, l.leaders INTO units, leaders FROM ledger_lookups(rows) l;
     BEGIN
-        FOR r IN SELECT e FROM jsonb_array_elements(rows) e LOOP
+        WHILE lo <= cardinality(items) LOOP
+            hi := least(lo + chunk - 1, cardinality(items));
             BEGIN
-                SELECT * INTO res FROM ledger_import_row(r, (repeats ->> (r ->> 'line'))::int);
-                report := array_append(report, jsonb_build_object(
-                    'line', (r ->> 'line')::int, 'code', r ->> 'code', 'outcome', res.outcome,
-                    'id', res.project_id, 'errors', '[]'::jsonb));
-                counts := jsonb_set(counts, ARRAY[res.outcome], to_jsonb((counts ->> res.outcome)::int + 1));
-            EXCEPTION WHEN data_exception OR integrity_constraint_violation OR insufficient_privilege
-                           OR SQLSTATE 'CR422' THEN
-                GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, col = COLUMN_NAME,
-                                        con = CONSTRAINT_NAME, tbl = TABLE_NAME,
-                                        msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-                errs := CASE WHEN st = 'CR422' THEN det::jsonb
-                             ELSE jsonb_build_array(ledger_error(st, col, con, tbl, msg)) END;
-                report := array_append(report, jsonb_build_object(
-                    'line', (r ->> 'line')::int, 'code', r ->> 'code', 'outcome', 'rejected',
-                    'id', NULL, 'errors', errs));
-                counts := jsonb_set(counts, '{rejected}', to_jsonb((counts ->> 'rejected')::int + 1));
+                part := '{}';
+                FOR i IN lo .. hi LOOP
+                    SELECT * INTO res FROM ledger_import_row(items[i], (repeats ->> (items[i] ->> 'line'))::int,
+                                                             units, leaders);
+                    part := array_append(part, ledger_report_row(items[i], res.outcome, res.project_id, res.errors));
+                END LOOP;
+            EXCEPTION WHEN data_exception OR integrity_constraint_violation OR insufficient_privilege THEN
+                part := '{}';
+                FOR i IN lo .. hi LOOP
+                    BEGIN
+                        SELECT * INTO res FROM ledger_import_row(items[i], (repeats ->> (items[i] ->> 'line'))::int,
+                                                                 units, leaders);
+                        part := array_append(part, ledger_report_row(items[i], res.outcome, res.project_id,
+                                                                     res.errors));
+                    EXCEPTION WHEN data_exception OR integrity_constraint_violation OR insufficient_privilege THEN
+                        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, col = COLUMN_NAME,
+                                                con = CONSTRAINT_NAME, tbl = TABLE_NAME, msg = MESSAGE_TEXT;
+                        part := array_append(part, ledger_report_row(items[i], 'rejected', NULL,
+                                             jsonb_build_array(ledger_error(st, col, con, tbl, msg))));
+                    END;
+                END LOOP;
             END;
+            report := report || part;
+            lo := hi + 1;
         END LOOP;
-        IF all_or_nothing AND (counts ->> 'rejected')::int > 0 THEN
+        IF all_or_nothing AND EXISTS (SELECT 1 FROM unnest(report) e WHERE e ->> 'outcome' = 'rejected') THEN
             RAISE EXCEPTION 'import undone' USING ERRCODE = 'CR499';
         END IF;
     EXCEPTION WHEN SQLSTATE 'CR499' THEN
         written := false;
     END;
-    RETURN jsonb_build_object('written', written, 'total', cardinality(report)) || counts
-           || jsonb_build_object('rows', to_jsonb(report));
+    RETURN (SELECT jsonb_build_object(
+                'written', written, 'total', count(*),
+                'created', count(*) FILTER (WHERE e ->> 'outcome' = 'created'),
+                'updated', count(*) FILTER (WHERE e ->> 'outcome' = 'updated'),
+                'unchanged', count(*) FILTER (WHERE e ->> 'outcome' = 'unchanged'),
+                'rejected', count(*) FILTER (WHERE e ->> 'outcome' = 'rejected'),
+                -- Nothing written: no row has an id.
+                'rows', coalesce(jsonb_agg(CASE WHEN written THEN e ELSE e || '{"id": null}' END ORDER BY o),
+                                 '[]'))
+              FROM unnest(report) WITH ORDINALITY u (e, o));
 END
 $$;
 
