@@ -111,7 +111,7 @@ void handler_send_page(struct exchange *x, const char *kind, const char *text)
     }
     json_t *next = json_object_get(page, "next_after");
     if (json_is_integer(next)) {
-        char cursor[96];
+        char cursor[128];
         cursor_encode(kind, json_integer_value(next), cursor, sizeof cursor);
         json_object_set_new(page, "next_cursor", json_string(cursor));
     } else {

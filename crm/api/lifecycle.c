@@ -31,10 +31,13 @@ static const struct field_spec transition_fields[] = {
 static void lifecycle_on_transition(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (r->failure == DB_FAIL_QUERY && strcmp(r->sqlstate, "23514") == 0 && !*r->column) {
-        /* A lifecycle rule: its message says which. */
+    if (r->failure == DB_FAIL_QUERY && strcmp(r->sqlstate, "23514") == 0) {
+        /* A lifecycle rule, its message saying which: named by the field of
+         * this request it concerns (the date of production or capacity is
+         * "on"; anything else is about where the project goes, "to"). */
+        int date = strcmp(r->column, "production_on") == 0 || strcmp(r->column, "capacity_on") == 0;
         json_t *problem = NULL;
-        body_error(&problem, x, "to", r->primary);
+        body_error(&problem, x, date ? "on" : "to", r->primary);
         body_send_errors(x, problem);
         return;
     }

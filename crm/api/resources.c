@@ -181,12 +181,13 @@ const struct resource interactions = {"interactions", interaction_fields,
 
 static const struct field_spec problem_fields[] = {
     INT("project_id", 1),  INT("owner_unit_id", 1), STR("title", 1, 600),
-    STR("description", 0, 12000), DATE("due_on", 1), INT("level", 0),
+    STR("description", 0, 12000), DATE("due_on", 1), {"level", FIELD_INTEGER, 0, 4, 0, NULL},
     ENUM("status", 0, problem_statuses), END,
 };
 static const struct field_spec problem_update_fields[] = {
     INT("owner_unit_id", 0), STR("title", 0, 600), STR("description", 0, 12000),
-    DATE("due_on", 0), INT("level", 0), ENUM("status", 0, problem_statuses), END,
+    DATE("due_on", 0), {"level", FIELD_INTEGER, 0, 4, 0, NULL}, ENUM("status", 0, problem_statuses),
+    END,
 };
 static const struct list_filter problem_filters[] = {
     {"unit_id", FILTER_ID, NULL},   {"project_id", FILTER_ID, NULL},
@@ -260,12 +261,14 @@ static json_t *resource_filters(struct exchange *x, const struct resource *res)
             if (!problem)
                 json_object_set_new(f, lf->name, json_string(v));
             break;
-        case FILTER_TEXT:
-            if (strlen(v) > 200 || !json_string(v))
-                problem = "must be UTF-8 text of at most 200 bytes";
+        case FILTER_TEXT: {
+            json_t *text = strlen(v) <= 200 ? json_string(v) : NULL; /* NULL: not UTF-8 */
+            if (text)
+                json_object_set_new(f, lf->name, text);
             else
-                json_object_set_new(f, lf->name, json_string(v));
+                problem = "must be UTF-8 text of at most 200 bytes";
             break;
+        }
         }
         if (problem) {
             char detail[256];
@@ -283,7 +286,12 @@ static void resource_on_page(void *arg, struct db_result *r)
     struct exchange *x = arg;
     if (exchange_db_failed(x, r))
         return;
-    handler_send_page(x, resource_of(x)->name, db_value(exchange_result(x, r, 0), 0, 0));
+    const char *text = db_value(exchange_result(x, r, 0), 0, 0);
+    if (!text) {
+        exchange_send_problem(x, 404, "No such resource."); /* the parent is not visible */
+        return;
+    }
+    handler_send_page(x, resource_of(x)->name, text);
 }
 
 static void resource_page(struct exchange *x, json_t *filters)

@@ -75,6 +75,9 @@ static const struct setting config_settings[] = {
       "the longest wait imposed after failed logins (never a permanent lockout)"),
     I("import-timeout-ms", "CRM_IMPORT_TIMEOUT_MS", import_timeout_ms, "120000", 1000, 3600000,
       "statement timeout of a CSV import (a 1 MiB ledger is about 10,000 rows)"),
+    S("cursor-key", "CRM_CURSOR_KEY", cursor_key, "",
+      "64 hex characters signing list cursors (set it so cursors outlive a restart or work "
+      "across instances; empty: a random key per process)"),
     I("stall-check-s", "CRM_STALL_CHECK_S", stall_check_s, "600", 0, 86400,
       "how often projects without progress are marked stalled (0: never)"),
 };

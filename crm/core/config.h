@@ -37,7 +37,8 @@ struct crm_config {
     int login_max_failures_address; /* per client address */
     int login_backoff_max_s;  /* the longest backoff */
     int stall_check_s;
-    int import_timeout_ms;    /* statement timeout of an import */        /* how often projects without progress are marked stalled */
+    int import_timeout_ms;    /* statement timeout of an import */
+    char *cursor_key;         /* hex key signing list cursors; empty: random per process */        /* how often projects without progress are marked stalled */
 };
 
 enum config_result { CONFIG_OK, CONFIG_HELP, CONFIG_ERROR };

@@ -91,7 +91,14 @@ static const char *field_error(const struct field_spec *s, json_t *value, char *
         }
         return NULL;
     case FIELD_INTEGER:
-        return json_is_integer(value) ? NULL : "must be an integer";
+        if (!json_is_integer(value))
+            return "must be an integer";
+        if (s->max_len && (json_integer_value(value) < 1 ||
+                           (size_t)json_integer_value(value) > s->max_len)) {
+            snprintf(buf, len, "must be from 1 to %zu", s->max_len);
+            return buf;
+        }
+        return NULL;
     case FIELD_BOOLEAN:
         return json_is_boolean(value) ? NULL : "must be true or false";
     case FIELD_DATE:

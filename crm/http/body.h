@@ -27,7 +27,8 @@ struct field_spec {
     const char *name;
     enum field_type type;
     int required;
-    size_t max_len;             /* strings: bytes; arrays: items; 0 = no limit of its own */
+    size_t max_len;             /* strings: bytes; arrays: items; integers: largest value;
+                                 * 0 = no limit of its own */
     int nullable;               /* null is accepted (clears the field) */
     const char *const *values;  /* FIELD_ENUM: NULL-terminated */
 };

@@ -104,6 +104,8 @@ void exchange_send(struct exchange *x, int status, const char *content_type, con
                    size_t len)
 {
     struct worker *w = x->worker;
+    if (idempotency_store(x, status, content_type, body, len))
+        return; /* sent once stored */
     exchange_common_headers(x);
     struct evbuffer *buf = NULL;
     if (content_type)
@@ -116,7 +118,6 @@ void exchange_send(struct exchange *x, int status, const char *content_type, con
     evhttp_send_reply(x->req, status, NULL, buf);
     if (buf)
         evbuffer_free(buf);
-    idempotency_finish(x, status, content_type, body, len);
     free(x->idem_key);
     long long us = monotonic_us() - x->start_us;
     metrics_observe(x->route_index, status, us);
@@ -287,6 +288,10 @@ int exchange_db_failed(struct exchange *x, const struct db_result *r)
         const char *st = r->sqlstate;
         if (strcmp(st, "CR401") == 0) {
             exchange_send_unauthorized(x, "The session is missing, expired or ended; log in again.");
+            return 1;
+        }
+        if (strcmp(st, "CR404") == 0) {
+            exchange_send_problem(x, 404, "No such resource.");
             return 1;
         }
         if (strcmp(st, "CR403") == 0) {

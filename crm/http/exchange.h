@@ -40,6 +40,7 @@ struct exchange {
     db_done_cb db_cb;        /* the handler's callback of the job in flight */
     char *idem_key;          /* the Idempotency-Key claimed for this request */
     long long idem_user;     /* and its caller */
+    void *idem_answer;       /* the answer while it is being stored under the key */
     unsigned char token_hash[TOKEN_HASH_BYTES];
     char token_hash_hex[TOKEN_HASH_HEX_CHARS + 1];
     void *state;               /* a handler's own state across callbacks */
@@ -112,6 +113,7 @@ void exchange_db_submit(struct exchange *x, struct db_job *job);
 /* When r is a failure, answers the right problem and returns 1; returns 0 on
  * success. For want of a connection or a lost one: 503 with Retry-After. An
  * invalid session (CR401): 401. A role the route refuses (CR403): 403. A
+ * parent record the caller cannot see (CR404): 404. A
  * unique violation: 409. A broken reference or check: 422. Anything else,
  * a row-level security check included (handlers that can meet one answer it
  * themselves): 500, logged with the request id. */

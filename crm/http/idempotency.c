@@ -28,6 +28,24 @@ static int idempotency_key_valid(const char *k)
     return 1;
 }
 
+/* The headers a stored answer had that follow from its body: the ETag of a
+ * record (its version) and, for a 201, its Location under the posted path. */
+static void idempotency_replay_headers(struct exchange *x, int status, const char *body)
+{
+    json_t *doc = body ? json_loads(body, 0, NULL) : NULL;
+    json_t *version = json_object_get(doc, "version"), *id = json_object_get(doc, "id");
+    char value[160];
+    if (json_is_integer(version)) {
+        snprintf(value, sizeof value, "\"%lld\"", (long long)json_integer_value(version));
+        exchange_add_header(x, "ETag", value);
+    }
+    if (status == 201 && json_is_integer(id)) {
+        snprintf(value, sizeof value, "%s/%lld", x->path, (long long)json_integer_value(id));
+        exchange_add_header(x, "Location", value);
+    }
+    json_decref(doc);
+}
+
 static void idempotency_on_claim(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
@@ -49,6 +67,7 @@ static void idempotency_on_claim(void *arg, struct db_result *r)
     x->idem_key = NULL;
     if (strcmp(outcome, "replay") == 0) {
         const char *body = db_value(res, 0, 3);
+        idempotency_replay_headers(x, atoi(db_value(res, 0, 1)), body);
         exchange_add_header(x, "Idempotent-Replayed", "true");
         exchange_send(x, atoi(db_value(res, 0, 1)), db_value(res, 0, 2), body,
                       body ? strlen(body) : 0);
@@ -96,21 +115,59 @@ int idempotency_start(struct exchange *x)
     return 1;
 }
 
-void idempotency_finish(struct exchange *x, int status, const char *content_type,
-                        const char *body, size_t len)
+/* The answer waiting for its storage, owned by the exchange's state. */
+struct stored_answer {
+    int status;
+    char *content_type;
+    char *body;
+    size_t len;
+};
+
+static void idempotency_on_stored(void *arg, struct db_result *r)
+{
+    struct exchange *x = arg;
+    struct stored_answer a = *(struct stored_answer *)x->idem_answer;
+    free(x->idem_answer);
+    x->idem_answer = NULL;
+    if (r->failure != DB_OK)
+        log_event(LOG_WARN, x->request_id, "idempotency: answer not stored",
+                  json_pack("{s:s}", "error", r->message));
+    exchange_send(x, a.status, a.content_type, a.body, a.len);
+    free(a.content_type);
+    free(a.body);
+}
+
+int idempotency_store(struct exchange *x, int status, const char *content_type, const char *body,
+                      size_t len)
 {
     if (!x->idem_key || !x->idem_user || !x->worker->pool)
-        return;
+        return 0;
     char user[24], status_s[8];
     snprintf(user, sizeof user, "%lld", x->idem_user);
     snprintf(status_s, sizeof status_s, "%d", status);
-    char *text = body ? strndup(body, len) : NULL;
-    struct db_job *job = db_job_new(NULL, NULL);
-    if (job) {
-        const char *params[] = {user, x->idem_key, status >= 500 ? NULL : status_s, content_type,
-                                text};
-        db_job_add(job, STMT_IDEMPOTENCY_FINISH, 5, params);
-        db_submit(x->worker->pool, job);
+    struct stored_answer *a = calloc(1, sizeof *a);
+    if (a) {
+        a->status = status;
+        a->content_type = content_type ? strdup(content_type) : NULL;
+        a->body = body ? strndup(body, len) : NULL;
+        a->len = len;
     }
-    free(text);
+    struct db_job *job = NULL;
+    if (!a || (content_type && !a->content_type) || (body && !a->body) ||
+        !(job = db_job_new(idempotency_on_stored, x))) {
+        if (a) {
+            free(a->content_type);
+            free(a->body);
+            free(a);
+        }
+        return 0; /* out of memory: answer without storing */
+    }
+    const char *params[] = {user, x->idem_key, status >= 500 ? NULL : status_s, content_type,
+                            a->body};
+    db_job_add(job, STMT_IDEMPOTENCY_FINISH, 5, params);
+    free(x->idem_key); /* the answer is being stored: the next send is the real one */
+    x->idem_key = NULL;
+    x->idem_answer = a;
+    db_submit(x->worker->pool, job);
+    return 1;
 }

@@ -1,11 +1,12 @@
 /*
- * query: see query.h. A cursor is base64url("kind:key"): opaque to clients,
- * checked strictly here. It grants nothing: the database still applies the
- * caller's scope to whatever page it names.
+ * query: see query.h. A cursor is base64url("kind:key" + a keyed BLAKE2b
+ * tag): opaque to clients, and one they changed is refused. It grants
+ * nothing: the database still applies the caller's scope to the page.
  */
 #include "http/query.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,25 +51,64 @@ int query_limit(struct exchange *x, int *limit)
     return 0;
 }
 
+/* The key that signs cursors: set from the configuration, or random for
+ * this process (cursors then do not outlive it). */
+static unsigned char cursor_key[crypto_generichash_KEYBYTES];
+static int cursor_key_ready;
+static pthread_once_t cursor_once = PTHREAD_ONCE_INIT;
+
+static void cursor_key_random(void)
+{
+    if (!cursor_key_ready) {
+        randombytes_buf(cursor_key, sizeof cursor_key);
+        cursor_key_ready = 1;
+    }
+}
+
+int cursor_key_set(const char *hex)
+{
+    size_t len = 0;
+    if (!hex || !*hex)
+        return 0;
+    if (sodium_hex2bin(cursor_key, sizeof cursor_key, hex, strlen(hex), NULL, &len, NULL) != 0 ||
+        len != sizeof cursor_key)
+        return -1;
+    cursor_key_ready = 1;
+    return 0;
+}
+
+#define CURSOR_MAC_BYTES 16
+
+static void cursor_mac(const unsigned char *payload, size_t len, unsigned char *mac)
+{
+    pthread_once(&cursor_once, cursor_key_random);
+    crypto_generichash(mac, CURSOR_MAC_BYTES, payload, len, cursor_key, sizeof cursor_key);
+}
+
 void cursor_encode(const char *kind, long long key, char *out, size_t outlen)
 {
-    char raw[64];
-    int n = snprintf(raw, sizeof raw, "%s:%lld", kind, key);
-    sodium_bin2base64(out, outlen, (const unsigned char *)raw, (size_t)n,
+    unsigned char raw[64 + CURSOR_MAC_BYTES];
+    int n = snprintf((char *)raw, 64, "%s:%lld", kind, key);
+    cursor_mac(raw, (size_t)n, raw + n);
+    sodium_bin2base64(out, outlen, raw, (size_t)n + CURSOR_MAC_BYTES,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 int cursor_decode(const char *kind, const char *text, long long *key)
 {
-    unsigned char raw[64];
+    unsigned char raw[64 + CURSOR_MAC_BYTES], mac[CURSOR_MAC_BYTES];
     size_t len = 0;
     const char *end = NULL;
     size_t tlen = strlen(text);
-    if (tlen == 0 || tlen > 80 ||
+    if (tlen == 0 || tlen > 120 ||
         sodium_base642bin(raw, sizeof raw - 1, text, tlen, NULL, &len, &end,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-        end != text + tlen)
+        end != text + tlen || len <= CURSOR_MAC_BYTES)
         return -1;
+    len -= CURSOR_MAC_BYTES;
+    cursor_mac(raw, len, mac);
+    if (sodium_memcmp(mac, raw + len, CURSOR_MAC_BYTES) != 0)
+        return -1; /* not one we gave out */
     raw[len] = '\0';
     size_t klen = strlen(kind);
     if (len <= klen + 1 || memcmp(raw, kind, klen) != 0 || raw[klen] != ':')

@@ -24,7 +24,12 @@ int query_limit(struct exchange *x, int *limit);
  * carries, or -1 when absent. A cursor of another list, or tampered, is 400. */
 int query_cursor(struct exchange *x, const char *kind, long long *after);
 
-/* Writes the cursor for kind and key into out (at least 96 bytes). */
+/* Sets the key that signs cursors (64 hex characters), so that cursors
+ * outlive a restart and work across instances. Without it, a random key of
+ * this process. Returns 0, or -1 when hex is not 32 bytes. */
+int cursor_key_set(const char *hex);
+
+/* Writes the cursor for kind and key into out (at least 128 bytes). */
 void cursor_encode(const char *kind, long long key, char *out, size_t outlen);
 
 /* Decodes text; 0 with *key, or -1. */

@@ -31,6 +31,7 @@
 #include "db/statements.h"
 #include "http/exchange.h"
 #include "http/idempotency.h"
+#include "http/query.h"
 #include "http/metrics.h"
 #include "http/worker.h"
 
@@ -374,6 +375,10 @@ int server_run(const struct crm_config *cfg, const char *database_url, const str
     char host[256];
     int port;
     config_split_listen(cfg->listen, host, sizeof host, &port);
+    if (cursor_key_set(cfg->cursor_key) != 0) {
+        log_msg(LOG_ERROR, NULL, "cursor-key: must be 64 hex characters");
+        return 1;
+    }
     if (cors_parse(&s.cors, cfg->cors_origins) != 0) {
         log_msg(LOG_ERROR, NULL, "cors-origins: each origin must be scheme://host[:port]");
         return 1;

@@ -297,6 +297,23 @@ $$;
 CREATE TRIGGER project_rules BEFORE INSERT OR UPDATE ON project
     FOR EACH ROW EXECUTE FUNCTION project_rules();
 
+-- A project moved to another unit takes its claims, problems and batch
+-- entries along (their scope is the project's); an investor its contacts.
+CREATE FUNCTION scope_follows() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'project' THEN
+        UPDATE contract SET unit_path = NEW.unit_path WHERE project_id = NEW.id;
+        UPDATE project_start SET unit_path = NEW.unit_path WHERE project_id = NEW.id;
+        UPDATE problem SET unit_path = NEW.unit_path WHERE project_id = NEW.id;
+        UPDATE batch_project SET unit_path = NEW.unit_path WHERE project_id = NEW.id;
+    ELSE
+        UPDATE contact SET unit_path = NEW.unit_path WHERE investor_id = NEW.id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 -- ---- claims: contracts and starts ----
 
 -- A claim is reported, then verified by another user with the right to
@@ -516,7 +533,7 @@ CREATE TABLE interaction (
     updated_at      timestamptz NOT NULL DEFAULT now(),
     version         integer NOT NULL DEFAULT 1,
     CONSTRAINT interaction_subject CHECK (project_id IS NOT NULL OR investor_id IS NOT NULL),
-    CONSTRAINT interaction_next_due CHECK (next_step_due IS NULL OR next_step_due >= occurred_on)
+    CONSTRAINT interaction_next_step_due_check CHECK (next_step_due IS NULL OR next_step_due >= occurred_on)
 );
 CREATE INDEX interaction_project ON interaction (project_id, occurred_on);
 CREATE INDEX interaction_unit_path ON interaction USING gin (unit_path);
@@ -662,6 +679,11 @@ END
 $$;
 CREATE TRIGGER batch_project_rules BEFORE INSERT OR UPDATE ON batch_project
     FOR EACH ROW EXECUTE FUNCTION batch_project_rules();
+
+CREATE TRIGGER project_scope_follows AFTER UPDATE OF unit_id ON project
+    FOR EACH ROW WHEN (OLD.unit_path IS DISTINCT FROM NEW.unit_path) EXECUTE FUNCTION scope_follows();
+CREATE TRIGGER investor_scope_follows AFTER UPDATE OF unit_id ON investor
+    FOR EACH ROW WHEN (OLD.unit_path IS DISTINCT FROM NEW.unit_path) EXECUTE FUNCTION scope_follows();
 
 -- ---- stalled projects ----
 

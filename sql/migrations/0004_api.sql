@@ -3,7 +3,10 @@
 -- service checked for shape), update (only the fields present, at a given
 -- version), version and delete. They run as the caller (SECURITY INVOKER):
 -- row-level security and the triggers of 0003 decide what is allowed.
--- A page is {"items": [...], "next_after": id or null}.
+-- A page is {"items": [...], "next_after": id or null}. Pages run their query
+-- with EXECUTE, so that it is planned with the filters' values: planned
+-- blind, "(filter IS NULL OR ...)" looks selective and the planner sorts the
+-- whole table instead of walking the primary key.
 
 -- Escapes LIKE's wildcards in user text.
 CREATE FUNCTION like_text(t text) RETURNS text LANGUAGE sql IMMUTABLE AS
@@ -18,22 +21,29 @@ CREATE FUNCTION investor_json(i investor) RETURNS jsonb LANGUAGE sql STABLE AS $
 $$;
 
 CREATE FUNCTION investors_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE sql STABLE AS $$
-    WITH page AS (
-        SELECT i.id, investor_json(i) AS j FROM investor i
-         WHERE (p_after IS NULL OR i.id > p_after)
-           AND (f ->> 'unit_id' IS NULL OR i.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
-           AND (f ->> 'q' IS NULL OR i.name ILIKE like_text(f ->> 'q'))
-           AND (f ->> 'industry' IS NULL OR i.industry = f ->> 'industry')
-           AND (f ->> 'chain_role' IS NULL OR i.chain_role = f ->> 'chain_role')
-           AND (f ->> 'uscc' IS NULL OR i.uscc = f ->> 'uscc')
-         ORDER BY i.id LIMIT p_limit + 1),
-    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-    SELECT json_build_object(
-        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
-        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
-      FROM numbered
-$$;
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    page text;
+BEGIN
+    EXECUTE $q$
+            WITH page AS (
+                SELECT i.id, investor_json(i) AS j FROM investor i
+                 WHERE ($2 IS NULL OR i.id > $2)
+                   AND ($1 ->> 'unit_id' IS NULL OR i.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+                   AND ($1 ->> 'q' IS NULL OR i.name ILIKE like_text($1 ->> 'q'))
+                   AND ($1 ->> 'industry' IS NULL OR i.industry = $1 ->> 'industry')
+                   AND ($1 ->> 'chain_role' IS NULL OR i.chain_role = $1 ->> 'chain_role')
+                   AND ($1 ->> 'uscc' IS NULL OR i.uscc = $1 ->> 'uscc')
+                 ORDER BY i.id LIMIT $3 + 1),
+            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+            SELECT json_build_object(
+                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+              FROM numbered
+    $q$ INTO page USING f, p_after, p_limit;
+    RETURN page;
+END
+$fn$;
 
 CREATE FUNCTION investors_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
 $$ SELECT investor_json(i)::text FROM investor i WHERE i.id = p_id $$;
@@ -87,19 +97,31 @@ CREATE FUNCTION contact_json(c contact) RETURNS jsonb LANGUAGE sql STABLE AS $$
         'created_at', c.created_at)
 $$;
 
+-- NULL (404) when the investor is not visible: a caller learns nothing of
+-- another unit's investors, not even that they have no contacts.
 CREATE FUNCTION contacts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE sql STABLE AS $$
-    WITH page AS (
-        SELECT c.id, contact_json(c) AS j FROM contact c
-         WHERE (p_after IS NULL OR c.id > p_after)
-           AND (f ->> 'investor_id' IS NULL OR c.investor_id = (f ->> 'investor_id')::bigint)
-         ORDER BY c.id LIMIT p_limit + 1),
-    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-    SELECT json_build_object(
-        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
-        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
-      FROM numbered
-$$;
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    page text;
+BEGIN
+    EXECUTE $q$
+            WITH visible AS (SELECT 1 FROM investor WHERE id = ($1 ->> 'investor_id')::bigint),
+            page AS (
+                SELECT c.id, contact_json(c) AS j FROM contact c
+                 WHERE ($2 IS NULL OR c.id > $2)
+                   AND ($1 ->> 'investor_id' IS NULL OR c.investor_id = ($1 ->> 'investor_id')::bigint)
+                 ORDER BY c.id LIMIT $3 + 1),
+            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+            SELECT CASE WHEN $1 ->> 'investor_id' IS NULL OR EXISTS (SELECT 1 FROM visible) THEN
+                   json_build_object(
+                       'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+                       'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+                   END
+              FROM numbered
+    $q$ INTO page USING f, p_after, p_limit;
+    RETURN page;
+END
+$fn$;
 
 CREATE FUNCTION contacts_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
 $$ SELECT contact_json(c)::text FROM contact c WHERE c.id = p_id $$;
@@ -109,7 +131,7 @@ DECLARE
     c contact;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM investor WHERE id = (b ->> 'investor_id')::bigint) THEN
-        RAISE foreign_key_violation USING MESSAGE = 'no such investor', COLUMN = 'investor_id';
+        RAISE EXCEPTION 'no such investor' USING ERRCODE = 'CR404';
     END IF;
     INSERT INTO contact (investor_id, name, title, phone, email, notes)
     VALUES ((b ->> 'investor_id')::bigint, b ->> 'name', coalesce(b ->> 'title', ''),
@@ -135,26 +157,33 @@ $$ DELETE FROM contact WHERE id = p_id RETURNING id $$;
 -- ---- projects ----
 
 CREATE FUNCTION projects_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE sql STABLE AS $$
-    WITH page AS (
-        SELECT p.id, project_json(p) AS j FROM project p
-         WHERE (p_after IS NULL OR p.id > p_after)
-           AND (f ->> 'unit_id' IS NULL OR p.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
-           AND (f ->> 'stage' IS NULL OR p.stage = f ->> 'stage')
-           AND (f ->> 'chain' IS NULL OR p.industry_chain = f ->> 'chain')
-           AND (f ->> 'is_key' IS NULL OR p.is_key = (f ->> 'is_key')::boolean)
-           AND (f ->> 'leader_id' IS NULL OR p.leader_id = (f ->> 'leader_id')::bigint)
-           AND (f ->> 'investor_id' IS NULL OR p.investor_id = (f ->> 'investor_id')::bigint)
-           AND (f ->> 'year' IS NULL OR (p.signed_on >= make_date((f ->> 'year')::int, 1, 1)
-                                         AND p.signed_on < make_date((f ->> 'year')::int + 1, 1, 1)))
-           AND (f ->> 'q' IS NULL OR p.name ILIKE like_text(f ->> 'q') OR p.code = f ->> 'q')
-         ORDER BY p.id LIMIT p_limit + 1),
-    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-    SELECT json_build_object(
-        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
-        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
-      FROM numbered
-$$;
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    page text;
+BEGIN
+    EXECUTE $q$
+            WITH page AS (
+                SELECT p.id, project_json(p) AS j FROM project p
+                 WHERE ($2 IS NULL OR p.id > $2)
+                   AND ($1 ->> 'unit_id' IS NULL OR p.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+                   AND ($1 ->> 'stage' IS NULL OR p.stage = $1 ->> 'stage')
+                   AND ($1 ->> 'chain' IS NULL OR p.industry_chain = $1 ->> 'chain')
+                   AND ($1 ->> 'is_key' IS NULL OR p.is_key = ($1 ->> 'is_key')::boolean)
+                   AND ($1 ->> 'leader_id' IS NULL OR p.leader_id = ($1 ->> 'leader_id')::bigint)
+                   AND ($1 ->> 'investor_id' IS NULL OR p.investor_id = ($1 ->> 'investor_id')::bigint)
+                   AND ($1 ->> 'year' IS NULL OR (p.signed_on >= make_date(($1 ->> 'year')::int, 1, 1)
+                                                 AND p.signed_on < make_date(($1 ->> 'year')::int + 1, 1, 1)))
+                   AND ($1 ->> 'q' IS NULL OR p.name ILIKE like_text($1 ->> 'q') OR p.code = $1 ->> 'q')
+                 ORDER BY p.id LIMIT $3 + 1),
+            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+            SELECT json_build_object(
+                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+              FROM numbered
+    $q$ INTO page USING f, p_after, p_limit;
+    RETURN page;
+END
+$fn$;
 
 CREATE FUNCTION projects_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
 $$ SELECT project_json(p)::text FROM project p WHERE p.id = p_id $$;
@@ -252,22 +281,29 @@ CREATE FUNCTION start_json(s project_start) RETURNS jsonb LANGUAGE sql STABLE AS
 $$;
 
 CREATE FUNCTION contracts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE sql STABLE AS $$
-    WITH page AS (
-        SELECT c.id, contract_json(c) AS j FROM contract c
-         WHERE (p_after IS NULL OR c.id > p_after)
-           AND (f ->> 'project_id' IS NULL OR c.project_id = (f ->> 'project_id')::bigint)
-           AND (f ->> 'unit_id' IS NULL OR c.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
-           AND (f ->> 'kind' IS NULL OR c.kind = f ->> 'kind')
-           AND (f ->> 'state' IS NULL OR claim_state(c.verified_at, c.revoked_at) = f ->> 'state')
-           AND (f ->> 'year' IS NULL OR extract(year FROM c.signed_on) = (f ->> 'year')::int)
-         ORDER BY c.id LIMIT p_limit + 1),
-    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-    SELECT json_build_object(
-        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
-        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
-      FROM numbered
-$$;
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    page text;
+BEGIN
+    EXECUTE $q$
+            WITH page AS (
+                SELECT c.id, contract_json(c) AS j FROM contract c
+                 WHERE ($2 IS NULL OR c.id > $2)
+                   AND ($1 ->> 'project_id' IS NULL OR c.project_id = ($1 ->> 'project_id')::bigint)
+                   AND ($1 ->> 'unit_id' IS NULL OR c.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+                   AND ($1 ->> 'kind' IS NULL OR c.kind = $1 ->> 'kind')
+                   AND ($1 ->> 'state' IS NULL OR claim_state(c.verified_at, c.revoked_at) = $1 ->> 'state')
+                   AND ($1 ->> 'year' IS NULL OR extract(year FROM c.signed_on) = ($1 ->> 'year')::int)
+                 ORDER BY c.id LIMIT $3 + 1),
+            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+            SELECT json_build_object(
+                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+              FROM numbered
+    $q$ INTO page USING f, p_after, p_limit;
+    RETURN page;
+END
+$fn$;
 
 CREATE FUNCTION contracts_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
 $$ SELECT contract_json(c)::text FROM contract c WHERE c.id = p_id $$;
@@ -341,21 +377,28 @@ END
 $$;
 
 CREATE FUNCTION starts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE sql STABLE AS $$
-    WITH page AS (
-        SELECT s.id, start_json(s) AS j FROM project_start s
-         WHERE (p_after IS NULL OR s.id > p_after)
-           AND (f ->> 'project_id' IS NULL OR s.project_id = (f ->> 'project_id')::bigint)
-           AND (f ->> 'unit_id' IS NULL OR s.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
-           AND (f ->> 'state' IS NULL OR claim_state(s.verified_at, s.revoked_at) = f ->> 'state')
-           AND (f ->> 'year' IS NULL OR extract(year FROM s.started_on) = (f ->> 'year')::int)
-         ORDER BY s.id LIMIT p_limit + 1),
-    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-    SELECT json_build_object(
-        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
-        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
-      FROM numbered
-$$;
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    page text;
+BEGIN
+    EXECUTE $q$
+            WITH page AS (
+                SELECT s.id, start_json(s) AS j FROM project_start s
+                 WHERE ($2 IS NULL OR s.id > $2)
+                   AND ($1 ->> 'project_id' IS NULL OR s.project_id = ($1 ->> 'project_id')::bigint)
+                   AND ($1 ->> 'unit_id' IS NULL OR s.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+                   AND ($1 ->> 'state' IS NULL OR claim_state(s.verified_at, s.revoked_at) = $1 ->> 'state')
+                   AND ($1 ->> 'year' IS NULL OR extract(year FROM s.started_on) = ($1 ->> 'year')::int)
+                 ORDER BY s.id LIMIT $3 + 1),
+            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+            SELECT json_build_object(
+                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+              FROM numbered
+    $q$ INTO page USING f, p_after, p_limit;
+    RETURN page;
+END
+$fn$;
 
 CREATE FUNCTION starts_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
 $$ SELECT start_json(s)::text FROM project_start s WHERE s.id = p_id $$;
@@ -439,26 +482,33 @@ CREATE FUNCTION interaction_json(i interaction) RETURNS jsonb LANGUAGE sql STABL
 $$;
 
 CREATE FUNCTION interactions_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE sql STABLE AS $$
-    WITH page AS (
-        SELECT i.id, interaction_json(i) AS j FROM interaction i
-         WHERE (p_after IS NULL OR i.id > p_after)
-           AND (f ->> 'unit_id' IS NULL OR i.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
-           AND (f ->> 'project_id' IS NULL OR i.project_id = (f ->> 'project_id')::bigint)
-           AND (f ->> 'investor_id' IS NULL OR i.investor_id = (f ->> 'investor_id')::bigint)
-           AND (f ->> 'kind' IS NULL OR i.kind = f ->> 'kind')
-           AND (f ->> 'leader_id' IS NULL OR EXISTS (
-                   SELECT 1 FROM interaction_leader l WHERE l.interaction_id = i.id
-                      AND l.leader_id = (f ->> 'leader_id')::bigint))
-           AND (f ->> 'year' IS NULL OR extract(year FROM i.occurred_on) = (f ->> 'year')::int)
-           AND (f ->> 'q' IS NULL OR i.summary ILIKE like_text(f ->> 'q'))
-         ORDER BY i.id LIMIT p_limit + 1),
-    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-    SELECT json_build_object(
-        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
-        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
-      FROM numbered
-$$;
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    page text;
+BEGIN
+    EXECUTE $q$
+            WITH page AS (
+                SELECT i.id, interaction_json(i) AS j FROM interaction i
+                 WHERE ($2 IS NULL OR i.id > $2)
+                   AND ($1 ->> 'unit_id' IS NULL OR i.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+                   AND ($1 ->> 'project_id' IS NULL OR i.project_id = ($1 ->> 'project_id')::bigint)
+                   AND ($1 ->> 'investor_id' IS NULL OR i.investor_id = ($1 ->> 'investor_id')::bigint)
+                   AND ($1 ->> 'kind' IS NULL OR i.kind = $1 ->> 'kind')
+                   AND ($1 ->> 'leader_id' IS NULL OR EXISTS (
+                           SELECT 1 FROM interaction_leader l WHERE l.interaction_id = i.id
+                              AND l.leader_id = ($1 ->> 'leader_id')::bigint))
+                   AND ($1 ->> 'year' IS NULL OR extract(year FROM i.occurred_on) = ($1 ->> 'year')::int)
+                   AND ($1 ->> 'q' IS NULL OR i.summary ILIKE like_text($1 ->> 'q'))
+                 ORDER BY i.id LIMIT $3 + 1),
+            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+            SELECT json_build_object(
+                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+              FROM numbered
+    $q$ INTO page USING f, p_after, p_limit;
+    RETURN page;
+END
+$fn$;
 
 CREATE FUNCTION interactions_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
 $$ SELECT interaction_json(i)::text FROM interaction i WHERE i.id = p_id $$;
@@ -563,24 +613,31 @@ CREATE FUNCTION problem_json(p problem) RETURNS jsonb LANGUAGE sql STABLE AS $$
 $$;
 
 CREATE FUNCTION problems_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE sql STABLE AS $$
-    WITH page AS (
-        SELECT p.id, problem_json(p) AS j FROM problem p
-         WHERE (p_after IS NULL OR p.id > p_after)
-           AND (f ->> 'unit_id' IS NULL OR p.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
-           AND (f ->> 'project_id' IS NULL OR p.project_id = (f ->> 'project_id')::bigint)
-           AND (f ->> 'owner_unit_id' IS NULL OR p.owner_unit_id = (f ->> 'owner_unit_id')::bigint)
-           AND (f ->> 'status' IS NULL OR p.status = f ->> 'status')
-           AND (f ->> 'level' IS NULL OR p.level = (f ->> 'level')::int)
-           AND (f ->> 'overdue' IS NULL OR (p.status IN ('open', 'in_progress') AND p.due_on < crm_today())
-                                           = (f ->> 'overdue')::boolean)
-         ORDER BY p.id LIMIT p_limit + 1),
-    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-    SELECT json_build_object(
-        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
-        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
-      FROM numbered
-$$;
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    page text;
+BEGIN
+    EXECUTE $q$
+            WITH page AS (
+                SELECT p.id, problem_json(p) AS j FROM problem p
+                 WHERE ($2 IS NULL OR p.id > $2)
+                   AND ($1 ->> 'unit_id' IS NULL OR p.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+                   AND ($1 ->> 'project_id' IS NULL OR p.project_id = ($1 ->> 'project_id')::bigint)
+                   AND ($1 ->> 'owner_unit_id' IS NULL OR p.owner_unit_id = ($1 ->> 'owner_unit_id')::bigint)
+                   AND ($1 ->> 'status' IS NULL OR p.status = $1 ->> 'status')
+                   AND ($1 ->> 'level' IS NULL OR p.level = ($1 ->> 'level')::int)
+                   AND ($1 ->> 'overdue' IS NULL OR (p.status IN ('open', 'in_progress') AND p.due_on < crm_today())
+                                                   = ($1 ->> 'overdue')::boolean)
+                 ORDER BY p.id LIMIT $3 + 1),
+            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+            SELECT json_build_object(
+                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+              FROM numbered
+    $q$ INTO page USING f, p_after, p_limit;
+    RETURN page;
+END
+$fn$;
 
 CREATE FUNCTION problems_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
 $$ SELECT problem_json(p)::text FROM problem p WHERE p.id = p_id $$;
@@ -639,20 +696,27 @@ CREATE FUNCTION batch_json(b batch) RETURNS jsonb LANGUAGE sql STABLE AS $$
 $$;
 
 CREATE FUNCTION batches_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE sql STABLE AS $$
-    WITH page AS (
-        SELECT b.id, batch_json(b) AS j FROM batch b
-         WHERE (p_after IS NULL OR b.id > p_after)
-           AND (f ->> 'unit_id' IS NULL OR b.unit_path @> ARRAY[(f ->> 'unit_id')::bigint])
-           AND (f ->> 'kind' IS NULL OR b.kind = f ->> 'kind')
-           AND (f ->> 'year' IS NULL OR extract(year FROM b.held_on) = (f ->> 'year')::int)
-         ORDER BY b.id LIMIT p_limit + 1),
-    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-    SELECT json_build_object(
-        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
-        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
-      FROM numbered
-$$;
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    page text;
+BEGIN
+    EXECUTE $q$
+            WITH page AS (
+                SELECT b.id, batch_json(b) AS j FROM batch b
+                 WHERE ($2 IS NULL OR b.id > $2)
+                   AND ($1 ->> 'unit_id' IS NULL OR b.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+                   AND ($1 ->> 'kind' IS NULL OR b.kind = $1 ->> 'kind')
+                   AND ($1 ->> 'year' IS NULL OR extract(year FROM b.held_on) = ($1 ->> 'year')::int)
+                 ORDER BY b.id LIMIT $3 + 1),
+            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+            SELECT json_build_object(
+                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+              FROM numbered
+    $q$ INTO page USING f, p_after, p_limit;
+    RETURN page;
+END
+$fn$;
 
 CREATE FUNCTION batches_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
 $$ SELECT batch_json(b)::text FROM batch b WHERE b.id = p_id $$;
