@@ -6,6 +6,13 @@
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
+-- The caller's unit, read once per query (an InitPlan), not once per row:
+-- scope checks over large tables then cost nothing, and the GIN index on
+-- unit_path can serve them. With no caller the array holds NULL, which no
+-- path contains: nothing is in scope.
+CREATE OR REPLACE FUNCTION crm_in_scope(unit_path bigint[]) RETURNS boolean LANGUAGE sql STABLE AS
+$$ SELECT unit_path @> ARRAY[(SELECT crm_caller_unit())] $$;
+
 -- ---- deployment settings ----
 
 CREATE TABLE setting (

@@ -12,6 +12,32 @@
 CREATE FUNCTION like_text(t text) RETURNS text LANGUAGE sql IMMUTABLE AS
 $$ SELECT '%' || replace(replace(replace(t, '\', '\\'), '%', '\%'), '_', '\_') || '%' $$;
 
+-- Name search over a large table: row-level security keeps ILIKE (not
+-- leakproof) out of index scans, so the trigram index is used here, as the
+-- owner, with the caller's scope applied explicitly; the page query then
+-- filters by these ids as the caller, under row-level security as usual.
+CREATE FUNCTION investor_ids_named(q text, p_after bigint, p_limit integer) RETURNS SETOF bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+BEGIN
+    -- The first matches after the cursor, in id order: the planner walks the
+    -- primary key when matches are many, the trigram index when they are few.
+    RETURN QUERY EXECUTE
+        'SELECT id FROM investor WHERE name ILIKE like_text($1) AND crm_in_scope(unit_path)
+            AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3'
+        USING q, p_after, p_limit;
+END
+$fn$;
+
+CREATE FUNCTION project_ids_named(q text, p_after bigint, p_limit integer) RETURNS SETOF bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+BEGIN
+    RETURN QUERY EXECUTE
+        'SELECT id FROM project WHERE (name ILIKE like_text($1) OR code = $1) AND crm_in_scope(unit_path)
+            AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3'
+        USING q, p_after, p_limit;
+END
+$fn$;
+
 -- ---- investors ----
 
 CREATE FUNCTION investor_json(i investor) RETURNS jsonb LANGUAGE sql STABLE AS $$
@@ -23,24 +49,27 @@ $$;
 CREATE FUNCTION investors_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
 LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
+    cond text := '';
     page text;
 BEGIN
-    EXECUTE $q$
-            WITH page AS (
-                SELECT i.id, investor_json(i) AS j FROM investor i
-                 WHERE ($2 IS NULL OR i.id > $2)
-                   AND ($1 ->> 'unit_id' IS NULL OR i.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
-                   AND ($1 ->> 'q' IS NULL OR i.name ILIKE like_text($1 ->> 'q'))
-                   AND ($1 ->> 'industry' IS NULL OR i.industry = $1 ->> 'industry')
-                   AND ($1 ->> 'chain_role' IS NULL OR i.chain_role = $1 ->> 'chain_role')
-                   AND ($1 ->> 'uscc' IS NULL OR i.uscc = $1 ->> 'uscc')
-                 ORDER BY i.id LIMIT $3 + 1),
-            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-            SELECT json_build_object(
-                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
-                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
-              FROM numbered
-    $q$ INTO page USING f, p_after, p_limit;
+    -- Only the filters given become conditions, so that each query is
+    -- planned for what it asks (a name search through the trigram index).
+    IF f ? 'unit_id' THEN cond := cond || ' AND i.unit_path @> ARRAY[($1 ->> ''unit_id'')::bigint]'; END IF;
+    IF f ? 'q' THEN cond := cond || ' AND i.id IN (SELECT investor_ids_named($1 ->> ''q'', $2, $3 + 1))'; END IF;
+    IF f ? 'industry' THEN cond := cond || ' AND i.industry = ($1 ->> ''industry'')'; END IF;
+    IF f ? 'chain_role' THEN cond := cond || ' AND i.chain_role = ($1 ->> ''chain_role'')'; END IF;
+    IF f ? 'uscc' THEN cond := cond || ' AND i.uscc = ($1 ->> ''uscc'')'; END IF;
+    IF p_after IS NOT NULL THEN cond := cond || ' AND i.id > $2'; END IF;
+    EXECUTE format($q$
+        WITH page AS (
+            SELECT i.id, investor_json(i) AS j FROM investor i WHERE true %s
+             ORDER BY i.id LIMIT $3 + 1),
+        numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+        SELECT json_build_object(
+            'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+            'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+          FROM numbered
+    $q$, cond) INTO page USING f, p_after, p_limit;
     RETURN page;
 END
 $fn$;
@@ -159,28 +188,32 @@ $$ DELETE FROM contact WHERE id = p_id RETURNING id $$;
 CREATE FUNCTION projects_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
 LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
+    cond text := '';
     page text;
 BEGIN
-    EXECUTE $q$
-            WITH page AS (
-                SELECT p.id, project_json(p) AS j FROM project p
-                 WHERE ($2 IS NULL OR p.id > $2)
-                   AND ($1 ->> 'unit_id' IS NULL OR p.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
-                   AND ($1 ->> 'stage' IS NULL OR p.stage = $1 ->> 'stage')
-                   AND ($1 ->> 'chain' IS NULL OR p.industry_chain = $1 ->> 'chain')
-                   AND ($1 ->> 'is_key' IS NULL OR p.is_key = ($1 ->> 'is_key')::boolean)
-                   AND ($1 ->> 'leader_id' IS NULL OR p.leader_id = ($1 ->> 'leader_id')::bigint)
-                   AND ($1 ->> 'investor_id' IS NULL OR p.investor_id = ($1 ->> 'investor_id')::bigint)
-                   AND ($1 ->> 'year' IS NULL OR (p.signed_on >= make_date(($1 ->> 'year')::int, 1, 1)
-                                                 AND p.signed_on < make_date(($1 ->> 'year')::int + 1, 1, 1)))
-                   AND ($1 ->> 'q' IS NULL OR p.name ILIKE like_text($1 ->> 'q') OR p.code = $1 ->> 'q')
-                 ORDER BY p.id LIMIT $3 + 1),
-            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-            SELECT json_build_object(
-                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
-                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
-              FROM numbered
-    $q$ INTO page USING f, p_after, p_limit;
+    -- As investors_page: only the filters given become conditions.
+    IF f ? 'unit_id' THEN cond := cond || ' AND p.unit_path @> ARRAY[($1 ->> ''unit_id'')::bigint]'; END IF;
+    IF f ? 'stage' THEN cond := cond || ' AND p.stage = ($1 ->> ''stage'')'; END IF;
+    IF f ? 'chain' THEN cond := cond || ' AND p.industry_chain = ($1 ->> ''chain'')'; END IF;
+    IF f ? 'is_key' THEN cond := cond || ' AND p.is_key = ($1 ->> ''is_key'')::boolean'; END IF;
+    IF f ? 'leader_id' THEN cond := cond || ' AND p.leader_id = ($1 ->> ''leader_id'')::bigint'; END IF;
+    IF f ? 'investor_id' THEN cond := cond || ' AND p.investor_id = ($1 ->> ''investor_id'')::bigint'; END IF;
+    IF f ? 'year' THEN
+        cond := cond || ' AND p.signed_on >= make_date(($1 ->> ''year'')::int, 1, 1)'
+                     || ' AND p.signed_on < make_date(($1 ->> ''year'')::int + 1, 1, 1)';
+    END IF;
+    IF f ? 'q' THEN cond := cond || ' AND p.id IN (SELECT project_ids_named($1 ->> ''q'', $2, $3 + 1))'; END IF;
+    IF p_after IS NOT NULL THEN cond := cond || ' AND p.id > $2'; END IF;
+    EXECUTE format($q$
+        WITH page AS (
+            SELECT p.id, project_json(p) AS j FROM project p WHERE true %s
+             ORDER BY p.id LIMIT $3 + 1),
+        numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+        SELECT json_build_object(
+            'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+            'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+          FROM numbered
+    $q$, cond) INTO page USING f, p_after, p_limit;
     RETURN page;
 END
 $fn$;
