@@ -341,6 +341,7 @@ CREATE TABLE contract (
     revoked_by   bigint REFERENCES app_user (id),
     revoked_at   timestamptz,
     revoke_reason text,
+    changed_by   bigint REFERENCES app_user (id), -- who last edited the claim itself
     version      integer NOT NULL DEFAULT 1,
     CONSTRAINT contract_verifier_differs CHECK (verified_by IS NULL OR verified_by IS DISTINCT FROM reported_by),
     CONSTRAINT contract_verified_pair CHECK ((verified_by IS NULL) = (verified_at IS NULL)),
@@ -364,6 +365,7 @@ CREATE TABLE project_start (
     revoked_by   bigint REFERENCES app_user (id),
     revoked_at   timestamptz,
     revoke_reason text,
+    changed_by   bigint REFERENCES app_user (id), -- who last edited the claim itself
     version      integer NOT NULL DEFAULT 1,
     CONSTRAINT start_verifier_differs CHECK (verified_by IS NULL OR verified_by IS DISTINCT FROM reported_by),
     CONSTRAINT start_verified_pair CHECK ((verified_by IS NULL) = (verified_at IS NULL)),
@@ -470,6 +472,17 @@ BEGIN
                IS DISTINCT FROM (to_jsonb(OLD) - ARRAY['verified_by', 'verified_at', 'version', 'unit_path']) THEN
             RAISE check_violation USING MESSAGE = 'a claim is verified as it was reported, unchanged';
         END IF;
+        -- An edit of the claim itself (not its verification or revocation)
+        -- records who made it: that user may not verify it either.
+        IF (to_jsonb(NEW) - ARRAY['verified_by', 'verified_at', 'revoked_by', 'revoked_at', 'revoke_reason',
+                                  'version', 'unit_path', 'changed_by'])
+           IS DISTINCT FROM
+           (to_jsonb(OLD) - ARRAY['verified_by', 'verified_at', 'revoked_by', 'revoked_at', 'revoke_reason',
+                                  'version', 'unit_path', 'changed_by']) THEN
+            NEW.changed_by := coalesce(crm_caller_user(), NEW.changed_by);
+        ELSIF NEW.changed_by IS DISTINCT FROM OLD.changed_by THEN
+            RAISE check_violation USING MESSAGE = 'who last changed a claim is recorded, not set';
+        END IF;
         IF NEW.verified_at IS NOT NULL AND OLD.verified_at IS NULL THEN
             -- A caller must have the right to verify; without a caller (the
             -- owner loading data) the verifier is given explicitly.
@@ -480,6 +493,9 @@ BEGIN
             NEW.verified_at := now();
             IF NEW.verified_by IS NOT DISTINCT FROM NEW.reported_by THEN
                 RAISE check_violation USING MESSAGE = 'the user who reported a claim cannot verify it';
+            END IF;
+            IF NEW.verified_by IS NOT DISTINCT FROM NEW.changed_by THEN
+                RAISE check_violation USING MESSAGE = 'the user who last changed a claim cannot verify it';
             END IF;
         END IF;
         IF NEW.revoked_at IS NOT NULL AND OLD.revoked_at IS NULL THEN

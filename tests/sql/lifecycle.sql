@@ -15,7 +15,7 @@
 \set ON_ERROR_STOP 1
 
 BEGIN;
-SELECT plan(216);
+SELECT plan(220);
 
 -- ---- helpers (in pg_temp, and rolled back with the rest) ----
 
@@ -558,6 +558,16 @@ SELECT * FROM pg_temp.refused($$UPDATE contract SET amount_yuan = 99999999999, v
                                  WHERE id = pg_temp.id('c6b')$$,
                               NULL, NULL, pg_temp.row_of('contract', 'c6b'),
                               'rule 6: another bureau user cannot change the amount in the statement that verifies it');
+-- Nor edit it first and verify it after: who last changed a claim is
+-- recorded, and may not verify it either.
+SELECT is(pg_temp.affected($$UPDATE contract SET amount_yuan = 160000000 WHERE id = pg_temp.id('c6b')$$), 1::bigint,
+          'another bureau user may correct an unverified claim');
+SELECT is((SELECT changed_by FROM contract WHERE id = pg_temp.id('c6b')), pg_temp.id('u_bureau2'),
+          '... and is recorded as its last editor');
+SELECT * FROM pg_temp.refused($$UPDATE contract SET verified_at = now() WHERE id = pg_temp.id('c6b')$$,
+                              '23514', 'the user who last changed a claim cannot verify it',
+                              pg_temp.row_of('contract', 'c6b'),
+                              'rule 6: the user who last changed a claim cannot verify it');
 
 -- Starts are claims too.
 CALL pg_temp.act_as('bureau');
