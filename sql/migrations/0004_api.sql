@@ -378,36 +378,53 @@ $$ SELECT version FROM contract WHERE id = p_id $$;
 CREATE FUNCTION contracts_delete(p_id bigint) RETURNS bigint LANGUAGE sql AS
 $$ DELETE FROM contract WHERE id = p_id RETURNING id $$;
 
-CREATE FUNCTION contract_verify(p_id bigint) RETURNS text LANGUAGE plpgsql AS $$
+-- Verifying and revoking a claim, the same for both claim tables: the
+-- claim as the caller sees it (NULL when not visible), refused when it is
+-- already verified or revoked; the triggers of 0003 check the rest.
+CREATE FUNCTION claim_verify(tbl regclass, p_id bigint) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    c contract;
+    state text;
+    j jsonb;
 BEGIN
-    SELECT * INTO c FROM contract WHERE id = p_id;
-    IF NOT FOUND THEN RETURN NULL; END IF;
-    IF c.revoked_at IS NOT NULL OR c.verified_at IS NOT NULL THEN
-        RAISE check_violation USING MESSAGE = format('the claim is already %s',
-                                                     claim_state(c.verified_at, c.revoked_at));
+    EXECUTE format('SELECT claim_state(verified_at, revoked_at) FROM %s WHERE id = $1', tbl)
+       INTO state USING p_id;
+    IF state IS NULL THEN RETURN NULL; END IF;
+    IF state <> 'reported' THEN
+        RAISE check_violation USING MESSAGE = format('the claim is already %s', state);
     END IF;
-    UPDATE contract SET verified_at = now(), verified_by = crm_caller_user() WHERE id = p_id
-    RETURNING * INTO c;
-    RETURN contract_json(c)::text;
+    EXECUTE format('UPDATE %s t SET verified_at = now(), verified_by = crm_caller_user() WHERE id = $1 '
+                   'RETURNING %s(t)', tbl, CASE WHEN tbl = 'contract'::regclass THEN 'contract_json'
+                                                 ELSE 'start_json' END)
+       INTO j USING p_id;
+    RETURN j::text;
 END
 $$;
 
-CREATE FUNCTION contract_revoke(p_id bigint, p_reason text) RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION claim_revoke(tbl regclass, p_id bigint, p_reason text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    c contract;
+    state text;
+    j jsonb;
 BEGIN
-    SELECT * INTO c FROM contract WHERE id = p_id;
-    IF NOT FOUND THEN RETURN NULL; END IF;
-    IF c.revoked_at IS NOT NULL THEN
+    EXECUTE format('SELECT claim_state(verified_at, revoked_at) FROM %s WHERE id = $1', tbl)
+       INTO state USING p_id;
+    IF state IS NULL THEN RETURN NULL; END IF;
+    IF state = 'revoked' THEN
         RAISE check_violation USING MESSAGE = 'the claim is already revoked';
     END IF;
-    UPDATE contract SET revoked_at = now(), revoked_by = crm_caller_user(), revoke_reason = p_reason
-     WHERE id = p_id RETURNING * INTO c;
-    RETURN contract_json(c)::text;
+    EXECUTE format('UPDATE %s t SET revoked_at = now(), revoked_by = crm_caller_user(), revoke_reason = $2 '
+                   'WHERE id = $1 RETURNING %s(t)', tbl, CASE WHEN tbl = 'contract'::regclass
+                                                              THEN 'contract_json' ELSE 'start_json' END)
+       INTO j USING p_id, p_reason;
+    RETURN j::text;
 END
 $$;
+
+CREATE FUNCTION contract_verify(p_id bigint) RETURNS text LANGUAGE sql AS
+$$ SELECT claim_verify('contract', p_id) $$;
+
+CREATE FUNCTION contract_revoke(p_id bigint, p_reason text) RETURNS text LANGUAGE sql AS
+$$ SELECT claim_revoke('contract', p_id, p_reason) $$;
+
 
 CREATE FUNCTION starts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
 LANGUAGE plpgsql STABLE AS $fn$
@@ -470,36 +487,11 @@ $$ SELECT version FROM project_start WHERE id = p_id $$;
 CREATE FUNCTION starts_delete(p_id bigint) RETURNS bigint LANGUAGE sql AS
 $$ DELETE FROM project_start WHERE id = p_id RETURNING id $$;
 
-CREATE FUNCTION start_verify(p_id bigint) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    s project_start;
-BEGIN
-    SELECT * INTO s FROM project_start WHERE id = p_id;
-    IF NOT FOUND THEN RETURN NULL; END IF;
-    IF s.revoked_at IS NOT NULL OR s.verified_at IS NOT NULL THEN
-        RAISE check_violation USING MESSAGE = format('the claim is already %s',
-                                                     claim_state(s.verified_at, s.revoked_at));
-    END IF;
-    UPDATE project_start SET verified_at = now(), verified_by = crm_caller_user() WHERE id = p_id
-    RETURNING * INTO s;
-    RETURN start_json(s)::text;
-END
-$$;
+CREATE FUNCTION start_verify(p_id bigint) RETURNS text LANGUAGE sql AS
+$$ SELECT claim_verify('project_start', p_id) $$;
 
-CREATE FUNCTION start_revoke(p_id bigint, p_reason text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    s project_start;
-BEGIN
-    SELECT * INTO s FROM project_start WHERE id = p_id;
-    IF NOT FOUND THEN RETURN NULL; END IF;
-    IF s.revoked_at IS NOT NULL THEN
-        RAISE check_violation USING MESSAGE = 'the claim is already revoked';
-    END IF;
-    UPDATE project_start SET revoked_at = now(), revoked_by = crm_caller_user(), revoke_reason = p_reason
-     WHERE id = p_id RETURNING * INTO s;
-    RETURN start_json(s)::text;
-END
-$$;
+CREATE FUNCTION start_revoke(p_id bigint, p_reason text) RETURNS text LANGUAGE sql AS
+$$ SELECT claim_revoke('project_start', p_id, p_reason) $$;
 
 -- ---- interactions ----
 
