@@ -14,6 +14,13 @@
 -- passwords. Idempotent: the users are inserted when missing, and the rest
 -- is skipped when project JS-2024-001 already exists.
 
+-- Claims are loaded with the times they were reported, verified and
+-- revoked, so that figures "as of" a past date show what was known then:
+-- d + days at hour o'clock China Standard Time, never later than now.
+CREATE FUNCTION pg_temp.demo_at(d date, days integer, hour integer) RETURNS timestamptz
+LANGUAGE sql STABLE AS
+$$ SELECT least(now(), ((d + days)::timestamp + make_interval(hours => hour)) AT TIME ZONE 'Asia/Shanghai') $$;
+
 -- ---- users ----
 
 -- The five demo.* logins (the C code later upserts them with a real
@@ -404,15 +411,15 @@ BEGIN
         END IF;
 
         IF r.signed_on IS NOT NULL THEN
-            INSERT INTO contract (project_id, kind, amount_yuan, signed_on, evidence, reported_by)
+            INSERT INTO contract (project_id, kind, amount_yuan, signed_on, evidence, reported_by, reported_at)
             VALUES (pid, 'formal', (r.amount_yi * 100000000)::bigint, r.signed_on,
                     format('正式投资合同（稷投签〔%s〕%s号）原件扫描件、双方营业执照及授权委托书',
                            extract(year FROM r.signed_on), r.ord),
-                    (SELECT id FROM app_user WHERE username = r.sign_rep))
+                    (SELECT id FROM app_user WHERE username = r.sign_rep), pg_temp.demo_at(r.signed_on, 2, 10))
             RETURNING id INTO cid;
             IF r.sign_ver IS NOT NULL THEN
                 UPDATE contract SET verified_by = (SELECT id FROM app_user WHERE username = r.sign_ver),
-                                    verified_at = now()
+                                    verified_at = pg_temp.demo_at(r.signed_on, 9, 15)
                  WHERE id = cid;
             END IF;
         END IF;
@@ -421,14 +428,14 @@ BEGIN
         END IF;
 
         IF r.started_on IS NOT NULL THEN
-            INSERT INTO project_start (project_id, started_on, evidence, reported_by)
+            INSERT INTO project_start (project_id, started_on, evidence, reported_by, reported_at)
             VALUES (pid, r.started_on,
                     '开工报告、施工许可证（或开工备案）、现场照片及监理进场记录',
-                    (SELECT id FROM app_user WHERE username = r.start_rep))
+                    (SELECT id FROM app_user WHERE username = r.start_rep), pg_temp.demo_at(r.started_on, 2, 10))
             RETURNING id INTO sid;
             IF r.start_ver IS NOT NULL THEN
                 UPDATE project_start SET verified_by = (SELECT id FROM app_user WHERE username = r.start_ver),
-                                         verified_at = now()
+                                         verified_at = pg_temp.demo_at(r.started_on, 8, 16)
                  WHERE id = sid;
             END IF;
         END IF;
@@ -444,36 +451,40 @@ BEGIN
     END LOOP;
 
     -- An intent (framework) agreement: recorded and verified, never counted.
-    INSERT INTO contract (project_id, kind, amount_yuan, signed_on, evidence, reported_by)
+    INSERT INTO contract (project_id, kind, amount_yuan, signed_on, evidence, reported_by, reported_at)
     SELECT id, 'intent', 600000000, '2024-10-18', '投资意向协议（框架协议）扫描件',
-           (SELECT id FROM app_user WHERE username = 'bureau.chen')
+           (SELECT id FROM app_user WHERE username = 'bureau.chen'), pg_temp.demo_at('2024-10-18', 1, 10)
       FROM project WHERE code = 'JS-2024-045'
     RETURNING id INTO cid;
-    UPDATE contract SET verified_by = (SELECT id FROM app_user WHERE username = 'viewer.kaohe'), verified_at = now()
+    UPDATE contract SET verified_by = (SELECT id FROM app_user WHERE username = 'viewer.kaohe'),
+                        verified_at = pg_temp.demo_at('2024-10-18', 6, 16)
      WHERE id = cid;
 
     -- A formal contract verified, then found not to be binding and revoked:
     -- the project never became signed and is back to negotiating.
-    INSERT INTO contract (project_id, kind, amount_yuan, signed_on, evidence, reported_by)
+    INSERT INTO contract (project_id, kind, amount_yuan, signed_on, evidence, reported_by, reported_at)
     SELECT id, 'formal', 600000000, '2024-08-20', '正式投资合同（稷投签〔2024〕65号）扫描件',
-           (SELECT id FROM app_user WHERE username = 'demo.bureau')
+           (SELECT id FROM app_user WHERE username = 'demo.bureau'), pg_temp.demo_at('2024-08-20', 1, 10)
       FROM project WHERE code = 'JS-2024-065'
     RETURNING id INTO cid;
-    UPDATE contract SET verified_by = (SELECT id FROM app_user WHERE username = 'viewer.kaohe'), verified_at = now()
+    UPDATE contract SET verified_by = (SELECT id FROM app_user WHERE username = 'viewer.kaohe'),
+                        verified_at = pg_temp.demo_at('2024-08-20', 8, 15)
      WHERE id = cid;
-    UPDATE contract SET revoked_by = (SELECT id FROM app_user WHERE username = 'viewer.kaohe'), revoked_at = now(),
+    UPDATE contract SET revoked_by = (SELECT id FROM app_user WHERE username = 'viewer.kaohe'),
+           revoked_at = pg_temp.demo_at('2024-08-20', 53, 11),
            revoke_reason = '复核发现合同未经企业股东会授权、气源供应协议未签订，合同不具备生效条件，撤销认定；待企业补充材料后重新签约。'
      WHERE id = cid;
 
     -- A capital increase in 2025 on a project signed and started in 2024:
     -- counts its increment in 2025 only.
-    INSERT INTO contract (project_id, kind, amount_yuan, signed_on, evidence, reported_by)
+    INSERT INTO contract (project_id, kind, amount_yuan, signed_on, evidence, reported_by, reported_at)
     SELECT id, 'capital_increase', 300000000, '2025-05-20',
            '增资协议（二期：配套建设10万吨煤焦油提质装置）及董事会决议',
-           (SELECT id FROM app_user WHERE username = 'demo.xishe')
+           (SELECT id FROM app_user WHERE username = 'demo.xishe'), pg_temp.demo_at('2025-05-20', 3, 10)
       FROM project WHERE code = 'JS-2024-003'
     RETURNING id INTO cid;
-    UPDATE contract SET verified_by = (SELECT id FROM app_user WHERE username = 'demo.viewer'), verified_at = now()
+    UPDATE contract SET verified_by = (SELECT id FROM app_user WHERE username = 'demo.viewer'),
+                        verified_at = pg_temp.demo_at('2025-05-20', 12, 15)
      WHERE id = cid;
 
     -- A project lost: the investor's money ran out.
