@@ -57,6 +57,21 @@ int database_expected_version(const struct crm_config *cfg)
     return v;
 }
 
+/* Where each unit with a target stands, every year that has targets: what
+ * `make run` shows of the county's promise (the figures come from the data). */
+static void demo_board_print(PGconn *conn, FILE *out)
+{
+    PGresult *r = PQexec(conn, "SELECT b.line FROM (SELECT DISTINCT year FROM target) y, "
+                               "LATERAL kpi_board(y.year) WITH ORDINALITY b (line, n) "
+                               "ORDER BY y.year, b.n");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) {
+        fprintf(out, "\nTargets and where each unit stands (GET /api/v1/stats/units/{id}, /stats/ranking):\n");
+        for (int i = 0; i < PQntuples(r); i++)
+            fprintf(out, "  %s\n", PQgetvalue(r, i, 0));
+    }
+    PQclear(r);
+}
+
 int database_migrate(const struct database *db, const struct crm_config *cfg, int demo)
 {
     if (!db->owner_url) {
@@ -80,8 +95,10 @@ int database_migrate(const struct database *db, const struct crm_config *cfg, in
             rc = sql_run_dir(conn, dir, stderr);
             if (rc == 0)
                 rc = demo_users_load(conn, cfg->listen, stdout);
-            if (rc == 0)
+            if (rc == 0) {
                 fprintf(stderr, "crm: demo data loaded\n");
+                demo_board_print(conn, stdout);
+            }
         }
     }
     PQfinish(conn);

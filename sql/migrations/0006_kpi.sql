@@ -306,7 +306,7 @@ BEGIN
 END
 $$;
 
--- The contribution of the given projects (all when NULL) after each day on
+-- The contribution of the given projects after each day on
 -- which one of their claims was reported, verified or revoked, or they
 -- moved: as levels (day, next_day) and then as differences.
 CREATE FUNCTION kpi_levels(p_projects bigint[])
@@ -316,15 +316,15 @@ LANGUAGE sql STABLE AS $$
     WITH ev AS (
         SELECT c.project_id, kpi_day(v.t) AS day
           FROM contract c, LATERAL (VALUES (c.reported_at), (c.verified_at), (c.revoked_at)) v (t)
-         WHERE (p_projects IS NULL OR c.project_id = ANY (p_projects)) AND v.t IS NOT NULL
+         WHERE c.project_id = ANY (p_projects) AND v.t IS NOT NULL
         UNION
         SELECT s.project_id, kpi_day(v.t)
           FROM project_start s, LATERAL (VALUES (s.reported_at), (s.verified_at), (s.revoked_at)) v (t)
-         WHERE (p_projects IS NULL OR s.project_id = ANY (p_projects)) AND v.t IS NOT NULL
+         WHERE s.project_id = ANY (p_projects) AND v.t IS NOT NULL
         UNION
         SELECT pl.project_id, kpi_day(pl.valid_from)
           FROM project_placement pl
-         WHERE (p_projects IS NULL OR pl.project_id = ANY (p_projects)) AND pl.valid_from > '-infinity'
+         WHERE pl.project_id = ANY (p_projects) AND pl.valid_from > '-infinity'
            AND EXISTS (SELECT 1 FROM contract c WHERE c.project_id = pl.project_id)),
     days AS (
         SELECT e.project_id, e.day, lead(e.day) OVER (PARTITION BY e.project_id, b.basis ORDER BY e.day) AS next_day,
@@ -482,7 +482,7 @@ BEGIN
     DELETE FROM kpi_project_delta;
     DELETE FROM kpi_rollup;
     DELETE FROM kpi_pipeline;
-    INSERT INTO kpi_project_delta SELECT * FROM kpi_deltas(NULL);
+    INSERT INTO kpi_project_delta SELECT * FROM kpi_deltas(ARRAY(SELECT DISTINCT project_id FROM contract));
     INSERT INTO kpi_rollup (unit_id, basis, year, day, signing, signed, started, signed_amt, started_amt)
     SELECT u.unit_id, d.basis, d.year, d.day, sum(d.signing), sum(d.signed), sum(d.started),
            sum(d.signed_amt), sum(d.started_amt)
@@ -929,3 +929,42 @@ BEGIN
     RETURN quotas_get(p_year, parent);
 END
 $$;
+
+-- The board `crm serve --demo` prints: each target of the year against its
+-- figures, and the quotas under it by rank. Owner only (no scope).
+CREATE FUNCTION kpi_board(p_year integer) RETURNS SETOF text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    t target;
+    c record;
+    v kpi_figures;
+    as_of date := crm_today();
+BEGIN
+    FOR t IN SELECT * FROM target WHERE year = p_year AND parent_unit_id IS NULL ORDER BY unit_id LOOP
+        v := kpi_fast(t.unit_id, p_year, as_of);
+        RETURN NEXT format('%s %s (as of %s): signed ¥%s亿 of ¥%s亿 (%s%%), %s projects, same-year start rate %s (target %s%%)',
+            (SELECT name FROM unit WHERE id = t.unit_id), p_year, as_of,
+            round(v.signing_amount_yuan / 1e8, 2), round(t.signing_amount_yuan / 1e8, 2),
+            CASE WHEN t.signing_amount_yuan > 0 THEN round(100.0 * v.signing_amount_yuan / t.signing_amount_yuan, 1) END,
+            v.signed_count,
+            CASE WHEN v.signed_count > 0
+                 THEN format('%s/%s = %s%%', v.started_count, v.signed_count,
+                             round(100.0 * v.started_count / v.signed_count, 1)) ELSE 'n/a' END,
+            round(100 * t.start_rate, 1));
+        FOR c IN
+            SELECT u.name, q.signing_amount_yuan AS quota, q.start_rate, f.signing_amount_yuan AS actual,
+                   f.signed_count, f.started_count,
+                   rank() OVER (ORDER BY f.signing_amount_yuan::numeric / nullif(q.signing_amount_yuan, 0) DESC NULLS LAST)
+              FROM target q JOIN unit u ON u.id = q.unit_id,
+                   LATERAL kpi_fast(q.unit_id, p_year, as_of) f
+             WHERE q.parent_unit_id = t.unit_id AND q.year = p_year
+             ORDER BY 7, u.id
+        LOOP
+            RETURN NEXT format('  #%s %s: ¥%s亿 of ¥%s亿 (%s%%), started %s/%s',
+                c.rank, c.name, round(c.actual / 1e8, 2), round(c.quota / 1e8, 2),
+                CASE WHEN c.quota > 0 THEN round(100.0 * c.actual / c.quota, 1) END,
+                c.started_count, c.signed_count);
+        END LOOP;
+    END LOOP;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION kpi_board(integer) FROM PUBLIC;
