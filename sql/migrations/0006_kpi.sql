@@ -78,6 +78,10 @@ BEGIN
                   COLUMN = 'project_id';
         END IF;
     ELSE
+        -- The project moved (scope_follows): the claim follows, nothing else.
+        IF (to_jsonb(NEW) - 'unit_path') = (to_jsonb(OLD) - 'unit_path') THEN
+            RETURN NEW;
+        END IF;
         IF OLD.revoked_at IS NOT NULL THEN
             RAISE check_violation USING MESSAGE = 'a revoked claim does not change';
         END IF;
@@ -193,8 +197,13 @@ CREATE POLICY project_placement_owner ON project_placement TO crm_owner USING (t
 CREATE FUNCTION project_placed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 BEGIN
+    -- The owner loading history may date a move (crm.moved_at); callers move now.
     INSERT INTO project_placement (project_id, valid_from, unit_path)
-    VALUES (NEW.id, CASE TG_OP WHEN 'INSERT' THEN '-infinity'::timestamptz ELSE now() END, NEW.unit_path)
+    VALUES (NEW.id, CASE WHEN TG_OP = 'INSERT' THEN '-infinity'::timestamptz
+                         WHEN crm_caller_user() IS NULL
+                         THEN least(now(), coalesce(nullif(current_setting('crm.moved_at', true), '')::timestamptz, now()))
+                         ELSE now() END,
+            NEW.unit_path)
     ON CONFLICT (project_id, valid_from) DO UPDATE SET unit_path = EXCLUDED.unit_path;
     IF TG_OP = 'UPDATE' THEN
         PERFORM kpi_refresh(ARRAY[NEW.id]);
