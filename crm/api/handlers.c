@@ -1,5 +1,6 @@
 /*
- * handlers: see handlers.h.
+ * handlers: see handlers.h. The JSON a statement answers is sent as it is;
+ * only the version is read from it, for the ETag.
  */
 #include "api/handlers.h"
 
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/resources.h"
 #include "http/exchange.h"
 #include "http/query.h"
 
@@ -52,8 +54,12 @@ int handler_if_match(struct exchange *x, long long *version)
     return 0;
 }
 
-static void handler_answer(struct exchange *x, struct db_result *r, int etag)
+enum { ANSWER_ETAG = 1, ANSWER_WRITE = 2, ANSWER_CREATED = 4 };
+
+static void handler_answer(struct exchange *x, struct db_result *r, int how)
 {
+    if ((how & ANSWER_WRITE) && resource_write_refused(x, r, NULL))
+        return;
     if (exchange_db_failed(x, r))
         return;
     const PGresult *res = exchange_result(x, r, 0);
@@ -62,14 +68,14 @@ static void handler_answer(struct exchange *x, struct db_result *r, int etag)
         exchange_send_problem(x, 404, "No such resource.");
         return;
     }
-    if (etag) {
+    if (how & ANSWER_ETAG) {
         json_t *doc = json_loads(text, 0, NULL);
         json_t *v = json_object_get(doc, "version");
         if (json_is_integer(v))
             handler_set_etag(x, json_integer_value(v));
         json_decref(doc);
     }
-    exchange_send_json_text(x, 200, text, strlen(text));
+    exchange_send_json_text(x, how & ANSWER_CREATED ? 201 : 200, text, strlen(text));
 }
 
 static void handler_on_json(void *arg, struct db_result *r)
@@ -79,7 +85,17 @@ static void handler_on_json(void *arg, struct db_result *r)
 
 static void handler_on_json_etag(void *arg, struct db_result *r)
 {
-    handler_answer(arg, r, 1);
+    handler_answer(arg, r, ANSWER_ETAG);
+}
+
+static void handler_on_write(void *arg, struct db_result *r)
+{
+    handler_answer(arg, r, ANSWER_WRITE | ANSWER_ETAG);
+}
+
+static void handler_on_created(void *arg, struct db_result *r)
+{
+    handler_answer(arg, r, ANSWER_WRITE | ANSWER_ETAG | ANSWER_CREATED);
 }
 
 static void handler_run(struct exchange *x, int stmt, int nparams, const char *const *params,
@@ -102,6 +118,41 @@ void handler_json_query_etag(struct exchange *x, int stmt, int nparams, const ch
     handler_run(x, stmt, nparams, params, handler_on_json_etag);
 }
 
+void handler_json_write(struct exchange *x, int stmt, int nparams, const char *const *params,
+                        int created)
+{
+    handler_run(x, stmt, nparams, params, created ? handler_on_created : handler_on_write);
+}
+
+void handler_json_body_write(struct exchange *x, int stmt, const char *key, json_t *body,
+                             int created)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text) {
+        exchange_send_problem(x, 503, "Out of memory.");
+        return;
+    }
+    const char *params[] = {key, text};
+    handler_json_write(x, stmt, 2, params, created);
+    free(text);
+}
+
+int handler_path_year(struct exchange *x, char *out, size_t outlen)
+{
+    char raw[8];
+    if (router_param(&x->match, "year", raw, sizeof raw) == 4 &&
+        strspn(raw, "0123456789") == 4 && atoi(raw) >= KPI_YEAR_MIN && atoi(raw) <= KPI_YEAR_MAX) {
+        snprintf(out, outlen, "%s", raw);
+        return 0;
+    }
+    char detail[96];
+    snprintf(detail, sizeof detail, "The path parameter 'year' must be a year from %d to %d.",
+             KPI_YEAR_MIN, KPI_YEAR_MAX);
+    exchange_send_problem(x, 400, detail);
+    return -1;
+}
+
 void handler_send_page(struct exchange *x, const char *kind, const char *text)
 {
     json_t *page = text ? json_loads(text, 0, NULL) : NULL;
@@ -109,13 +160,21 @@ void handler_send_page(struct exchange *x, const char *kind, const char *text)
         exchange_send_problem(x, 500, "An unexpected error occurred.");
         return;
     }
+    /* The key of the last item: an id, or a text for lists ordered otherwise. */
     json_t *next = json_object_get(page, "next_after");
+    char cursor[CURSOR_CHARS];
     if (json_is_integer(next)) {
-        char cursor[128];
         cursor_encode(kind, json_integer_value(next), cursor, sizeof cursor);
         json_object_set_new(page, "next_cursor", json_string(cursor));
-    } else {
+    } else if (json_is_string(next) &&
+               cursor_encode_text(kind, json_string_value(next), cursor, sizeof cursor) == 0) {
+        json_object_set_new(page, "next_cursor", json_string(cursor));
+    } else if (json_is_null(next) || !next) {
         json_object_set_new(page, "next_cursor", json_null());
+    } else {
+        json_decref(page);
+        exchange_send_problem(x, 500, "An unexpected error occurred.");
+        return;
     }
     json_object_del(page, "next_after");
     exchange_send_json(x, 200, page);

@@ -1,10 +1,11 @@
 /*
- * handlers: what many route handlers share: path ids, the one-statement
- * JSON read, ETags.
+ * handlers: what many route handlers share: path ids and years, the
+ * one-statement JSON read or write, ETags, list pages.
  */
 #ifndef CRM_HANDLERS_H
 #define CRM_HANDLERS_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 struct exchange;
@@ -14,14 +15,34 @@ struct exchange;
  * not found). */
 int handler_path_id(struct exchange *x, const char *name, char *out, size_t outlen);
 
+/* The years that targets, figures and scores are kept for. */
+#define KPI_YEAR_MIN 2000
+#define KPI_YEAR_MAX 2100
+
+/* The path parameter "year" (KPI_YEAR_MIN..KPI_YEAR_MAX) into out. Returns
+ * 0, or -1 after answering 400 naming it. */
+int handler_path_year(struct exchange *x, char *out, size_t outlen);
+
 /* Runs stmt (after the auth call) and answers 200 with the JSON text in its
  * first row's first column, or 404 when there is no row. The _etag variant
  * also sends the JSON's "version" as the ETag. */
 void handler_json_query(struct exchange *x, int stmt, int nparams, const char *const *params);
 void handler_json_query_etag(struct exchange *x, int stmt, int nparams, const char *const *params);
 
+/* As handler_json_query_etag, for a write: a refusal of the data's rules is
+ * answered as resource_write_refused does (422 naming the field, 409 for a
+ * conflict); success is 200, or 201 when created. */
+void handler_json_write(struct exchange *x, int stmt, int nparams, const char *const *params,
+                        int created);
+
+/* handler_json_write of stmt(key, body as JSON text). Takes the reference
+ * to body. */
+void handler_json_body_write(struct exchange *x, int stmt, const char *key, json_t *body,
+                             int created);
+
 /* Answers a list page built by PostgreSQL as {"items", "next_after"}: the
- * key of the last item becomes the opaque next_cursor of kind (or null). */
+ * key of the last item (an id, or a text) becomes the opaque next_cursor of
+ * kind (or null). */
 void handler_send_page(struct exchange *x, const char *kind, const char *text);
 
 /* The version an If-Match header names ("3", W/"3" or "3"): 0 and *version,

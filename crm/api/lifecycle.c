@@ -143,8 +143,11 @@ void claims_verify(struct exchange *x)
     exchange_db_submit(x, job);
 }
 
+/* falsified: the claim was false, not merely mistaken (it costs the unit
+ * points in its score). */
 static const struct field_spec revoke_fields[] = {
     {"reason", FIELD_STRING, 1, 6000, 0, NULL},
+    {"falsified", FIELD_BOOLEAN, 0, 0, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -168,8 +171,9 @@ void claims_revoke(struct exchange *x)
     }
     struct db_job *job = exchange_job(x, lifecycle_on_claim);
     if (job) {
-        const char *params[] = {id, reason};
-        db_job_add(job, claim_statement(x, 0), 2, params);
+        const char *params[] = {id, reason,
+                                json_is_true(json_object_get(body, "falsified")) ? "true" : "false"};
+        db_job_add(job, claim_statement(x, 0), 3, params);
         exchange_db_submit(x, job);
     }
     json_decref(body);
@@ -180,12 +184,8 @@ void claims_revoke(struct exchange *x)
 void stats_leaders(struct exchange *x)
 {
     long long year;
-    if (query_int(x, "year", 1900, 2999, -1, &year) != 0)
+    if (query_int_required(x, "year", 1900, 2999, &year) != 0)
         return;
-    if (year < 0) {
-        exchange_send_problem(x, 400, "The query parameter 'year' is required.");
-        return;
-    }
     char year_s[24];
     snprintf(year_s, sizeof year_s, "%lld", year);
     const char *params[] = {year_s};

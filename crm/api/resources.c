@@ -82,6 +82,7 @@ static const struct field_spec project_fields[] = {
     {"five_one", FIELD_OBJECT, 0, 0, 0, NULL},
     STR("plan", 0, 12000),
     DATE_NULL("planned_start_on"),
+    DATE_NULL("expected_sign_on"),
     ENUM("stage", 0, first_stages),
     END,
 };
@@ -98,6 +99,7 @@ static const struct field_spec project_update_fields[] = {
     {"five_one", FIELD_OBJECT, 0, 0, 0, NULL},
     STR("plan", 0, 12000),
     DATE_NULL("planned_start_on"),
+    DATE_NULL("expected_sign_on"),
     END,
 };
 static const struct list_filter project_filters[] = {
@@ -224,11 +226,10 @@ static const struct resource *resource_of(const struct exchange *x)
     return x->match.route->arg;
 }
 
-/* The filters of the query string as a JSON object; NULL after a 400. */
-static json_t *resource_filters(struct exchange *x, const struct resource *res)
+json_t *list_filters_parse(struct exchange *x, const struct list_filter *filters)
 {
     json_t *f = json_object();
-    for (const struct list_filter *lf = res->filters; lf && lf->name; lf++) {
+    for (const struct list_filter *lf = filters; lf && lf->name; lf++) {
         const char *v = exchange_query(x, lf->name);
         if (!v)
             continue;
@@ -319,7 +320,7 @@ static void resource_page(struct exchange *x, json_t *filters)
 
 void resource_list(struct exchange *x)
 {
-    json_t *filters = resource_filters(x, resource_of(x));
+    json_t *filters = list_filters_parse(x, resource_of(x)->filters);
     if (filters)
         resource_page(x, filters);
 }
@@ -330,7 +331,7 @@ void resource_list_of(struct exchange *x)
     char id[24];
     if (handler_path_id(x, "id", id, sizeof id) != 0)
         return;
-    json_t *filters = resource_filters(x, res);
+    json_t *filters = list_filters_parse(x, res->filters);
     if (!filters)
         return;
     json_object_set_new(filters, res->parent_field, json_integer(atoll(id)));

@@ -41,6 +41,10 @@ struct resource {
 extern const struct resource investors, contacts, projects, contracts, starts, interactions,
     problems, batches;
 
+/* The filters of the query string as a JSON object ({"unit_id": 5}); NULL
+ * after answering 400 naming a malformed one. The caller owns the result. */
+json_t *list_filters_parse(struct exchange *x, const struct list_filter *filters);
+
 void resource_list(struct exchange *x);
 void resource_get(struct exchange *x);
 void resource_create(struct exchange *x);

@@ -11,6 +11,7 @@
 #define LOGGERS (ROLE_ADMIN | ROLE_BUREAU | ROLE_UNIT | ROLE_LEADER)
 #define VERIFIERS (ROLE_BUREAU | ROLE_VIEWER)
 #define BATCHERS (ROLE_ADMIN | ROLE_BUREAU)
+#define FREEZERS (ROLE_ADMIN | ROLE_VIEWER)
 
 const struct route api_routes[] = {
     {HTTP_GET, "/healthz", health_alive, ROLE_PUBLIC, NULL, NULL},
@@ -80,6 +81,19 @@ const struct route api_routes[] = {
     {HTTP_POST, "/api/v1/batches", resource_create, BATCHERS, &batches, NULL},
     {HTTP_GET, "/api/v1/batches/{id}", resource_get, READERS, &batches, NULL},
     {HTTP_PATCH, "/api/v1/batches/{id}", resource_update, BATCHERS, &batches, NULL},
+
+    {HTTP_GET, "/api/v1/targets/{year}", targets_get, READERS, NULL, NULL},
+    {HTTP_PUT, "/api/v1/targets/{year}", targets_put, ROLE_ADMIN, NULL, NULL},
+    {HTTP_GET, "/api/v1/targets/{year}/quotas", quotas_get, READERS, NULL, NULL},
+    {HTTP_PUT, "/api/v1/targets/{year}/quotas", quotas_put, ROLE_ADMIN, NULL, NULL},
+    {HTTP_GET, "/api/v1/stats/units/{id}", stats_unit, READERS, NULL, NULL},
+    {HTTP_GET, "/api/v1/stats/ranking", stats_ranking, READERS, NULL, NULL},
+    {HTTP_GET, "/api/v1/units/{id}/scorecard", units_scorecard, READERS, NULL, NULL},
+    {HTTP_GET, "/api/v1/alerts", alerts_list, READERS, NULL, NULL},
+    {HTTP_GET, "/api/v1/scores/rules/{year}", score_rules_get, READERS, NULL, NULL},
+    {HTTP_PUT, "/api/v1/scores/rules/{year}", score_rules_put, ROLE_ADMIN, NULL, NULL},
+    {HTTP_POST, "/api/v1/scores/snapshots", snapshots_freeze, FREEZERS, NULL, NULL},
+    {HTTP_GET, "/api/v1/scores/snapshots", snapshots_list, READERS, NULL, NULL},
 
     {HTTP_POST, "/api/v1/imports/projects", imports_projects, CRM_WRITERS, NULL, "text/csv"},
     {HTTP_GET, "/api/v1/exports/projects.csv", exports_projects_csv, READERS, NULL, NULL},

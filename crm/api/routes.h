@@ -40,6 +40,19 @@ void claims_verify(struct exchange *x);       /* POST /api/v1/{contracts,starts}
 void claims_revoke(struct exchange *x);       /* POST /api/v1/{contracts,starts}/{id}/revoke */
 void stats_leaders(struct exchange *x);       /* GET /api/v1/stats/leaders */
 
+void targets_get(struct exchange *x);      /* GET /api/v1/targets/{year} */
+void targets_put(struct exchange *x);      /* PUT /api/v1/targets/{year} */
+void quotas_get(struct exchange *x);       /* GET /api/v1/targets/{year}/quotas */
+void quotas_put(struct exchange *x);       /* PUT /api/v1/targets/{year}/quotas */
+void stats_unit(struct exchange *x);       /* GET /api/v1/stats/units/{id} */
+void stats_ranking(struct exchange *x);    /* GET /api/v1/stats/ranking */
+void units_scorecard(struct exchange *x);  /* GET /api/v1/units/{id}/scorecard */
+void alerts_list(struct exchange *x);      /* GET /api/v1/alerts */
+void score_rules_get(struct exchange *x);  /* GET /api/v1/scores/rules/{year} */
+void score_rules_put(struct exchange *x);  /* PUT /api/v1/scores/rules/{year} */
+void snapshots_freeze(struct exchange *x); /* POST /api/v1/scores/snapshots */
+void snapshots_list(struct exchange *x);   /* GET /api/v1/scores/snapshots */
+
 void imports_projects(struct exchange *x);      /* POST /api/v1/imports/projects (CSV) */
 void exports_projects_csv(struct exchange *x);  /* GET /api/v1/exports/projects.csv */
 void exports_projects_xlsx(struct exchange *x); /* GET /api/v1/exports/projects.xlsx */

@@ -39,10 +39,24 @@ enum statement_id {
     STMT_IDEMPOTENCY_FINISH, /* (user, key, status, content type, body) */
     STMT_CLAIM_VERIFY_CONTRACT, /* (id) -> JSON, no row when not verifiable */
     STMT_CLAIM_VERIFY_START,
-    STMT_CLAIM_REVOKE_CONTRACT, /* (id, reason) -> JSON */
+    STMT_CLAIM_REVOKE_CONTRACT, /* (id, reason, falsified) -> JSON */
     STMT_CLAIM_REVOKE_START,
-    STMT_MARK_STALLED,
-    STMT_STATEMENT_TIMEOUT,     /* (ms) -> a longer statement timeout for the rest of the job */          /* () -> how many projects were marked stalled */
+    STMT_MARK_STALLED,          /* () -> how many projects were marked stalled */
+    STMT_STATEMENT_TIMEOUT,     /* (ms) -> a longer statement timeout for the rest of the job */
+    /* Targets, KPIs and scores (api/targets.c, api/stats.c, api/scores.c):
+     * JSON built by the functions of migrations 0006 and 0007. */
+    STMT_TARGETS_GET,    /* (year) -> {year, targets} */
+    STMT_TARGETS_PUT,    /* (year, body) -> {year, targets} */
+    STMT_QUOTAS_GET,     /* (year, parent unit or NULL) -> {year, parent_unit_id, quotas} */
+    STMT_QUOTAS_PUT,     /* (year, body) -> the same */
+    STMT_STATS_UNIT,     /* (unit, year, as_of or NULL) -> figures; CR404 out of scope */
+    STMT_STATS_RANKING,  /* (year, parent or NULL, as_of or NULL) -> {units: [...]} */
+    STMT_UNIT_SCORECARD, /* (unit, year, as_of or NULL) -> scorecard; CR404 out of scope */
+    STMT_ALERTS_PAGE,    /* (filters, after text, limit) -> {items, next_after} */
+    STMT_SCORE_RULES_GET, /* (year) -> {year, rules, version...} */
+    STMT_SCORE_RULES_PUT, /* (year, body) -> the same */
+    STMT_SNAPSHOT_FREEZE, /* (year, month) -> the snapshot; 23505 when frozen already */
+    STMT_SNAPSHOTS_LIST,  /* (year, month or NULL) -> {items} */
     /* The resources (api/resources.c): each has page, get, create, update,
      * version and delete, in this order, calling <name>_page(filters,
      * after, limit), <name>_get(id), <name>_create(body),

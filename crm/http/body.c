@@ -99,6 +99,19 @@ static const char *field_error(const struct field_spec *s, json_t *value, char *
             return buf;
         }
         return NULL;
+    case FIELD_NATURAL:
+    case FIELD_NUMBER:
+        if (s->type == FIELD_NATURAL ? !json_is_integer(value) : !json_is_number(value))
+            return s->type == FIELD_NATURAL ? "must be an integer" : "must be a number";
+        if (json_number_value(value) < 0 ||
+            (s->max_len && json_number_value(value) > (double)s->max_len)) {
+            if (s->max_len)
+                snprintf(buf, len, "must be from 0 to %zu", s->max_len);
+            else
+                snprintf(buf, len, "must be at least 0");
+            return buf;
+        }
+        return NULL;
     case FIELD_BOOLEAN:
         return json_is_boolean(value) ? NULL : "must be true or false";
     case FIELD_DATE:
@@ -116,6 +129,8 @@ static const char *field_error(const struct field_spec *s, json_t *value, char *
             snprintf(buf + used, len - used, " %s", *v);
         }
         return buf;
+    case FIELD_NESTED:
+        return json_is_object(value) ? NULL : "must be an object";
     case FIELD_OBJECT: {
         if (!json_is_object(value))
             return "must be an object";
@@ -129,7 +144,8 @@ static const char *field_error(const struct field_spec *s, json_t *value, char *
         return NULL;
     }
     case FIELD_ID_ARRAY:
-    case FIELD_STRING_ARRAY: {
+    case FIELD_STRING_ARRAY:
+    case FIELD_OBJECT_ARRAY: {
         if (!json_is_array(value))
             return "must be an array";
         if (s->max_len && json_array_size(value) > s->max_len) {
@@ -144,6 +160,8 @@ static const char *field_error(const struct field_spec *s, json_t *value, char *
                 return "must hold positive integers";
             if (s->type == FIELD_STRING_ARRAY && !(json_is_string(v) && json_string_length(v) <= 200))
                 return "must hold strings of at most 200 bytes";
+            if (s->type == FIELD_OBJECT_ARRAY && !json_is_object(v))
+                return "must hold objects";
         }
         return NULL;
     }
@@ -151,9 +169,11 @@ static const char *field_error(const struct field_spec *s, json_t *value, char *
     return "is not acceptable";
 }
 
-int body_check(struct exchange *x, json_t *obj, const struct field_spec *specs)
+int body_check_members(struct exchange *x, json_t **problem, json_t *obj,
+                       const struct field_spec *specs, const char *prefix)
 {
-    json_t *problem = NULL;
+    int n = 0;
+    char field[128];
     const char *key;
     json_t *value;
     json_object_foreach(obj, key, value)
@@ -161,11 +181,24 @@ int body_check(struct exchange *x, json_t *obj, const struct field_spec *specs)
         const struct field_spec *s = spec_find(specs, key);
         char buf[256];
         const char *msg = s ? field_error(s, value, buf, sizeof buf) : "is not a field of this request";
-        if (msg)
-            body_error(&problem, x, key, msg);
+        if (msg) {
+            snprintf(field, sizeof field, "%s%s", prefix, key);
+            body_error(problem, x, *prefix ? field : key, msg);
+            n++;
+        }
     }
     for (const struct field_spec *s = specs; s->name; s++)
-        if (s->required && !json_object_get(obj, s->name))
-            body_error(&problem, x, s->name, "is required");
+        if (s->required && !json_object_get(obj, s->name)) {
+            snprintf(field, sizeof field, "%s%s", prefix, s->name);
+            body_error(problem, x, field, "is required");
+            n++;
+        }
+    return n;
+}
+
+int body_check(struct exchange *x, json_t *obj, const struct field_spec *specs)
+{
+    json_t *problem = NULL;
+    body_check_members(x, &problem, obj, specs, "");
     return body_send_errors(x, problem);
 }

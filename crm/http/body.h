@@ -21,14 +21,18 @@ enum field_type {
     FIELD_OBJECT,       /* a JSON object of strings */
     FIELD_ID_ARRAY,     /* an array of positive integers */
     FIELD_STRING_ARRAY, /* an array of strings */
+    FIELD_NATURAL,      /* an integer >= 0 (up to max_len when set) */
+    FIELD_NUMBER,       /* a number >= 0, integer or not (up to max_len when set) */
+    FIELD_OBJECT_ARRAY, /* an array of objects (their members checked by the caller) */
+    FIELD_NESTED,       /* an object (its members checked by the caller) */
 };
 
 struct field_spec {
     const char *name;
     enum field_type type;
     int required;
-    size_t max_len;             /* strings: bytes; arrays: items; integers: largest value;
-                                 * 0 = no limit of its own */
+    size_t max_len;             /* strings: bytes; arrays: items; integers and numbers:
+                                 * largest value; 0 = no limit of its own */
     int nullable;               /* null is accepted (clears the field) */
     const char *const *values;  /* FIELD_ENUM: NULL-terminated */
 };
@@ -45,6 +49,12 @@ json_t *body_object(struct exchange *x);
  * wrong types, missing required ones, strings too long -> one 422 listing
  * every error; returns -1. Returns 0 when all is well. */
 int body_check(struct exchange *x, json_t *obj, const struct field_spec *specs);
+
+/* Checks obj against specs as body_check does, but adds the errors to the
+ * 422 being built in *problem under prefix and the member's name
+ * ("targets[2]." "unit_id"), sending nothing. Returns how many it added. */
+int body_check_members(struct exchange *x, json_t **problem, json_t *obj,
+                       const struct field_spec *specs, const char *prefix);
 
 /* Adds an error for field to a 422 being built (creating it on first use). */
 void body_error(json_t **problem, struct exchange *x, const char *field, const char *message);

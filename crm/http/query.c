@@ -1,7 +1,8 @@
 /*
  * query: see query.h. A cursor is base64url("kind:key" + a keyed BLAKE2b
  * tag): opaque to clients, and one they changed is refused. It grants
- * nothing: the database still applies the caller's scope to the page.
+ * nothing: the database still applies the caller's scope to the page. The
+ * key is an id, or for lists ordered otherwise a short text.
  */
 #include "http/query.h"
 
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/body.h"
 #include "http/exchange.h"
 
 static int parse_ll(const char *text, long long min, long long max, long long *out)
@@ -85,22 +87,30 @@ static void cursor_mac(const unsigned char *payload, size_t len, unsigned char *
     crypto_generichash(mac, CURSOR_MAC_BYTES, payload, len, cursor_key, sizeof cursor_key);
 }
 
-void cursor_encode(const char *kind, long long key, char *out, size_t outlen)
+/* "kind:key" and its tag, base64url. Returns -1 when it does not fit. */
+static int cursor_pack(const char *kind, const char *key, char *out, size_t outlen)
 {
-    unsigned char raw[64 + CURSOR_MAC_BYTES];
-    int n = snprintf((char *)raw, 64, "%s:%lld", kind, key);
+    unsigned char raw[CURSOR_KEY_MAX + 32 + CURSOR_MAC_BYTES];
+    int n = snprintf((char *)raw, sizeof raw - CURSOR_MAC_BYTES, "%s:%s", kind, key);
+    if (n < 0 || (size_t)n >= sizeof raw - CURSOR_MAC_BYTES ||
+        sodium_base64_ENCODED_LEN((size_t)n + CURSOR_MAC_BYTES,
+                                  sodium_base64_VARIANT_URLSAFE_NO_PADDING) > outlen)
+        return -1;
     cursor_mac(raw, (size_t)n, raw + n);
     sodium_bin2base64(out, outlen, raw, (size_t)n + CURSOR_MAC_BYTES,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return 0;
 }
 
-int cursor_decode(const char *kind, const char *text, long long *key)
+/* The key text of a cursor of kind into key (keylen bytes), or -1 when the
+ * cursor is not one we gave out for kind. */
+static int cursor_unpack(const char *kind, const char *text, char *key, size_t keylen)
 {
-    unsigned char raw[64 + CURSOR_MAC_BYTES], mac[CURSOR_MAC_BYTES];
+    unsigned char raw[CURSOR_KEY_MAX + 32 + CURSOR_MAC_BYTES + 1], mac[CURSOR_MAC_BYTES];
     size_t len = 0;
     const char *end = NULL;
     size_t tlen = strlen(text);
-    if (tlen == 0 || tlen > 120 ||
+    if (tlen == 0 || tlen >= CURSOR_CHARS ||
         sodium_base642bin(raw, sizeof raw - 1, text, tlen, NULL, &len, &end,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
         end != text + tlen || len <= CURSOR_MAC_BYTES)
@@ -111,9 +121,32 @@ int cursor_decode(const char *kind, const char *text, long long *key)
         return -1; /* not one we gave out */
     raw[len] = '\0';
     size_t klen = strlen(kind);
-    if (len <= klen + 1 || memcmp(raw, kind, klen) != 0 || raw[klen] != ':')
+    if (len <= klen + 1 || memcmp(raw, kind, klen) != 0 || raw[klen] != ':' ||
+        strlen((const char *)raw) != len || len - klen - 1 >= keylen)
         return -1;
-    return parse_ll((const char *)raw + klen + 1, 1, 9223372036854775807LL, key);
+    memcpy(key, raw + klen + 1, len - klen);
+    return 0;
+}
+
+void cursor_encode(const char *kind, long long key, char *out, size_t outlen)
+{
+    char text[24];
+    snprintf(text, sizeof text, "%lld", key);
+    if (cursor_pack(kind, text, out, outlen) != 0 && outlen)
+        out[0] = '\0';
+}
+
+int cursor_decode(const char *kind, const char *text, long long *key)
+{
+    char k[CURSOR_KEY_MAX + 1];
+    if (cursor_unpack(kind, text, k, sizeof k) != 0)
+        return -1;
+    return parse_ll(k, 1, 9223372036854775807LL, key);
+}
+
+int cursor_encode_text(const char *kind, const char *key, char *out, size_t outlen)
+{
+    return cursor_pack(kind, key, out, outlen);
 }
 
 int query_cursor(struct exchange *x, const char *kind, long long *after)
@@ -125,5 +158,45 @@ int query_cursor(struct exchange *x, const char *kind, long long *after)
     if (cursor_decode(kind, v, after) == 0)
         return 0;
     exchange_send_problem(x, 400, "The cursor is not one this list gave out.");
+    return -1;
+}
+
+int query_cursor_text(struct exchange *x, const char *kind, char *after, size_t len)
+{
+    const char *v = exchange_query(x, "cursor");
+    after[0] = '\0';
+    if (!v || cursor_unpack(kind, v, after, len) == 0)
+        return 0;
+    after[0] = '\0';
+    exchange_send_problem(x, 400, "The cursor is not one this list gave out.");
+    return -1;
+}
+
+int query_int_required(struct exchange *x, const char *name, long long min, long long max,
+                       long long *out)
+{
+    if (!exchange_query(x, name)) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "The query parameter '%s' is required.", name);
+        exchange_send_problem(x, 400, detail);
+        return -1;
+    }
+    return query_int(x, name, min, max, 0, out);
+}
+
+int query_date(struct exchange *x, const char *name, char *out)
+{
+    const char *v = exchange_query(x, name);
+    out[0] = '\0';
+    if (!v)
+        return 0;
+    if (date_valid(v)) {
+        memcpy(out, v, 11);
+        return 0;
+    }
+    char detail[160];
+    snprintf(detail, sizeof detail, "The query parameter '%s' must be a date written YYYY-MM-DD.",
+             name);
+    exchange_send_problem(x, 400, detail);
     return -1;
 }

@@ -820,7 +820,7 @@ DECLARE
     short text;
 BEGIN
     IF crm_caller_role() IS DISTINCT FROM 'admin' THEN
-        RAISE insufficient_privilege USING MESSAGE = 'only administrators set targets';
+        RAISE EXCEPTION 'only administrators set targets' USING ERRCODE = 'CR403';
     END IF;
     IF jsonb_typeof(items) IS DISTINCT FROM 'array' THEN
         RAISE check_violation USING MESSAGE = 'must be an array of targets', COLUMN = 'targets';
@@ -880,7 +880,7 @@ DECLARE
     short text;
 BEGIN
     IF crm_caller_role() IS DISTINCT FROM 'admin' THEN
-        RAISE insufficient_privilege USING MESSAGE = 'only administrators set quotas';
+        RAISE EXCEPTION 'only administrators set quotas' USING ERRCODE = 'CR403';
     END IF;
     IF jsonb_typeof(p_body -> 'parent_unit_id') IS DISTINCT FROM 'number'
        OR (p_body ->> 'parent_unit_id') !~ '^[0-9]{1,18}$'

@@ -41,6 +41,14 @@ expected() {
     "POST /api/v1/interactions" | "PATCH /api/v1/interactions/{id}" | "POST /api/v1/problems" | \
       "PATCH /api/v1/problems/{id}") echo "$writers leader" ;;
     "POST /api/v1/batches" | "PATCH /api/v1/batches/{id}") echo "admin bureau" ;;
+    # Targets, figures and scores: everyone reads them (a unit its own and the
+    # county's); admins set targets, quotas and score rules; the assessment
+    # office (viewer) and admins freeze the month's scores.
+    "GET /api/v1/targets/{year}" | "GET /api/v1/targets/{year}/quotas" | "GET /api/v1/stats/units/{id}" | \
+      "GET /api/v1/stats/ranking" | "GET /api/v1/units/{id}/scorecard" | "GET /api/v1/alerts" | \
+      "GET /api/v1/scores/rules/{year}" | "GET /api/v1/scores/snapshots") echo "$all" ;;
+    "PUT /api/v1/targets/{year}" | "PUT /api/v1/targets/{year}/quotas" | "PUT /api/v1/scores/rules/{year}") echo admin ;;
+    "POST /api/v1/scores/snapshots") echo "admin viewer" ;;
     *) echo UNKNOWN ;;
   esac
 }
@@ -70,11 +78,12 @@ call_route() {
   local route=$1 token=$2
   local method=${route%% *} path=${route#* }
   path=${path//\{id\}/$(user_id matrix.target)}
+  path=${path//\{year\}/2024}
   case "$method" in
     GET | DELETE) api "$method" "$path" "$token" ;;
     # Bodies that are wrong on purpose: an allowed caller gets 422 (or 400),
     # never a change; a refused one gets 403 before the body matters.
-    POST | PATCH)
+    POST | PUT | PATCH)
       if [ "$path" = /api/v1/imports/projects ]; then
         api POST "$path" "$token" -H 'Content-Type: text/csv' --data-binary $'no,header\n'
       else
