@@ -247,9 +247,14 @@ ALTER TABLE target ENABLE ROW LEVEL SECURITY;
 ALTER TABLE target FORCE ROW LEVEL SECURITY;
 CREATE POLICY target_owner ON target TO crm_owner USING (true) WITH CHECK (true);
 
-CREATE FUNCTION unit_target(p_unit bigint, p_year integer) RETURNS target LANGUAGE sql STABLE
-SECURITY DEFINER SET search_path = public, pg_temp AS
-$$ SELECT * FROM target WHERE unit_id = p_unit AND year = p_year $$;
+CREATE FUNCTION unit_target(p_unit bigint, p_year integer) RETURNS target LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    t target;
+BEGIN
+    SELECT * INTO t FROM target WHERE unit_id = p_unit AND year = p_year;
+    RETURN t;
+END
+$$;
 
 -- ---- the KPI engine ----
 
@@ -378,16 +383,17 @@ $$;
 
 CREATE FUNCTION kpi_deltas(p_projects bigint[])
 RETURNS SETOF kpi_project_delta LANGUAGE sql STABLE AS $$
+    WITH l AS MATERIALIZED (SELECT * FROM kpi_levels(p_projects))
     SELECT x.project_id, x.basis, x.year, x.day, x.unit_path,
            sum(x.signing)::bigint, sum(x.signed)::integer, sum(x.started)::integer,
            sum(x.signed_amt)::bigint, sum(x.started_amt)::bigint
       FROM (SELECT l.project_id, l.basis, l.year, l.day, l.unit_path,
                    l.signing, l.signed, l.started, l.signed_amt, l.started_amt
-              FROM kpi_levels(p_projects) l
+              FROM l
             UNION ALL
             SELECT l.project_id, l.basis, l.year, l.next_day, l.unit_path,
                    -l.signing, -l.signed, -l.started, -l.signed_amt, -l.started_amt
-              FROM kpi_levels(p_projects) l
+              FROM l
              WHERE l.next_day IS NOT NULL) x
      GROUP BY x.project_id, x.basis, x.year, x.day, x.unit_path
     HAVING sum(x.signing) <> 0 OR sum(x.signed) <> 0 OR sum(x.started) <> 0
@@ -398,7 +404,7 @@ $$;
 -- Runs in the transaction that changed them; the projects' rows are locked
 -- so that two transactions on one project apply their differences in turn.
 CREATE FUNCTION kpi_refresh(p_projects bigint[]) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = public, pg_temp AS $$
+SET search_path = public, pg_temp SET jit = off AS $$
 BEGIN
     PERFORM 1 FROM project WHERE id = ANY (p_projects) ORDER BY id FOR NO KEY UPDATE;
     WITH fresh AS MATERIALIZED (SELECT * FROM kpi_deltas(p_projects)),
@@ -485,7 +491,7 @@ CREATE TRIGGER project_pipeline AFTER UPDATE ON project
 -- Recomputes every roll-up from the raw rows: after a bulk load that ran
 -- without triggers, or to check them.
 CREATE FUNCTION kpi_rebuild() RETURNS void LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = public, pg_temp AS $$
+SET search_path = public, pg_temp SET jit = off AS $$
 BEGIN
     LOCK TABLE kpi_rollup, kpi_project_delta, kpi_pipeline IN EXCLUSIVE MODE;
     DELETE FROM kpi_project_delta;
@@ -496,7 +502,8 @@ BEGIN
     SELECT u.unit_id, d.basis, d.year, d.day, sum(d.signing), sum(d.signed), sum(d.started),
            sum(d.signed_amt), sum(d.started_amt)
       FROM kpi_project_delta d, unnest(d.unit_path) u (unit_id)
-     GROUP BY u.unit_id, d.basis, d.year, d.day;
+     GROUP BY u.unit_id, d.basis, d.year, d.day
+     ORDER BY u.unit_id, d.basis, d.year, d.day;
     INSERT INTO kpi_pipeline (unit_id, year, stage, amount_yuan, projects)
     SELECT u.unit_id, extract(year FROM p.expected_sign_on)::integer, kpi_pipeline_stage(p),
            sum(p.planned_investment_yuan), count(*)
@@ -507,13 +514,47 @@ END
 $$;
 
 -- The fast path: a unit's figures of a year as of a date, from the roll-up.
+-- (PL/pgSQL rather than SQL here and below: a SQL function that cannot be
+-- inlined is planned at every call, a PL/pgSQL one once per connection.)
 CREATE FUNCTION kpi_fast(p_unit bigint, p_year integer, p_as_of date, p_basis text DEFAULT 'verified')
-RETURNS kpi_figures LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+RETURNS kpi_figures LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    f kpi_figures;
+BEGIN
     SELECT coalesce(sum(signing), 0)::bigint, coalesce(sum(signed), 0)::integer,
            coalesce(sum(started), 0)::integer, coalesce(sum(signed_amt), 0)::bigint,
            coalesce(sum(started_amt), 0)::bigint
+      INTO f
       FROM kpi_rollup
-     WHERE unit_id = p_unit AND basis = p_basis AND year = p_year AND day <= p_as_of
+     WHERE unit_id = p_unit AND basis = p_basis AND year = p_year AND day <= p_as_of;
+    RETURN f;
+END
+$$;
+
+-- Both bases in one pass over the roll-up.
+CREATE FUNCTION kpi_fast_both(p_unit bigint, p_year integer, p_as_of date,
+                              OUT verified kpi_figures, OUT reported kpi_figures)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v bigint[];
+    r bigint[];
+BEGIN
+    SELECT ARRAY[coalesce(sum(signing) FILTER (WHERE basis = 'verified'), 0),
+                 coalesce(sum(signed) FILTER (WHERE basis = 'verified'), 0),
+                 coalesce(sum(started) FILTER (WHERE basis = 'verified'), 0),
+                 coalesce(sum(signed_amt) FILTER (WHERE basis = 'verified'), 0),
+                 coalesce(sum(started_amt) FILTER (WHERE basis = 'verified'), 0)],
+           ARRAY[coalesce(sum(signing) FILTER (WHERE basis = 'reported'), 0),
+                 coalesce(sum(signed) FILTER (WHERE basis = 'reported'), 0),
+                 coalesce(sum(started) FILTER (WHERE basis = 'reported'), 0),
+                 coalesce(sum(signed_amt) FILTER (WHERE basis = 'reported'), 0),
+                 coalesce(sum(started_amt) FILTER (WHERE basis = 'reported'), 0)]
+      INTO v, r
+      FROM kpi_rollup
+     WHERE unit_id = p_unit AND basis IN ('verified', 'reported') AND year = p_year AND day <= p_as_of;
+    verified := ROW(v[1], v[2], v[3], v[4], v[5]);
+    reported := ROW(r[1], r[2], r[3], r[4], r[5]);
+END
 $$;
 
 -- The reference: the same figures computed from the raw rows, straight from
@@ -536,9 +577,8 @@ RETURNS kpi_figures LANGUAGE sql STABLE SECURITY DEFINER SET search_path = publi
          ORDER BY c.project_id, c.signed_on, c.id),
     increases AS (
         SELECT coalesce(sum(c.amount_yuan), 0) AS amount
-          FROM counting c
-         WHERE c.kind = 'capital_increase' AND extract(year FROM c.signed_on) = p_year
-           AND c.project_id IN (SELECT project_id FROM first_formal)),
+          FROM counting c JOIN first_formal f ON f.project_id = c.project_id
+         WHERE c.kind = 'capital_increase' AND extract(year FROM c.signed_on) = p_year),
     signed AS (
         SELECT f.* FROM first_formal f WHERE extract(year FROM f.signed_on) = p_year),
     started AS (
@@ -554,7 +594,7 @@ RETURNS kpi_figures LANGUAGE sql STABLE SECURITY DEFINER SET search_path = publi
 $$;
 
 REVOKE EXECUTE ON FUNCTION kpi_levels(bigint[]), kpi_deltas(bigint[]), kpi_refresh(bigint[]), kpi_rebuild(),
-    kpi_fast(bigint, integer, date, text), kpi_reference(bigint, integer, date, text),
+    kpi_fast(bigint, integer, date, text), kpi_fast_both(bigint, integer, date), kpi_reference(bigint, integer, date, text),
     unit_target(bigint, integer) FROM PUBLIC;
 
 -- ---- the figures around the counts ----
@@ -582,43 +622,68 @@ RETURNS integer LANGUAGE sql IMMUTABLE AS
 $$ SELECT CASE WHEN p_rate IS NULL THEN NULL
                ELSE greatest(0, ceil(p_rate * p_signed - p_started))::integer END $$;
 
--- Verified signing as of the date plus the open pipeline expected to sign
--- in the year, each project at its stage's probability.
-CREATE FUNCTION kpi_forecast(p_unit bigint, p_year integer, p_as_of date) RETURNS bigint
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT (kpi_fast(p_unit, p_year, p_as_of)).signing_amount_yuan
-         + coalesce((SELECT floor(sum(k.amount_yuan * coalesce((s.value ->> k.stage)::numeric, 0)))
-                       FROM kpi_pipeline k, setting s
-                      WHERE s.key = 'forecast_probability' AND k.unit_id = p_unit AND k.year = p_year), 0)::bigint
+-- The open pipeline expected to sign in the year, each project at its
+-- stage's probability; the forecast adds the verified signing as of the date.
+CREATE FUNCTION kpi_pipeline_yuan(p_unit bigint, p_year integer) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    amount bigint;
+BEGIN
+    SELECT coalesce(floor(sum(k.amount_yuan * coalesce((s.value ->> k.stage)::numeric, 0))), 0)
+      INTO amount
+      FROM kpi_pipeline k, setting s
+     WHERE s.key = 'forecast_probability' AND k.unit_id = p_unit AND k.year = p_year;
+    RETURN amount;
+END
 $$;
-REVOKE EXECUTE ON FUNCTION kpi_forecast(bigint, integer, date) FROM PUBLIC;
+CREATE FUNCTION kpi_forecast(p_unit bigint, p_year integer, p_as_of date) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (kpi_fast(p_unit, p_year, p_as_of)).signing_amount_yuan + kpi_pipeline_yuan(p_unit, p_year);
+END
+$$;
+REVOKE EXECUTE ON FUNCTION kpi_forecast(bigint, integer, date), kpi_pipeline_yuan(bigint, integer) FROM PUBLIC;
 
 -- ---- scope of the figures ----
 
 -- The caller's county: the nearest county at or above their unit, or their
 -- unit itself when it is above any county (a city or province deployment).
-CREATE FUNCTION crm_caller_county() RETURNS bigint LANGUAGE sql STABLE
-SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT coalesce(
-        (SELECT a.id FROM unit me, unit a
-          WHERE me.id = crm_caller_unit() AND a.id = ANY (me.path) AND a.kind = 'county'
-          ORDER BY array_position(me.path, a.id) DESC LIMIT 1),
-        crm_caller_unit())
+CREATE FUNCTION crm_caller_county() RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    county bigint;
+BEGIN
+    SELECT a.id INTO county
+      FROM unit me, unit a
+     WHERE me.id = crm_caller_unit() AND a.id = ANY (me.path) AND a.kind = 'county'
+     ORDER BY array_position(me.path, a.id) DESC LIMIT 1;
+    RETURN coalesce(county, crm_caller_unit());
+END
 $$;
 
 -- Whose figures the caller may see: their subtree, and the totals of their
 -- county (a township sees where the county stands).
-CREATE FUNCTION kpi_visible(p_unit bigint) RETURNS boolean LANGUAGE sql STABLE
-SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT crm_caller_unit() IS NOT NULL
-       AND (crm_unit_in_scope(p_unit) OR p_unit = crm_caller_county())
+CREATE FUNCTION kpi_visible(p_unit bigint) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    me bigint := crm_caller_unit();
+    path bigint[];
+BEGIN
+    IF me IS NULL THEN
+        RETURN false;
+    END IF;
+    SELECT u.path INTO path FROM unit u WHERE u.id = p_unit;
+    RETURN path @> ARRAY[me] OR p_unit = crm_caller_county();
+END
 $$;
 
-CREATE FUNCTION unit_brief(p_unit bigint) RETURNS jsonb LANGUAGE sql STABLE
-SECURITY DEFINER SET search_path = public, pg_temp AS $$
+CREATE FUNCTION unit_brief(p_unit bigint) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    j jsonb;
+BEGIN
     SELECT jsonb_build_object('id', u.id, 'code', u.code, 'name', u.name, 'kind', u.kind,
                               'parent_id', u.parent_id)
-      FROM unit u WHERE u.id = p_unit
+      INTO j FROM unit u WHERE u.id = p_unit;
+    RETURN j;
+END
 $$;
 
 CREATE FUNCTION target_json(t target) RETURNS jsonb LANGUAGE sql STABLE AS $$
@@ -631,15 +696,20 @@ $$;
 -- The figures of one unit as JSON: counts, rates, progress against the
 -- target and against time.
 CREATE FUNCTION kpi_json(p_unit bigint, p_year integer, p_as_of date) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    v kpi_figures := kpi_fast(p_unit, p_year, p_as_of, 'verified');
-    r kpi_figures := kpi_fast(p_unit, p_year, p_as_of, 'reported');
+    fig record;
+    v kpi_figures;
+    r kpi_figures;
     t target := unit_target(p_unit, p_year);
     elapsed integer := kpi_days_elapsed(p_year, p_as_of);
     days integer := kpi_days_in_year(p_year);
-    forecast bigint := kpi_forecast(p_unit, p_year, p_as_of);
+    forecast bigint;
 BEGIN
+    fig := kpi_fast_both(p_unit, p_year, p_as_of);
+    v := fig.verified;
+    r := fig.reported;
+    forecast := v.signing_amount_yuan + kpi_pipeline_yuan(p_unit, p_year);
     RETURN jsonb_build_object(
         'unit', unit_brief(p_unit), 'year', p_year, 'as_of', p_as_of,
         'time_progress', round(elapsed::numeric / days, 6),
@@ -722,15 +792,13 @@ $$;
 
 -- ---- targets and quotas: read and replace ----
 
-CREATE FUNCTION target_row_json(t target) RETURNS jsonb LANGUAGE sql STABLE
-SECURITY DEFINER SET search_path = public, pg_temp AS $$
+CREATE FUNCTION target_row_json(t target) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT target_json(t) || jsonb_build_object('unit_name', (SELECT name FROM unit WHERE id = t.unit_id))
 $$;
 
 -- Targets: those of units in the caller's subtree and of units above it
 -- (a township sees the county's target).
-CREATE FUNCTION target_visible(t target) RETURNS boolean LANGUAGE sql STABLE
-SECURITY DEFINER SET search_path = public, pg_temp AS $$
+CREATE FUNCTION target_visible(t target) RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT crm_in_scope(t.unit_path)
         OR t.unit_id = ANY (crm_unit_path(crm_caller_unit()))
         OR t.parent_unit_id = ANY (crm_unit_path(crm_caller_unit()))
@@ -791,8 +859,7 @@ $$;
 
 -- Whether the quotas under a unit cover its target: amounts, counts, and
 -- the starts the rates imply. Names the first figure that falls short.
-CREATE FUNCTION quotas_shortfall(p_unit bigint, p_year integer) RETURNS text LANGUAGE sql STABLE
-SECURITY DEFINER SET search_path = public, pg_temp AS $$
+CREATE FUNCTION quotas_shortfall(p_unit bigint, p_year integer) RETURNS text LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN q.n = 0 THEN NULL
                 WHEN q.amount < t.signing_amount_yuan THEN 'signing_amount_yuan'
                 WHEN q.cnt < t.signed_count THEN 'signed_count'
@@ -977,3 +1044,10 @@ BEGIN
 END
 $$;
 REVOKE EXECUTE ON FUNCTION kpi_board(integer) FROM PUBLIC;
+
+-- The pieces above run only inside the SECURITY DEFINER entry points
+-- (stats_unit, stats_ranking, targets_*, quotas_*, and those of 0007): as
+-- the owner, without a definer switch of their own at every call.
+REVOKE EXECUTE ON FUNCTION kpi_fast_both(bigint, integer, date), kpi_pipeline_yuan(bigint, integer),
+    unit_brief(bigint), kpi_json(bigint, integer, date), kpi_visible(bigint), crm_caller_county(),
+    target_row_json(target), target_visible(target), quotas_shortfall(bigint, integer) FROM PUBLIC;
