@@ -294,7 +294,9 @@ CREATE TABLE kpi_rollup (
     started     integer NOT NULL,
     signed_amt  bigint NOT NULL,
     started_amt bigint NOT NULL,
-    PRIMARY KEY (unit_id, basis, year, day)
+    -- The figures ride in the index: a unit's year is read by an index-only
+    -- scan of its consecutive entries, not one heap page per day.
+    PRIMARY KEY (unit_id, basis, year, day) INCLUDE (signing, signed, started, signed_amt, started_amt)
 );
 
 -- The open pipeline toward the forecast: planned investment by unit, year
