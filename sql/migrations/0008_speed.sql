@@ -51,3 +51,59 @@ BEGIN
         'created_at', p.created_at, 'updated_at', p.updated_at, 'version', p.version);
 END
 $$;
+
+-- A project list filtered by unit went through the whole table: the
+-- filter (unit_path @> ...) is not leakproof, so under row-level security
+-- PostgreSQL evaluates it row by row after the policy, never through the
+-- index (GET /projects?unit_id= took 0.7 s at 200,000 projects). As the
+-- name search already does, the page's ids are now chosen as the owner with
+-- the caller's scope as an explicit condition, where the planner can use
+-- the GIN index or the primary key as the unit's size calls for; the
+-- projects are then read under the policy by id.
+CREATE FUNCTION project_ids_page(f jsonb, p_after bigint, p_limit integer) RETURNS bigint[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    cond text := '';
+    ids bigint[];
+BEGIN
+    IF f ? 'unit_id' THEN cond := cond || ' AND p.unit_path @> ARRAY[($1 ->> ''unit_id'')::bigint]'; END IF;
+    IF f ? 'stage' THEN cond := cond || ' AND p.stage = ($1 ->> ''stage'')'; END IF;
+    IF f ? 'chain' THEN cond := cond || ' AND p.industry_chain = ($1 ->> ''chain'')'; END IF;
+    IF f ? 'is_key' THEN cond := cond || ' AND p.is_key = ($1 ->> ''is_key'')::boolean'; END IF;
+    IF f ? 'leader_id' THEN cond := cond || ' AND p.leader_id = ($1 ->> ''leader_id'')::bigint'; END IF;
+    IF f ? 'investor_id' THEN cond := cond || ' AND p.investor_id = ($1 ->> ''investor_id'')::bigint'; END IF;
+    IF f ? 'year' THEN
+        cond := cond || ' AND p.signed_on >= make_date(($1 ->> ''year'')::int, 1, 1)'
+                     || ' AND p.signed_on < make_date(($1 ->> ''year'')::int + 1, 1, 1)';
+    END IF;
+    IF f ? 'q' THEN cond := cond || ' AND p.id IN (SELECT project_ids_named($1 ->> ''q'', $2, $3))'; END IF;
+    IF p_after IS NOT NULL THEN cond := cond || ' AND p.id > $2'; END IF;
+    EXECUTE format($q$
+        SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM (
+            SELECT p.id FROM project p
+             WHERE p.unit_path @> ARRAY[crm_caller_unit()] %s
+             ORDER BY p.id LIMIT $3) x
+    $q$, cond) INTO ids USING f, p_after, p_limit;
+    RETURN ids;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION project_ids_page(jsonb, bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION project_ids_page(jsonb, bigint, integer) TO crm_app;
+
+CREATE OR REPLACE FUNCTION projects_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    page text;
+BEGIN
+    WITH page AS (
+        SELECT p.id, project_json(p) AS j FROM project p
+         WHERE p.id = ANY (project_ids_page(f, p_after, p_limit + 1))),
+    numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+    SELECT json_build_object(
+        'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= p_limit), '[]'),
+        'next_after', CASE WHEN count(*) > p_limit THEN max(id) FILTER (WHERE n <= p_limit) END)::text
+      INTO page
+      FROM numbered;
+    RETURN page;
+END
+$fn$;
