@@ -1,0 +1,893 @@
+#!/usr/bin/env bash
+# The benchmark of issue 6 in one run: crm against the stack most teams would
+# write (bench/peer: fastify + postgres.js, one worker per core) and against
+# the database's own ceiling (pgbench running exactly crm's statements), on
+# one PostgreSQL tuned for this box, at two scales. Prints one table at the
+# end and writes it, with the machine and the details, to bench/RESULTS.md.
+#
+#  1. builds a Release crm (build-bench/), installs the peer (npm ci) when
+#     bench/peer/server.js exists (else its columns say n/a);
+#  2. for each scale (county: 11 units, 1,000 projects; province: 1,992 units,
+#     1,000,000 projects, 5,000,000 interactions, 100,000 investors) a fresh
+#     cluster (crm pg start makes it, then it is restarted by pg_ctl with the
+#     settings below, listening on 127.0.0.1:$PGPORT: crm, the peer and
+#     pgbench all connect over TCP, as crm_app, so row-level security applies
+#     to all three), migrated, filled by bench/data/generate.sh;
+#  3. users (viewers of the root for the reads, unit-role writers for the
+#     write, login users for the storm), each logged in once through crm:
+#     their tokens go to the wrk scripts (bench/lua/*.lua, round robin), and
+#     one session's token hash (session.token_hash) to pgbench;
+#  4. for each route, crm, then the peer, then the ceiling, each under setsid
+#     (../shared/BENCHMARKING.md), each with a 2 s warm-up, then
+#       wrk -t2 -c64 -d${DURATION}s --latency -s bench/lua/<route>.lua
+#       pgbench -n -M prepared -c64 -j2 -T$DURATION -f bench/pgbench/<route>.sql
+#     sampling the server's RSS (the peer: all its processes) every 0.2 s and
+#     its CPU time and the PostgreSQL backends' before and after;
+#       county:   GET /stats/units/{county}        (1,000 projects below it)
+#       province: GET /healthz, GET /projects/{id}, GET /projects?unit_id=..&limit=50,
+#                 GET /stats/units/{province}       (1,000,000 projects below it),
+#                 POST /interactions, then the login storm (POST /auth/login,
+#                 wrk --timeout 30s) with GET /healthz -c8 measured during it;
+#  5. a short probe per route with pg_stat_statements tracking on: which
+#     statements each contender sent per request (the ceiling's must be
+#     crm's), and the JSON of crm and the peer compared for one request.
+#
+# usage: bench/run.sh            (make bench)
+# env:   DURATION=10 (seconds per measured run) WARMUP=2 CONNECTIONS=64 THREADS=2
+#        PGPORT=55432 PEER_PORT=8090 SCALES="county province"
+#        REUSE=1: keep the generated data of a previous run when its parameters,
+#          bench/data/generate.* and sql/migrations are unchanged (a run adds
+#          interactions and sessions: for trying the script, not for figures)
+#        PEER=0 skips the peer; CRM_BENCH_FLAGS: more `crm serve` flags
+#        RESULTS=bench/RESULTS.md (where the report goes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+T_BEGIN=$(date +%s)
+
+CRM=${CRM:-build-bench/crm}
+OUT=${OUT:-bench/out/run}
+RESULTS=${RESULTS:-bench/RESULTS.md}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+PGPORT=${PGPORT:-55432}
+PEER_PORT=${PEER_PORT:-8090}
+SCALES=${SCALES:-county province}
+REUSE=${REUSE:-0}
+PEER=${PEER:-1}
+YEAR=2024
+IDLE_S=1800                 # crm's default CRM_SESSION_IDLE_S: what auth_session gets
+READ_ROLES='{admin,leader,bureau,unit,viewer}'   # READERS in crm/api/routes.c, as role_array_literal writes it
+LOG_ROLES='{admin,leader,bureau,unit}'           # LOGGERS (POST /interactions)
+PASSWORD='Bench-run-2024!'
+N_READERS=4
+N_WRITERS=4
+N_LOGIN=4
+export BENCH_LUA_DIR=$ROOT/bench/lua
+
+# The same PostgreSQL for every contender. Durable commits (fsync and
+# synchronous_commit on, the defaults): the write is measured as it would run.
+PG_SETTINGS=(
+  "listen_addresses=127.0.0.1"
+  "max_connections=200"
+  "shared_buffers=4GB"
+  "effective_cache_size=8GB"
+  "work_mem=16MB"
+  "maintenance_work_mem=512MB"
+  "wal_buffers=16MB"
+  "max_wal_size=8GB"
+  "checkpoint_timeout=30min"
+  "checkpoint_completion_target=0.9"
+  "synchronous_commit=on"
+  "fsync=on"
+  "random_page_cost=1.1"
+  "jit=off"
+  "shared_preload_libraries=pg_stat_statements"
+)
+# pg_stat_statements.track is 'none' but for the statement probes (set with
+# ALTER SYSTEM: the command line would override it).
+
+mkdir -p "$OUT"
+LOG="$OUT/run.log"
+: > "$LOG"
+say() { printf '[%4ds] %s\n' "$(( $(date +%s) - T_BEGIN ))" "$*" | tee -a "$LOG" >&2; }
+die() { say "FAILED: $*"; exit 1; }
+
+# ---- processes started here, stopped at exit ------------------------------
+
+crm_pid='' peer_pid='' sampler_pid='' bg_pid='' PGDATA_DIR=''
+stop_pid() {  # stop_pid PID: TERM, wait up to 10 s, then KILL (its process group: it runs under setsid)
+  local p=$1
+  [ -n "$p" ] || return 0
+  kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+}
+pg_stop() {
+  [ -n "$PGDATA_DIR" ] || return 0
+  runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl stop -D "$PGDATA_DIR" -m fast -w > /dev/null 2>&1 || true
+  PGDATA_DIR=
+}
+cleanup() {
+  [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
+  [ -n "$bg_pid" ] && stop_pid "$bg_pid"
+  stop_pid "$crm_pid"; crm_pid=
+  stop_pid "$peer_pid"; peer_pid=
+  pg_stop
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- build, peer install ---------------------------------------------------
+
+for tool in wrk pgbench psql jq curl runuser; do
+  command -v "$tool" > /dev/null || die "$tool is missing (make bench installs it: scripts/deps.sh bench)"
+done
+PGBIN=$(pg_config --bindir)
+if [ "$CRM" = build-bench/crm ]; then
+  say "building build-bench/crm (Release)"
+  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCRM_TESTS=OFF > /dev/null
+  cmake --build build-bench -j "$(nproc)" > "$OUT/build.log" 2>&1 || { cat "$OUT/build.log" >&2; die "the Release build"; }
+fi
+[ -x "$CRM" ] || die "no crm at $CRM"
+
+PEER_NOTE=
+if [ "$PEER" != 1 ]; then
+  PEER_NOTE="skipped (PEER=0)"
+elif [ ! -f bench/peer/server.js ]; then
+  PEER_NOTE="n/a: bench/peer/server.js does not exist yet"
+elif ! command -v node > /dev/null; then
+  PEER_NOTE="n/a: no node"
+else
+  say "installing the peer (npm ci --prefix bench/peer)"
+  if ! npm ci --prefix bench/peer --no-audit --no-fund --loglevel=error > "$OUT/peer-npm.log" 2>&1; then
+    PEER_NOTE="n/a: npm ci failed (see $OUT/peer-npm.log)"
+  fi
+fi
+[ -n "$PEER_NOTE" ] && say "peer: $PEER_NOTE"
+
+# ---- the cluster -------------------------------------------------------------
+
+APP_URL="host=127.0.0.1 port=$PGPORT dbname=crm user=crm_app"
+OWNER_URL="host=127.0.0.1 port=$PGPORT dbname=crm user=crm_owner"
+SU_URL="host=127.0.0.1 port=$PGPORT dbname=crm user=postgres"
+PEER_DB_URL="postgres://crm_app@127.0.0.1:$PGPORT/crm"
+supsql() { psql "$SU_URL" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+pg_launch() {  # pg_launch PG_DIR: starts the cluster of PG_DIR with PG_SETTINGS
+  local dir=$1 opts="-p $PGPORT -c unix_socket_directories='$1/run'" s
+  for s in "${PG_SETTINGS[@]}"; do opts+=" -c $s"; done
+  # Left running by an interrupted run: stopped first.
+  runuser -u postgres -- "$PGBIN/pg_ctl" status -D "$dir/data" > /dev/null 2>&1 &&
+    runuser -u postgres -- "$PGBIN/pg_ctl" stop -D "$dir/data" -m fast -w > /dev/null 2>&1
+  if (exec 3<> "/dev/tcp/127.0.0.1/$PGPORT") 2> /dev/null; then
+    die "127.0.0.1:$PGPORT is taken (PGPORT=... picks another port)"
+  fi
+  PGDATA_DIR=$dir/data
+  setsid runuser -u postgres -- "$PGBIN/pg_ctl" start -D "$PGDATA_DIR" -w -t 120 -l "$dir/postgresql.log" \
+    -o "$opts" > /dev/null || { tail -20 "$dir/postgresql.log" >&2; die "pg_ctl start"; }
+  psql "host=127.0.0.1 port=$PGPORT dbname=postgres user=postgres" -X -q -v ON_ERROR_STOP=1 \
+    -c "ALTER SYSTEM SET pg_stat_statements.track = 'none'" -c "SELECT pg_reload_conf()" > /dev/null
+}
+
+# scale_cluster NAME UNITS PROJECTS INVESTORS INTERACTIONS: a running cluster
+# holding that scale (fresh and generated, or the previous run's with REUSE=1).
+scale_cluster() {
+  local name=$1 units=$2 projects=$3 investors=$4 interactions=$5
+  local data="$OUT/$name-db" stamp
+  stamp="$units $projects $investors $interactions $(cat bench/data/generate.sh bench/data/generate.sql sql/migrations/*.sql | sha1sum | cut -c1-16)"
+  local pgdir
+  pgdir=$("$CRM" pg env --data-dir "$data" 2>/dev/null | sed -n "s/^CRM_PG_DIR='\(.*\)'$/\1/p")
+  if [ "$REUSE" = 1 ] && [ -n "$pgdir" ] && [ "$(cat "$data/scale" 2>/dev/null)" = "$stamp" ]; then
+    say "$name: REUSE=1, the data of the previous run ($data)"
+    pg_launch "$pgdir"
+    prewarm "$name"
+    return
+  fi
+  # A fresh cluster: crm makes it (initdb, roles, database), pg_ctl restarts it with our settings.
+  if [ -n "$pgdir" ] && [ -d "$pgdir/data" ]; then
+    runuser -u postgres -- "$PGBIN/pg_ctl" stop -D "$pgdir/data" -m fast -w > /dev/null 2>&1 || true
+    rm -rf "$pgdir"
+  fi
+  rm -rf "$data"
+  "$CRM" pg start --data-dir "$data" > "$OUT/$name-env" 2> "$OUT/$name-pg.err" || { cat "$OUT/$name-pg.err" >&2; die "crm pg start"; }
+  pgdir=$(sed -n "s/^CRM_PG_DIR='\(.*\)'$/\1/p" "$OUT/$name-env")
+  "$CRM" pg stop --data-dir "$data" > /dev/null 2>&1
+  pg_launch "$pgdir"
+  "$CRM" migrate up --database-url "$APP_URL" --migrate-database-url "$OWNER_URL" > /dev/null
+  say "$name: generating $projects projects, $interactions interactions, $investors investors, ~$units units"
+  UNITS=$units PROJECTS=$projects INVESTORS=$investors INTERACTIONS=$interactions \
+    bench/data/generate.sh "$SU_URL" 2>&1 | tee -a "$LOG" | sed 's/^/    /' >&2
+  supsql -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+  local i
+  for i in $(seq 1 "$N_READERS"); do add_user "bench.read$i" viewer; done
+  for i in $(seq 1 "$N_WRITERS"); do add_user "bench.write$i" unit; done
+  for i in $(seq 1 "$N_LOGIN"); do add_user "bench.login$i" unit; done
+  supsql -c "CHECKPOINT" > /dev/null
+  echo "$stamp" > "$data/scale"
+  prewarm "$name"
+}
+# The whole database fits in shared_buffers: it is loaded there before the
+# runs, so that every contender meets a warm server (not the first reads of
+# a 2 s warm-up).
+prewarm() {
+  local t0 n; t0=$(date +%s)
+  supsql -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" > /dev/null
+  n=$(supsql -c "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c
+                  WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i', 't', 'm')
+                  AND c.relpersistence = 'p'")
+  say "$1: prewarmed $((n * 8 / 1024)) MB into shared_buffers in $(( $(date +%s) - t0 )) s"
+}
+add_user() {
+  printf '%s\n' "$PASSWORD" | "$CRM" user add --username "$1" --role "$2" --unit bench \
+    --database-url "$APP_URL" --migrate-database-url "$OWNER_URL" > /dev/null
+}
+
+# ---- the contenders ------------------------------------------------------------
+
+CRM_URL='' PEER_URL=''
+start_crm() {  # start_crm NAME
+  # The login throttles and the cap on hashes in flight out of the way of the
+  # storm (no login fails; none must be refused), as bench/login_storm.sh.
+  # shellcheck disable=SC2086
+  setsid "$CRM" serve --listen 127.0.0.1:0 --database-url "$APP_URL" --access-log 0 \
+    --hash-max-in-flight 256 --login-max-failures 1000 --login-max-failures-address 100000 \
+    ${CRM_BENCH_FLAGS:-} > "$OUT/$1-crm.out" 2> "$OUT/$1-crm.err" &
+  crm_pid=$!
+  for _ in $(seq 1 100); do
+    grep -q '^crm: serving on ' "$OUT/$1-crm.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  CRM_URL=$(sed -n 's/^crm: serving on //p' "$OUT/$1-crm.out")
+  [ -n "$CRM_URL" ] || { cat "$OUT/$1-crm.err" >&2; die "crm did not start"; }
+  curl -sf "$CRM_URL/readyz" > /dev/null || die "crm is not ready"
+}
+start_peer() {  # start_peer NAME
+  [ -z "$PEER_NOTE" ] || return 0
+  if (exec 3<> "/dev/tcp/127.0.0.1/$PEER_PORT") 2> /dev/null; then
+    PEER_NOTE="n/a: 127.0.0.1:$PEER_PORT was taken"; return 0
+  fi
+  PORT=$PEER_PORT DATABASE_URL=$PEER_DB_URL WORKERS=2 setsid node bench/peer/server.js \
+    > "$OUT/$1-peer.out" 2> "$OUT/$1-peer.err" &
+  peer_pid=$!
+  PEER_URL=http://127.0.0.1:$PEER_PORT
+  for _ in $(seq 1 300); do
+    curl -sf -o /dev/null "$PEER_URL/healthz" 2>/dev/null && return 0
+    kill -0 "$peer_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  tail -5 "$OUT/$1-peer.err" >&2
+  PEER_NOTE="n/a: the peer did not start (see $OUT/$1-peer.err)"
+  stop_pid "$peer_pid"; peer_pid=
+}
+stop_contenders() { stop_pid "$crm_pid"; crm_pid=; stop_pid "$peer_pid"; peer_pid=; }
+
+login() {  # login URL USER: prints the token
+  curl -sf -X POST -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$2\",\"password\":\"$PASSWORD\"}" "$1/api/v1/auth/login" | jq -r .token
+}
+
+# ---- measuring -----------------------------------------------------------------
+
+hz=$(getconf CLK_TCK)
+per_req() { awk -v t="$1" -v hz="$hz" -v n="$2" 'BEGIN {printf "%.0f", (n > 0) ? t / hz * 1e6 / n : 0}'; }
+little() { awk -v c="$1" -v r="$2" 'BEGIN {printf "%.2f", (r > 0) ? c / r * 1000 : 0}'; }
+tree_pids() {  # the process and its descendants
+  local p=$1 c
+  echo "$p"
+  for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree_pids "$c"; done
+}
+tree_rss_kb() {
+  local t=0 p r
+  for p in $(tree_pids "$1"); do
+    r=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+    t=$((t + ${r:-0}))
+  done
+  echo "$t"
+}
+tree_ticks() {
+  local t=0 p r
+  for p in $(tree_pids "$1"); do
+    r=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true)
+    t=$((t + ${r:-0}))
+  done
+  echo "$t"
+}
+pg_ticks() {  # CPU of the postmaster's children (the backends, the writers), those gone included
+  local pm; pm=$(head -1 "$PGDATA_DIR/postmaster.pid")
+  local t c r
+  t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+  for c in $(ps -o pid= --ppid "$pm"); do
+    r=$(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || true)
+    t=$((t + ${r:-0}))
+  done
+  echo "$t"
+}
+# Waits until no statement of crm_app has run for 0.5 s (up to 30 s): the
+# queries a previous run left queued (a slow route's) must not eat into the
+# next contender's run.
+pg_quiesce() {
+  local quiet=0 n
+  for _ in $(seq 1 300); do
+    n=$(supsql -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'crm_app' AND state <> 'idle' AND pid <> pg_backend_pid()")
+    if [ "$n" = 0 ]; then quiet=$((quiet + 1)); [ "$quiet" -ge 5 ] && return 0; else quiet=0; fi
+    sleep 0.1
+  done
+  say "  warning: statements of crm_app still running after 30 s"
+}
+# The machine's CPU (jiffies, all cores): busy and total, from /proc/stat.
+box_cpu() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+# follow_ticks PID: waits for PID (a load generator) to end, printing its
+# last CPU ticks read (polled every 0.2 s: /proc/PID is gone once it ends).
+follow_ticks() {
+  local last=0 v
+  while kill -0 "$1" 2>/dev/null; do
+    v=$(awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || true)
+    [ -n "$v" ] && last=$v
+    sleep 0.2
+  done
+  wait "$1" 2>/dev/null || true
+  echo "$last"
+}
+# others_pct BUSY0 TOTAL0 BUSY1 TOTAL1 OURS_TICKS: the share of the machine's
+# CPU used by processes outside the run (other sessions on this box), in %
+others_pct() {
+  awk -v b="$(($3 - $1))" -v t="$(($4 - $2))" -v o="$5" 'BEGIN {v = (t > 0) ? (b - o) * 100 / t : 0; if (v < 0) v = 0; printf "%.0f", v}'
+}
+sampler_start() {  # sampler_start PID FILE: the peak RSS (kB) of the process tree, every 0.2 s
+  local pid=$1 file=$2
+  echo 0 > "$file"
+  ( max=0; while kill -0 "$pid" 2>/dev/null; do
+      r=$(tree_rss_kb "$pid"); [ "$r" -gt "$max" ] && { max=$r; echo "$max" > "$file"; }
+      sleep 0.2; done ) &
+  sampler_pid=$!
+}
+sampler_stop() { [ -n "$sampler_pid" ] && { kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; }; sampler_pid=; }
+
+ms() {  # wrk's 812.00us, 1.23ms, 2.50s, 1.00m: in ms
+  awk -v v="$1" 'BEGIN { if (v == "") { print ""; exit }
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    printf "%.2f", u == "us" ? n / 1000 : u == "s" ? n * 1000 : u == "m" ? n * 60000 : n }'
+}
+
+declare -A R   # R[key.field]: every figure measured, key = route key + contender
+
+# wrk_parse KEY FILE CONNS [TIMEOUT_MS]
+wrk_parse() {
+  local k=$1 f=$2 c=$3
+  R[$k.rps]=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$f")
+  R[$k.reqs]=$(awk '/requests in/ {print $1}' "$f")
+  R[$k.avg]=$(ms "$(awk '/^    Latency/ {print $2}' "$f")")
+  R[$k.max]=$(ms "$(awk '/^    Latency/ {print $4}' "$f")")
+  R[$k.p50]=$(ms "$(awk '$1 == "50%" {print $2}' "$f")")
+  R[$k.p99]=$(ms "$(awk '$1 == "99%" {print $2}' "$f")")
+  local non2xx sock timeouts
+  non2xx=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$f")
+  sock=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$f")
+  timeouts=$(awk '/Socket errors/ {print $NF}' "$f")
+  R[$k.errors]=$(( ${non2xx:-0} + ${sock:-0} ))
+  local detail=""
+  [ -n "$non2xx" ] && detail="non-2xx $non2xx ($(sed -n 's/^statuses: //p' "$f"))"
+  [ -n "$sock" ] && detail="${detail:+$detail; }$(grep 'Socket errors' "$f" | sed 's/^ *//')"
+  # wrk leaves answers slower than its timeout out of the latency histogram
+  # (and counts them as timeouts): the percentiles they would move are shown
+  # as "> timeout"; no answer at all is an error of every connection.
+  local n=${R[$k.reqs]:-0} tmo_ms=${4:-2000}
+  if [ "$n" = 0 ]; then
+    R[$k.errors]=$((R[$k.errors] + c)); detail="${detail:+$detail; }no answer at all during the run"
+    R[$k.p50]="-"; R[$k.p99]="-"; R[$k.avg]="-"; R[$k.max]="-"
+  elif [ "${timeouts:-0}" -gt 0 ]; then
+    awk -v t="$timeouts" -v n="$n" 'BEGIN {exit !(t > 0.01 * n)}' && R[$k.p99]="> $tmo_ms"
+    awk -v t="$timeouts" -v n="$n" 'BEGIN {exit !(t > 0.5 * n)}' && { R[$k.p50]="> $tmo_ms"; R[$k.avg]="> $tmo_ms"; R[$k.max]="> $tmo_ms"; }
+  fi
+  R[$k.errdetail]=$detail
+  R[$k.little]=$(little "$c" "${R[$k.rps]}")
+}
+
+# wrk_run KEY WHO URL LUA|- [extra wrk args]: warm-up, then the measured run
+wrk_run() {
+  local key=$1 who=$2 url=$3 lua=$4; shift 4
+  local k=$key.$who pid file="$OUT/wrk-$key-$who.txt"
+  if [ "$who" = crm ]; then pid=$crm_pid; else pid=$peer_pid; fi
+  local sargs=(); [ "$lua" != - ] && sargs=(-s "bench/lua/$lua")
+  pg_quiesce
+  setsid wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "${sargs[@]}" "$@" "$url" > "$OUT/wrk-$key-$who-warmup.txt" 2>&1 || true
+  pg_quiesce   # what the warm-up left queued (a slow route) is not the measured run's
+  local t0 p0 b0 tt0; t0=$(tree_ticks "$pid"); p0=$(pg_ticks); read -r b0 tt0 < <(box_cpu)
+  sampler_start "$pid" "$OUT/rss-$key-$who"
+  setsid wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${sargs[@]}" "$@" "$url" > "$file" 2>&1 &
+  local wrk_ticks; wrk_ticks=$(follow_ticks $!)
+  sampler_stop
+  local t1 p1 b1 tt1; t1=$(tree_ticks "$pid"); p1=$(pg_ticks); read -r b1 tt1 < <(box_cpu)
+  R[$k.others]=$(others_pct "$b0" "$tt0" "$b1" "$tt1" "$((t1 - t0 + p1 - p0 + wrk_ticks))")
+  wrk_parse "$k" "$file" "$CONNECTIONS"
+  R[$k.rss]=$(cat "$OUT/rss-$key-$who")
+  R[$k.cpu]=$(per_req "$((t1 - t0))" "${R[$k.reqs]:-0}")
+  R[$k.pgcpu]=$(per_req "$((p1 - p0))" "${R[$k.reqs]:-0}")
+  R[$k.load]=$(cut -d' ' -f1 /proc/loadavg)
+  say "  $who: ${R[$k.rps]} req/s, p50 ${R[$k.p50]} ms, p99 ${R[$k.p99]} ms, max ${R[$k.max]} ms, errors ${R[$k.errors]}${R[$k.errdetail]:+ (${R[$k.errdetail]})}, RSS $(( ${R[$k.rss]} / 1024 )) MB, CPU ${R[$k.cpu]} + PG ${R[$k.pgcpu]} µs/req"
+}
+
+# pgbench_run KEY SCRIPT -D... : one pgbench of WARMUP + DURATION seconds
+# with a progress line a second; the figures are those of the last DURATION
+# seconds, so the 64 backends are warm (their plans and caches made), as
+# crm's and the peer's long-lived connections are.
+pgbench_run() {
+  local key=$1 script=$2; shift 2
+  local k=$key.ceil file="$OUT/pgbench-$key.txt"
+  local args=(-n -M prepared -c "$CONNECTIONS" -j "$THREADS" -f "bench/pgbench/$script"
+              -D "th=$TOKEN_HASH" -D "rid=bench0000000000000000" -D "idle=$IDLE_S" "$@")
+  # crm's connections run with statement_timeout (CRM_DB_STATEMENT_TIMEOUT_MS): so do pgbench's.
+  pg_quiesce
+  PGOPTIONS='-c statement_timeout=5000' setsid pgbench "${args[@]}" -T "$((WARMUP + DURATION))" -P 1 "$APP_URL" \
+    > "$file" 2>&1 &
+  bg_pid=$!
+  sleep "$WARMUP"
+  local p0 b0 tt0 g0; p0=$(pg_ticks); read -r b0 tt0 < <(box_cpu)
+  g0=$(awk '{print $14 + $15}' "/proc/$bg_pid/stat" 2>/dev/null || echo 0)
+  local g1; g1=$(follow_ticks "$bg_pid")
+  bg_pid=''
+  local p1 b1 tt1; p1=$(pg_ticks); read -r b1 tt1 < <(box_cpu)
+  R[$k.others]=$(others_pct "$b0" "$tt0" "$b1" "$tt1" "$((p1 - p0 + g1 - g0))")
+  # progress: 3.0 s, 2086.0 tps, lat 30.612 ms stddev 9.871, 0 failed
+  read -r R[$k.rps] R[$k.reqs] R[$k.avg] < <(awk -v w="$WARMUP" '
+    /^progress: / { t = $2 + 0; if (t > w + 0.5) { n++; tps += $4; lat += $7 * $4 } }
+    END { if (n > 0) printf "%.0f %.0f %.2f\n", tps / n, tps, (tps > 0) ? lat / tps : 0; else print "" }' "$file")  || true
+  local failed aborted
+  failed=$(awk '/number of failed transactions/ {print $5}' "$file")
+  aborted=$(grep -c 'aborted in command' "$file" || true)
+  R[$k.errors]=$(( ${failed:-0} + ${aborted:-0} ))
+  local first
+  first=$(grep -m1 'ERROR' "$file" | sed 's/.*ERROR: */ERROR: /' || true)
+  R[$k.errdetail]=""
+  [ "${aborted:-0}" -gt 0 ] && R[$k.errdetail]="$aborted clients aborted"
+  [ "${failed:-0}" -gt 0 ] && R[$k.errdetail]="${R[$k.errdetail]:+${R[$k.errdetail]}, }$failed transactions failed"
+  [ -n "$first" ] && R[$k.errdetail]="${R[$k.errdetail]:+${R[$k.errdetail]}: }$first"
+  [ -n "${R[$k.rps]}" ] || { R[$k.errors]=1; R[$k.errdetail]="pgbench failed: $(tail -3 "$file" | tr '\n' ' ')"; }
+  R[$k.pgcpu]=$(per_req "$((p1 - p0))" "${R[$k.reqs]:-0}")
+  R[$k.load]=$(cut -d' ' -f1 /proc/loadavg)
+  say "  ceiling: ${R[$k.rps]:-?} tps, latency avg ${R[$k.avg]:-?} ms, errors ${R[$k.errors]}${R[$k.errdetail]:+ (${R[$k.errdetail]})}, PG ${R[$k.pgcpu]} µs/tx"
+}
+
+# The statements each contender sends for one request of a route: a short
+# run at low concurrency with pg_stat_statements tracking on, then the calls
+# per request of each statement (of crm_app in database crm).
+pgss_on() {
+  supsql -c "ALTER SYSTEM SET pg_stat_statements.track = 'top'" -c "SELECT pg_reload_conf()" > /dev/null
+  sleep 0.3
+}
+pgss_off() {
+  supsql -c "ALTER SYSTEM SET pg_stat_statements.track = 'none'" -c "SELECT pg_reload_conf()" > /dev/null
+  sleep 0.3
+}
+pgss_report() {  # pgss_report N: calls per request, each statement (first 160 characters)
+  supsql -c "SELECT to_char(s.calls::numeric / $1, 'FM990.00') || '  ' || left(regexp_replace(s.query, '\s+', ' ', 'g'), 160)
+           FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+          WHERE r.rolname = 'crm_app' AND s.calls::numeric / $1 >= 0.05 ORDER BY s.calls DESC, s.query"
+}
+declare -A STMTS
+probe() {  # probe KEY LUA PGBENCH_SCRIPT -D...
+  local key=$1 lua=$2 script=$3; shift 3
+  local who url n
+  for who in crm peer ceil; do
+    [ "$who" = peer ] && [ -n "$PEER_NOTE" ] && { STMTS[$key.$who]="(peer n/a)"; continue; }
+    pg_quiesce
+    supsql -c "SELECT pg_stat_statements_reset()" > /dev/null
+    if [ "$who" = ceil ]; then
+      setsid pgbench -n -M prepared -c 4 -j 1 -T 1 -f "bench/pgbench/$script" -D "th=$TOKEN_HASH" \
+        -D "rid=bench0000000000000000" -D "idle=$IDLE_S" "$@" "$APP_URL" > "$OUT/probe-$key-$who.txt" 2>&1 || true
+      n=$(awk '/number of transactions actually processed/ {print $NF}' "$OUT/probe-$key-$who.txt")
+    else
+      if [ "$who" = crm ]; then url=$CRM_URL; else url=$PEER_URL; fi
+      setsid wrk -t1 -c4 -d1s -s "bench/lua/$lua" "$url$PROBE_PATH" > "$OUT/probe-$key-$who.txt" 2>&1 || true
+      n=$(awk '/requests in/ {print $1}' "$OUT/probe-$key-$who.txt")
+    fi
+    if [ -n "$n" ] && [ "$n" -gt 0 ]; then
+      STMTS[$key.$who]="$n requests; statements per request:
+$(pgss_report "$n" | sed 's/^/    /')"
+    else
+      STMTS[$key.$who]="(no request completed: see $OUT/probe-$key-$who.txt)"
+    fi
+  done
+}
+
+# same_json KEY PATH [jq filter]: crm's and the peer's answer to one GET
+declare -A SAME
+same_json() {
+  local key=$1 path=$2 filter=${3:-.}
+  [ -n "$PEER_NOTE" ] && { SAME[$key]="peer n/a"; return; }
+  local a b ca cb
+  ca=$(curl -s -o "$OUT/json-$key-crm.json" -w '%{http_code}' -H "Authorization: Bearer $READ_TOKEN" "$CRM_URL$path")
+  cb=$(curl -s -o "$OUT/json-$key-peer.json" -w '%{http_code}' -H "Authorization: Bearer $READ_TOKEN" "$PEER_URL$path")
+  a=$(jq -S "$filter" "$OUT/json-$key-crm.json" 2>/dev/null || echo crm-not-json)
+  b=$(jq -S "$filter" "$OUT/json-$key-peer.json" 2>/dev/null || echo peer-not-json)
+  if [ "$ca" = "$cb" ] && [ "$a" = "$b" ]; then SAME[$key]="same JSON (HTTP $ca)"
+  else SAME[$key]="DIFFERENT: crm HTTP $ca, peer HTTP $cb (see $OUT/json-$key-*.json)"; fi
+}
+
+# ---- one scale ---------------------------------------------------------------------
+
+declare -a ORDER   # route keys, in table order
+declare -A LABEL SCALE_OF
+TOKEN_HASH='' READ_TOKEN=''
+declare -A SEQ
+
+tokens_for() {  # tokens_for PREFIX N: logs each user in once (through crm), comma-separated tokens
+  local i t out=
+  for i in $(seq 1 "$2"); do
+    t=$(login "$CRM_URL" "$1$i")
+    [ -n "$t" ] && [ "$t" != null ] || die "login of $1$i failed"
+    out+=${out:+,}$t
+  done
+  echo "$out"
+}
+hash_of_latest_session() {  # of user $1: '\x..' (only hashes are stored: session.token_hash)
+  supsql -c "SELECT '\\x' || encode(s.token_hash, 'hex') FROM session s JOIN app_user u ON u.id = s.user_id
+          WHERE u.username = '$1' AND s.revoked_at IS NULL ORDER BY s.created_at DESC LIMIT 1"
+}
+
+# seq_p50 PATH: 200 requests one after another on one keep-alive connection (curl), p50 and p99 in ms
+seq_timing() {
+  local url=$1 token=$2 i
+  for i in $(seq 1 200); do printf 'url = "%s"\noutput = "/dev/null"\n' "$url"; done > "$OUT/seq.cfg"
+  curl -s -H "Authorization: Bearer $token" -w '%{time_total}\n' -K "$OUT/seq.cfg" | sort -n |
+    awk '{v[NR] = $1} END {printf "%.2f %.2f", v[int(NR * 0.5 + 0.5)] * 1000, v[int(NR * 0.99 + 0.5)] * 1000}'
+}
+
+route() {  # route KEY LABEL SCALE
+  ORDER+=("$1"); LABEL[$1]=$2; SCALE_OF[$1]=$3
+  say "$3: $2"
+}
+
+run_county() {
+  scale_cluster county 11 1000 100 5000
+  start_crm county; start_peer county
+  READ_TOKEN=$(login "$CRM_URL" bench.read1)
+  export BENCH_TOKENS; BENCH_TOKENS=$(tokens_for bench.read "$N_READERS")
+  TOKEN_HASH=$(hash_of_latest_session bench.read1)
+  local root; root=$(supsql -c "SELECT id FROM unit WHERE code = 'bench'")
+  DB_SIZE_county=$(supsql -c "SELECT pg_size_pretty(pg_database_size('crm'))")
+  export STATS_UNIT=$root STATS_YEAR=$YEAR
+  local key=stats_county
+  route $key "GET /stats/units/{id} (the county: 1,000 projects)" county
+  SEQ[$key.crm]=$(seq_timing "$CRM_URL/api/v1/stats/units/$root?year=$YEAR" "$READ_TOKEN")
+  wrk_run $key crm "$CRM_URL/api/v1/stats/units/$root?year=$YEAR" stats_unit.lua
+  if [ -z "$PEER_NOTE" ]; then
+    SEQ[$key.peer]=$(seq_timing "$PEER_URL/api/v1/stats/units/$root?year=$YEAR" "$READ_TOKEN")
+    wrk_run $key peer "$PEER_URL/api/v1/stats/units/$root?year=$YEAR" stats_unit.lua
+  fi
+  pgbench_run $key stats_unit.sql -D "roles=$READ_ROLES" -D "unit=$root" -D "year=$YEAR"
+  same_json $key "/api/v1/stats/units/$root?year=$YEAR"
+  pgss_on
+  PROBE_PATH="/api/v1/stats/units/$root?year=$YEAR" probe $key stats_unit.lua stats_unit.sql \
+    -D "roles=$READ_ROLES" -D "unit=$root" -D "year=$YEAR"
+  pgss_off
+  stop_contenders
+  pg_stop
+}
+
+run_province() {
+  scale_cluster province 2000 1000000 100000 5000000
+  start_crm province; start_peer province
+  READ_TOKEN=$(login "$CRM_URL" bench.read1)
+  local read_tokens write_tokens
+  read_tokens=$(tokens_for bench.read "$N_READERS")
+  write_tokens=$(tokens_for bench.write "$N_WRITERS")
+  local root nproj unit_lo unit_hi leaf_lo leaves misplaced
+  root=$(supsql -c "SELECT id FROM unit WHERE code = 'bench'")
+  DB_SIZE_province=$(supsql -c "SELECT pg_size_pretty(pg_database_size('crm'))")
+  # Projects are 1..N; counties and townships contiguous; project g in leaf g % leaves.
+  read -r nproj < <(supsql -c "SELECT CASE WHEN min(id) = 1 AND max(id) = count(*) THEN count(*) END FROM project")
+  [ -n "$nproj" ] || die "project ids are not 1..N"
+  IFS='|' read -r unit_lo unit_hi < <(supsql -c "SELECT min(id), max(id) FROM unit
+      WHERE path @> ARRAY[$root::bigint] AND kind IN ('county', 'town', 'township')
+      HAVING max(id) - min(id) + 1 = count(*)")
+  [ -n "$unit_hi" ] || die "the counties and townships do not have contiguous ids"
+  IFS='|' read -r leaf_lo _ leaves < <(supsql -c "SELECT min(id), max(id), count(*) FROM unit u
+      WHERE path @> ARRAY[$root::bigint] AND NOT EXISTS (SELECT 1 FROM unit c WHERE c.parent_id = u.id)
+      HAVING max(id) - min(id) + 1 = count(*)")
+  [ -n "$leaves" ] || die "the townships do not have contiguous ids"
+  misplaced=$(supsql -c "SELECT count(*) FROM project WHERE unit_id <> $leaf_lo + id % $leaves")
+  [ "$misplaced" = 0 ] || die "$misplaced projects are not in township $leaf_lo + id % $leaves"
+  export PROJECT_MAX=$nproj UNIT_LO=$unit_lo UNIT_HI=$unit_hi LEAF_LO=$leaf_lo LEAF_COUNT=$leaves
+  export STATS_UNIT=$root STATS_YEAR=$YEAR LIST_LIMIT=50
+  export BENCH_TOKENS=$read_tokens
+  local readers=(-D "roles=$READ_ROLES")
+
+  local key=healthz
+  route $key "GET /healthz (no database)" province
+  wrk_run $key crm "$CRM_URL/healthz" -
+  [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/healthz" -
+
+  TOKEN_HASH=$(hash_of_latest_session bench.read1)
+  key=project_get
+  route $key "GET /projects/{id}" province
+  wrk_run $key crm "$CRM_URL/api/v1/projects/1" project_get.lua
+  [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/projects/1" project_get.lua
+  pgbench_run $key project_get.sql "${readers[@]}" -D "nprojects=$nproj"
+  same_json $key "/api/v1/projects/$((nproj / 2 + 17))"
+
+  key=projects_list
+  route $key "GET /projects?unit_id=..&limit=50" province
+  wrk_run $key crm "$CRM_URL/api/v1/projects" projects_list.lua
+  [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/projects" projects_list.lua
+  pgbench_run $key projects_list.sql "${readers[@]}" -D "unit_lo=$unit_lo" -D "unit_hi=$unit_hi" -D "limit=50"
+  same_json $key "/api/v1/projects?unit_id=$(( (unit_lo + unit_hi) / 2 ))&limit=50" 'del(.next_cursor)'
+
+  key=stats_province
+  route $key "GET /stats/units/{id} (the province: 1,000,000 projects)" province
+  SEQ[$key.crm]=$(seq_timing "$CRM_URL/api/v1/stats/units/$root?year=$YEAR" "$READ_TOKEN")
+  wrk_run $key crm "$CRM_URL/api/v1/stats/units/$root?year=$YEAR" stats_unit.lua
+  if [ -z "$PEER_NOTE" ]; then
+    SEQ[$key.peer]=$(seq_timing "$PEER_URL/api/v1/stats/units/$root?year=$YEAR" "$READ_TOKEN")
+    wrk_run $key peer "$PEER_URL/api/v1/stats/units/$root?year=$YEAR" stats_unit.lua
+  fi
+  pgbench_run $key stats_unit.sql "${readers[@]}" -D "unit=$root" -D "year=$YEAR"
+  same_json $key "/api/v1/stats/units/$root?year=$YEAR"
+
+  key=interaction_create
+  route $key "POST /interactions (a write + audit)" province
+  export BENCH_TOKENS=$write_tokens
+  TOKEN_HASH=$(hash_of_latest_session bench.write1)
+  wrk_run $key crm "$CRM_URL/api/v1/interactions" interaction_create.lua
+  [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/interactions" interaction_create.lua
+  pgbench_run $key interaction_create.sql -D "roles=$LOG_ROLES" -D "nprojects=$nproj" \
+    -D "leaf_lo=$leaf_lo" -D "leaves=$leaves"
+  SAME[$key]="(a write: not compared)"
+
+  # Which statements each contender sends per request (pg_stat_statements).
+  pgss_on
+  export BENCH_TOKENS=$read_tokens; TOKEN_HASH=$(hash_of_latest_session bench.read1)
+  PROBE_PATH=/api/v1/projects/1 probe project_get project_get.lua project_get.sql "${readers[@]}" -D "nprojects=$nproj"
+  PROBE_PATH=/api/v1/projects probe projects_list projects_list.lua projects_list.sql "${readers[@]}" \
+    -D "unit_lo=$unit_lo" -D "unit_hi=$unit_hi" -D "limit=50"
+  PROBE_PATH="/api/v1/stats/units/$root?year=$YEAR" probe stats_province stats_unit.lua stats_unit.sql \
+    "${readers[@]}" -D "unit=$root" -D "year=$YEAR"
+  export BENCH_TOKENS=$write_tokens; TOKEN_HASH=$(hash_of_latest_session bench.write1)
+  PROBE_PATH=/api/v1/interactions probe interaction_create interaction_create.lua interaction_create.sql \
+    -D "roles=$LOG_ROLES" -D "nprojects=$nproj" -D "leaf_lo=$leaf_lo" -D "leaves=$leaves"
+  pgss_off
+
+  # The login storm, with /healthz measured during it (from ~3 s in).
+  key=login
+  route $key "POST /auth/login (argon2id storm)" province
+  export LOGIN_USERS LOGIN_PASSWORD=$PASSWORD
+  LOGIN_USERS=$(seq -f 'bench.login%g' -s, 1 "$N_LOGIN")
+  local who url pid
+  for who in crm peer; do
+    if [ "$who" = crm ]; then url=$CRM_URL; pid=$crm_pid; else url=$PEER_URL; pid=$peer_pid; fi
+    [ "$who" = peer ] && [ -n "$PEER_NOTE" ] && continue
+    pg_quiesce
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+      -d "{\"username\":\"bench.login1\",\"password\":\"$PASSWORD\"}" "$url/api/v1/auth/login")
+    if [ "$code" != 200 ]; then
+      R[$key.$who.note]="one login answered HTTP $code"; say "  $who: one login answered $code: no storm"; continue
+    fi
+    setsid wrk -t1 -c8 -d"${DURATION}s" --latency "$url/healthz" > "$OUT/wrk-healthz8-$who.txt" 2>&1 || true
+    wrk_parse "healthz8.$who" "$OUT/wrk-healthz8-$who.txt" 8
+    local storm_s=$((DURATION + 5)) t0 p0
+    t0=$(tree_ticks "$pid"); p0=$(pg_ticks)
+    sampler_start "$pid" "$OUT/rss-$key-$who"
+    setsid wrk -t"$THREADS" -c"$CONNECTIONS" -d"${storm_s}s" --timeout 30s --latency -s bench/lua/login.lua \
+      "$url/api/v1/auth/login" > "$OUT/wrk-$key-$who.txt" 2>&1 &
+    bg_pid=$!
+    sleep 3
+    setsid wrk -t1 -c8 -d"${DURATION}s" --latency "$url/healthz" > "$OUT/wrk-healthz8storm-$who.txt" 2>&1 || true
+    wait "$bg_pid" || true; bg_pid=
+    sampler_stop
+    local t1 p1; t1=$(tree_ticks "$pid"); p1=$(pg_ticks)
+    wrk_parse "$key.$who" "$OUT/wrk-$key-$who.txt" "$CONNECTIONS" 30000
+    wrk_parse "healthz8storm.$who" "$OUT/wrk-healthz8storm-$who.txt" 8
+    local k=$key.$who
+    R[$k.rss]=$(cat "$OUT/rss-$key-$who")
+    R[$k.cpu]=$(per_req "$((t1 - t0))" "${R[$k.reqs]:-0}")
+    R[$k.pgcpu]=$(per_req "$((p1 - p0))" "${R[$k.reqs]:-0}")
+    R[$k.load]=$(cut -d' ' -f1 /proc/loadavg)
+    say "  $who: ${R[$k.rps]} logins/s, p50 ${R[$k.p50]} ms, p99 ${R[$k.p99]} ms, errors ${R[$k.errors]}; /healthz -c8 p99 ${R[healthz8.$who.p99]} ms alone, ${R[healthz8storm.$who.p99]} ms during the storm"
+  done
+  CRM_HWM=$(awk '/^VmHWM/ {print $2}' "/proc/$crm_pid/status")
+  stop_contenders
+  pg_stop
+}
+
+say "bench/run.sh: crm $("$CRM" version | cut -d' ' -f2), scales: $SCALES, ${DURATION}s per run, c$CONNECTIONS"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+DB_SIZE_county='' DB_SIZE_province='' CRM_HWM=''
+for scale in $SCALES; do
+  case $scale in
+    county) run_county ;;
+    province) run_province ;;
+    *) die "unknown scale $scale" ;;
+  esac
+done
+T_TOTAL=$(( $(date +%s) - T_BEGIN ))
+
+# ---- the report ------------------------------------------------------------------
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+mb() { [ -n "$1" ] && awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}' || echo n/a; }
+or_na() { [ -n "${1:-}" ] && echo "$1" || echo n/a; }
+
+table() {
+  echo "| route | scale | crm req/s | peer req/s | crm/peer | ceiling tps | crm/ceiling | crm p50 / p99 ms | peer p50 / p99 ms | crm RSS MB | peer RSS MB | errors crm / peer / ceiling |"
+  echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
+  local key
+  for key in "${ORDER[@]}"; do
+    local c=$key.crm p=$key.peer e=$key.ceil
+    local peer_rps=${R[$p.rps]:-} ceil=${R[$e.rps]:-}
+    local cp="n/a" pp="n/a"
+    [ -n "${R[$c.p50]:-}" ] && cp="${R[$c.p50]} / ${R[$c.p99]}"
+    [ -n "${R[$p.p50]:-}" ] && pp="${R[$p.p50]} / ${R[$p.p99]}"
+    local ceil_cell="n/a" ceil_err="-"
+    if [ "$key" != healthz ] && [ "$key" != login ]; then ceil_cell=$(or_na "$ceil"); ceil_err=$(or_na "${R[$e.errors]:-}"); fi
+    local peer_err=n/a
+    [ -n "$peer_rps" ] && peer_err=${R[$p.errors]:-0}
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s |\n' \
+      "${LABEL[$key]}" "${SCALE_OF[$key]}" "$(or_na "${R[$c.rps]:-}")" "$(or_na "$peer_rps")" \
+      "$(ratio "${R[$c.rps]:-}" "$peer_rps")" "$ceil_cell" "$(ratio "${R[$c.rps]:-}" "$([ "$ceil_cell" = n/a ] || echo "$ceil")")" \
+      "$cp" "$pp" "$(mb "${R[$c.rss]:-}")" "$( [ -n "$peer_rps" ] && mb "${R[$p.rss]:-}" || echo n/a)" \
+      "$(or_na "${R[$c.errors]:-}")" "$peer_err" "$ceil_err"
+  done
+  local who
+  for who in crm peer; do
+    [ -n "${R[healthz8storm.$who.p99]:-}" ] || continue
+    printf '| GET /healthz -c8 during the login storm (%s) | province | %s | | | | | %s / %s | | | | %s |\n' \
+      "$who" "${R[healthz8storm.$who.rps]}" "${R[healthz8storm.$who.p50]}" "${R[healthz8storm.$who.p99]}" \
+      "${R[healthz8storm.$who.errors]}"
+  done
+}
+
+details() {
+  echo "| route | contender | req/s | avg ms | Little ms (c/req/s) | p50 ms | p99 ms | max ms | server CPU µs/req | PostgreSQL CPU µs/req | others' CPU % | load (1 min) | errors |"
+  echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
+  local key who
+  for key in "${ORDER[@]}"; do
+    for who in crm peer ceil; do
+      local k=$key.$who
+      [ -n "${R[$k.rps]:-}" ] || continue
+      if [ "$who" = ceil ]; then
+        printf '| %s | ceiling (pgbench) | %s | %s | %s | | | | | %s | %s | %s | %s |\n' "${LABEL[$key]}" "${R[$k.rps]}" \
+          "${R[$k.avg]:-}" "$(little "$CONNECTIONS" "${R[$k.rps]}")" \
+          "${R[$k.pgcpu]}" "${R[$k.others]:-}" "${R[$k.load]}" "${R[$k.errors]}${R[$k.errdetail]:+: ${R[$k.errdetail]}}"
+      else
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${LABEL[$key]}" "$who" "${R[$k.rps]}" \
+          "${R[$k.avg]}" "${R[$k.little]}" "${R[$k.p50]}" "${R[$k.p99]}" "${R[$k.max]}" "${R[$k.cpu]}" "${R[$k.pgcpu]}" \
+          "${R[$k.others]:-}" "${R[$k.load]}" "${R[$k.errors]}${R[$k.errdetail]:+: ${R[$k.errdetail]}}"
+      fi
+    done
+  done
+  for who in crm peer; do
+    local k
+    for k in healthz8 healthz8storm; do
+      [ -n "${R[$k.$who.rps]:-}" ] || continue
+      printf '| GET /healthz -c8 %s | %s | %s | %s | %s | %s | %s | %s | | | | | %s |\n' \
+        "$([ $k = healthz8 ] && echo "before the storm" || echo "during the storm")" "$who" "${R[$k.$who.rps]}" \
+        "${R[$k.$who.avg]}" "${R[$k.$who.little]}" "${R[$k.$who.p50]}" "${R[$k.$who.p99]}" "${R[$k.$who.max]}" \
+        "${R[$k.$who.errors]}${R[$k.$who.errdetail]:+: ${R[$k.$who.errdetail]}}"
+    done
+  done
+}
+
+num() { [[ ${1:-} =~ ^[0-9.]+$ ]]; }
+# ratio_verdict RATIO GOAL CRM_ERRORS: a ratio counts only for a run without errors
+ratio_verdict() {
+  if [ -n "${3:-}" ] && [ "$3" != 0 ]; then echo "NOT met: crm had $3 errors"
+  elif [ "$1" = n/a ]; then echo n/a
+  else verdict "$1 >= $2"; fi
+}
+verdict() { awk "BEGIN { exit !($1) }" && echo "met" || echo "NOT met"; }
+goals() {
+  local g=project_get.crm
+  local pr cr p99 err
+  cr=$(ratio "${R[$g.rps]:-}" "${R[project_get.ceil.rps]:-}"); pr=$(ratio "${R[$g.rps]:-}" "${R[project_get.peer.rps]:-}")
+  p99=${R[$g.p99]:-}; err=${R[$g.errors]:-}
+  echo "- point read: crm/ceiling $cr (goal ≥ 0.90: $(ratio_verdict "$cr" 0.9 "$err"))," \
+    "crm/peer $pr (goal ≥ 3: $(ratio_verdict "$pr" 3 "$err"))," \
+    "p99 ${p99:-n/a} ms (goal ≤ 5: $(num "$p99" && verdict "$p99 <= 5" || echo "NOT met"))," \
+    "errors ${err:-n/a} (goal 0: $( [ "${err:-x}" = 0 ] && echo met || echo "NOT met"))"
+  local key
+  for key in projects_list stats_county stats_province; do
+    [ -n "${LABEL[$key]:-}" ] || continue
+    pr=$(ratio "${R[$key.crm.rps]:-}" "${R[$key.peer.rps]:-}")
+    echo "- ${LABEL[$key]}: crm/peer $pr (goal ≥ 3: $(ratio_verdict "$pr" 3 "${R[$key.crm.errors]:-}"))"
+  done
+  pr=$(ratio "${R[interaction_create.crm.rps]:-}" "${R[interaction_create.peer.rps]:-}")
+  cr=$(ratio "${R[interaction_create.crm.rps]:-}" "${R[interaction_create.ceil.rps]:-}")
+  echo "- write: crm/peer $pr (goal ≥ 2: $(ratio_verdict "$pr" 2 "${R[interaction_create.crm.errors]:-}"))," \
+    "crm/ceiling $cr (goal ≥ 0.80: $(ratio_verdict "$cr" 0.8 "${R[interaction_create.crm.errors]:-}"))"
+  local a=${SEQ[stats_county.crm]:-} b=${SEQ[stats_province.crm]:-}
+  if [ -n "$a" ] && [ -n "$b" ]; then
+    local r; r=$(ratio "${b%% *}" "${a%% *}")
+    echo "- the province root's figures (1,000,000 projects) against the county's (1,000), one request at a time" \
+      "(200 on one keep-alive connection, p50): ${b%% *} ms against ${a%% *} ms, ×$r (goal ≤ 2: $(verdict "$r <= 2"));" \
+      "under load (wrk p50): ${R[stats_province.crm.p50]:-n/a} ms against ${R[stats_county.crm.p50]:-n/a} ms"
+  fi
+  local maxrss=0
+  for key in "${ORDER[@]}"; do
+    [ "$key" = login ] && continue
+    local v=${R[$key.crm.rss]:-0}; [ "$v" -gt "$maxrss" ] && maxrss=$v
+  done
+  echo "- crm RSS under load (the highest VmRSS sampled during the runs above, the login storm aside): $(mb "$maxrss") MB" \
+    "(goal ≤ 32: $(verdict "$maxrss <= 32768")); VmHWM at the end $(mb "$CRM_HWM") MB, which counts the argon2id" \
+    "buffers (64 MiB per hash being computed: the start-up dummy hash and the storm's)"
+  p99=${R[healthz8storm.crm.p99]:-}
+  echo "- /healthz p99 during the login storm: ${p99:-n/a} ms (goal < 5: $(num "$p99" && verdict "$p99 < 5" || echo "NOT met"))"
+}
+
+pg_version=$(psql --version | awk '{print $3}')
+machine() {
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); crm $("$CRM" version | cut -d' ' -f2), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crm sql 2>/dev/null || echo ' + uncommitted changes to crm/ or sql/'), Release build"
+  echo "- machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GB RAM, Linux $(uname -r)"
+  echo "- load average at the start: $LOAD_START (other sessions share this box; each run's load is in the details)"
+  echo "- PostgreSQL $pg_version, one cluster per scale, same settings for every contender, all over TCP to 127.0.0.1 as crm_app (row-level security on):"
+  echo "  \`$(printf '%s ' "${PG_SETTINGS[@]}" | sed 's/ $//')\` and pg_stat_statements.track=none (tracking on only for the statement probes)"
+  echo "- data: county $(or_na "$DB_SIZE_county") (11 units, 1,000 projects, 5,000 interactions, 100 investors);" \
+    "province $(or_na "$DB_SIZE_province") (1,992 units, 1,000,000 projects, 5,000,000 interactions, 100,000 investors); bench/data/generate.sh"
+  echo "- tools: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), pgbench $(pgbench --version | awk '{print $3}'), node $(node --version 2>/dev/null || echo none)"
+  echo "- crm: \`crm serve --access-log 0 --hash-max-in-flight 256 --login-max-failures 1000 --login-max-failures-address 100000${CRM_BENCH_FLAGS:+ $CRM_BENCH_FLAGS}\` (other settings at their defaults: one worker per core, 2 connections each, pipeline depth 8)"
+  echo "- peer: ${PEER_NOTE:-bench/peer (fastify + postgres.js), WORKERS=2, \`node bench/peer/server.js\`}"
+  echo "- load: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency after a ${WARMUP}s warm-up, each under setsid; bench/lua/*.lua pick random ids and rotate $N_READERS viewers' tokens (the write: $N_WRITERS unit-role users' tokens); the login storm: -d$((DURATION + 5))s --timeout 30s over $N_LOGIN users, and /healthz with wrk -t1 -c8 -d${DURATION}s from 3 s into it"
+  echo "- ceiling: pgbench -n -M prepared -c$CONNECTIONS -j$THREADS -T$DURATION -f bench/pgbench/<route>.sql: the session check and the route's statement in one pipeline (one Sync, as crm sends them), with a live session's token hash"
+}
+
+{
+  echo "# Benchmark results"
+  echo
+  echo "Written by \`bench/run.sh\` (\`make bench\`), issue 6. Total run time: $((T_TOTAL / 60)) min $((T_TOTAL % 60)) s."
+  echo
+  table
+  echo
+  echo "crm/peer and crm/ceiling are ratios of requests per second. Latencies are wrk's (corrected for coordinated"
+  echo "omission). RSS: the highest VmRSS sampled every 0.2 s during the run (the peer: the sum over its processes)."
+  echo "Errors: non-2xx answers plus wrk's socket errors (connect, read, write, timeout; an answer slower than wrk's"
+  echo "2 s timeout counts as a timeout, and also as a non-2xx when it is one, and is left out of the percentiles:"
+  echo "\"> 2000\" then), failed or aborted transactions (pgbench). The ceiling's connections, like crm's, run with"
+  echo "statement_timeout = 5 s."
+  echo
+  echo "## Goals of issue 6"
+  echo
+  goals
+  echo
+  echo "## Machine and settings"
+  echo
+  machine
+  echo
+  echo "## Details"
+  echo
+  echo "Little: with every connection always busy, the average latency should be close to connections / throughput;"
+  echo "an average far above it means stalls (../shared/BENCHMARKING.md). CPU per request: from /proc/PID/stat before"
+  echo "and after the measured run (server: crm, or all the peer's processes; PostgreSQL: all the postmaster's children)."
+  echo
+  details
+  echo
+  echo "## What each contender sends per request"
+  echo
+  echo "A 1 s probe per route (4 connections) with pg_stat_statements tracking on: calls per request of each statement"
+  echo "of crm_app. The ceiling must send what crm sends. JSON: crm's and the peer's answer to one request, compared."
+  echo
+  for key in "${ORDER[@]}"; do
+    [ -n "${STMTS[$key.crm]:-}" ] || continue
+    echo "### ${LABEL[$key]}"
+    echo
+    echo '```'
+    echo "crm: ${STMTS[$key.crm]}"
+    echo "ceiling: ${STMTS[$key.ceil]:-}"
+    echo "peer: ${STMTS[$key.peer]:-}"
+    echo "crm and peer answers: ${SAME[$key]:-}"
+    echo '```'
+    echo
+  done
+  echo "Raw outputs: $OUT/ (wrk-*.txt, pgbench-*.txt, probe-*.txt, run.log)."
+} > "$OUT/RESULTS.md"
+cp "$OUT/RESULTS.md" "$RESULTS"
+
+echo
+table
+echo
+goals
+echo
+say "total run time: $((T_TOTAL / 60)) min $((T_TOTAL % 60)) s; the report is in $RESULTS"
