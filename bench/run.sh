@@ -18,11 +18,14 @@
 #     their tokens go to the wrk scripts (bench/lua/*.lua, round robin), and
 #     one session's token hash (session.token_hash) to pgbench;
 #  4. for each route, crm, then the peer, then the ceiling, each under setsid
-#     (../shared/BENCHMARKING.md), each with a 2 s warm-up, then
+#     (../shared/BENCHMARKING.md), each on an idle database (no statement of
+#     crm_app running) and after a 2 s warm-up:
 #       wrk -t2 -c64 -d${DURATION}s --latency -s bench/lua/<route>.lua
-#       pgbench -n -M prepared -c64 -j2 -T$DURATION -f bench/pgbench/<route>.sql
-#     sampling the server's RSS (the peer: all its processes) every 0.2 s and
-#     its CPU time and the PostgreSQL backends' before and after;
+#       pgbench -n -M prepared -c64 -j2 -T(2 + $DURATION) -P1 -f bench/pgbench/<route>.sql
+#         (its last $DURATION seconds: the same, warm, backends)
+#     sampling the server's RSS (the peer: all its processes) every 0.2 s, and
+#     the CPU time of the server, of the PostgreSQL backends, of the load
+#     generator and of the whole machine (what other sessions took) over the run;
 #       county:   GET /stats/units/{county}        (1,000 projects below it)
 #       province: GET /healthz, GET /projects/{id}, GET /projects?unit_id=..&limit=50,
 #                 GET /stats/units/{province}       (1,000,000 projects below it),
@@ -306,6 +309,17 @@ pg_ticks() {  # CPU of the postmaster's children (the backends, the writers), th
   done
   echo "$t"
 }
+pg_children() { ps -o pid= --ppid "$(head -1 "$PGDATA_DIR/postmaster.pid")" | wc -l; }
+# pg_backends_gone N: waits (up to 10 s) until the postmaster has N children
+# again: the CPU time of an exiting backend is counted (in the postmaster's
+# cutime) only once it has been reaped.
+pg_backends_gone() {
+  for _ in $(seq 1 100); do
+    [ "$(pg_children)" -le "$1" ] && break
+    sleep 0.1
+  done
+  sleep 0.2
+}
 # Waits until no statement of crm_app has run for 0.5 s (up to 30 s): the
 # queries a previous run left queued (a slow route's) must not eat into the
 # next contender's run.
@@ -408,7 +422,7 @@ wrk_run() {
   R[$k.cpu]=$(per_req "$((t1 - t0))" "${R[$k.reqs]:-0}")
   R[$k.pgcpu]=$(per_req "$((p1 - p0))" "${R[$k.reqs]:-0}")
   R[$k.load]=$(cut -d' ' -f1 /proc/loadavg)
-  say "  $who: ${R[$k.rps]} req/s, p50 ${R[$k.p50]} ms, p99 ${R[$k.p99]} ms, max ${R[$k.max]} ms, errors ${R[$k.errors]}${R[$k.errdetail]:+ (${R[$k.errdetail]})}, RSS $(( ${R[$k.rss]} / 1024 )) MB, CPU ${R[$k.cpu]} + PG ${R[$k.pgcpu]} µs/req"
+  say "  $who: ${R[$k.rps]} req/s, p50 ${R[$k.p50]} ms, p99 ${R[$k.p99]} ms, max ${R[$k.max]} ms, errors ${R[$k.errors]}${R[$k.errdetail]:+ (${R[$k.errdetail]})}, RSS $(( ${R[$k.rss]} / 1024 )) MB, CPU ${R[$k.cpu]} + PG ${R[$k.pgcpu]} µs/req, others ${R[$k.others]}%"
 }
 
 # pgbench_run KEY SCRIPT -D... : one pgbench of WARMUP + DURATION seconds
@@ -418,10 +432,12 @@ wrk_run() {
 pgbench_run() {
   local key=$1 script=$2; shift 2
   local k=$key.ceil file="$OUT/pgbench-$key.txt"
-  local args=(-n -M prepared -c "$CONNECTIONS" -j "$THREADS" -f "bench/pgbench/$script"
-              -D "th=$TOKEN_HASH" -D "rid=bench0000000000000000" -D "idle=$IDLE_S" "$@")
+  local files; mapfile -t files < <(pgbench_scripts "$script")
+  local args=(-n -M prepared -c "$CONNECTIONS" -j "$THREADS" "${files[@]}"
+              "${TH_ARGS[@]}" -D "rid=bench0000000000000000" -D "idle=$IDLE_S" "$@")
   # crm's connections run with statement_timeout (CRM_DB_STATEMENT_TIMEOUT_MS): so do pgbench's.
   pg_quiesce
+  local nb; nb=$(pg_children)
   PGOPTIONS='-c statement_timeout=5000' setsid pgbench "${args[@]}" -T "$((WARMUP + DURATION))" -P 1 "$APP_URL" \
     > "$file" 2>&1 &
   bg_pid=$!
@@ -430,6 +446,7 @@ pgbench_run() {
   g0=$(awk '{print $14 + $15}' "/proc/$bg_pid/stat" 2>/dev/null || echo 0)
   local g1; g1=$(follow_ticks "$bg_pid")
   bg_pid=''
+  pg_backends_gone "$nb"
   local p1 b1 tt1; p1=$(pg_ticks); read -r b1 tt1 < <(box_cpu)
   R[$k.others]=$(others_pct "$b0" "$tt0" "$b1" "$tt1" "$((p1 - p0 + g1 - g0))")
   # progress: 3.0 s, 2086.0 tps, lat 30.612 ms stddev 9.871, 0 failed
@@ -449,7 +466,7 @@ pgbench_run() {
   [ -n "${R[$k.rps]}" ] || { R[$k.errors]=1; R[$k.errdetail]="pgbench failed: $(tail -3 "$file" | tr '\n' ' ')"; }
   R[$k.pgcpu]=$(per_req "$((p1 - p0))" "${R[$k.reqs]:-0}")
   R[$k.load]=$(cut -d' ' -f1 /proc/loadavg)
-  say "  ceiling: ${R[$k.rps]:-?} tps, latency avg ${R[$k.avg]:-?} ms, errors ${R[$k.errors]}${R[$k.errdetail]:+ (${R[$k.errdetail]})}, PG ${R[$k.pgcpu]} µs/tx"
+  say "  ceiling: ${R[$k.rps]:-?} tps, latency avg ${R[$k.avg]:-?} ms, errors ${R[$k.errors]}${R[$k.errdetail]:+ (${R[$k.errdetail]})}, PG ${R[$k.pgcpu]} µs/tx, others ${R[$k.others]}%"
 }
 
 # The statements each contender sends for one request of a route: a short
@@ -477,7 +494,8 @@ probe() {  # probe KEY LUA PGBENCH_SCRIPT -D...
     pg_quiesce
     supsql -c "SELECT pg_stat_statements_reset()" > /dev/null
     if [ "$who" = ceil ]; then
-      setsid pgbench -n -M prepared -c 4 -j 1 -T 1 -f "bench/pgbench/$script" -D "th=$TOKEN_HASH" \
+      local files; mapfile -t files < <(pgbench_scripts "$script")
+      setsid pgbench -n -M prepared -c 4 -j 1 -T 1 "${files[@]}" "${TH_ARGS[@]}" \
         -D "rid=bench0000000000000000" -D "idle=$IDLE_S" "$@" "$APP_URL" > "$OUT/probe-$key-$who.txt" 2>&1 || true
       n=$(awk '/number of transactions actually processed/ {print $NF}' "$OUT/probe-$key-$who.txt")
     else
@@ -512,7 +530,7 @@ same_json() {
 
 declare -a ORDER   # route keys, in table order
 declare -A LABEL SCALE_OF
-TOKEN_HASH='' READ_TOKEN=''
+READ_TOKEN=''
 declare -A SEQ
 
 tokens_for() {  # tokens_for PREFIX N: logs each user in once (through crm), comma-separated tokens
@@ -527,6 +545,29 @@ tokens_for() {  # tokens_for PREFIX N: logs each user in once (through crm), com
 hash_of_latest_session() {  # of user $1: '\x..' (only hashes are stored: session.token_hash)
   supsql -c "SELECT '\\x' || encode(s.token_hash, 'hex') FROM session s JOIN app_user u ON u.id = s.user_id
           WHERE u.username = '$1' AND s.revoked_at IS NULL ORDER BY s.created_at DESC LIMIT 1"
+}
+
+# use_tokens PREFIX N: the ceiling uses the same sessions as wrk (the latest
+# of users PREFIX1..N): one copy of the route's script per session, each with
+# its own token hash variable, picked at random per transaction (pgbench -f
+# script@1 ... has no string variables to choose a token with).
+TH_ARGS=()
+use_tokens() {
+  local i h
+  TH_ARGS=()
+  for i in $(seq 1 "$2"); do
+    h=$(hash_of_latest_session "$1$i")
+    [ -n "$h" ] || die "no session of $1$i"
+    TH_ARGS+=(-D "th$i=$h")
+  done
+}
+# pgbench_scripts SCRIPT: prints the -f arguments of its per-session copies
+pgbench_scripts() {
+  local i n=$(( ${#TH_ARGS[@]} / 2 )) base; base=${1%.sql}
+  for i in $(seq 1 "$n"); do
+    sed "s/:th::bytea/:th$i::bytea/" "bench/pgbench/$1" > "$OUT/pgbench-$base-$i.sql"
+    printf '%s\n' -f "$OUT/pgbench-$base-$i.sql@1"
+  done
 }
 
 # seq_p50 PATH: 200 requests one after another on one keep-alive connection (curl), p50 and p99 in ms
@@ -547,7 +588,7 @@ run_county() {
   start_crm county; start_peer county
   READ_TOKEN=$(login "$CRM_URL" bench.read1)
   export BENCH_TOKENS; BENCH_TOKENS=$(tokens_for bench.read "$N_READERS")
-  TOKEN_HASH=$(hash_of_latest_session bench.read1)
+  use_tokens bench.read "$N_READERS"
   local root; root=$(supsql -c "SELECT id FROM unit WHERE code = 'bench'")
   DB_SIZE_county=$(supsql -c "SELECT pg_size_pretty(pg_database_size('crm'))")
   export STATS_UNIT=$root STATS_YEAR=$YEAR
@@ -602,7 +643,7 @@ run_province() {
   wrk_run $key crm "$CRM_URL/healthz" -
   [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/healthz" -
 
-  TOKEN_HASH=$(hash_of_latest_session bench.read1)
+  use_tokens bench.read "$N_READERS"
   key=project_get
   route $key "GET /projects/{id}" province
   wrk_run $key crm "$CRM_URL/api/v1/projects/1" project_get.lua
@@ -631,7 +672,7 @@ run_province() {
   key=interaction_create
   route $key "POST /interactions (a write + audit)" province
   export BENCH_TOKENS=$write_tokens
-  TOKEN_HASH=$(hash_of_latest_session bench.write1)
+  use_tokens bench.write "$N_WRITERS"
   wrk_run $key crm "$CRM_URL/api/v1/interactions" interaction_create.lua
   [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/interactions" interaction_create.lua
   pgbench_run $key interaction_create.sql -D "roles=$LOG_ROLES" -D "nprojects=$nproj" \
@@ -640,13 +681,13 @@ run_province() {
 
   # Which statements each contender sends per request (pg_stat_statements).
   pgss_on
-  export BENCH_TOKENS=$read_tokens; TOKEN_HASH=$(hash_of_latest_session bench.read1)
+  export BENCH_TOKENS=$read_tokens; use_tokens bench.read "$N_READERS"
   PROBE_PATH=/api/v1/projects/1 probe project_get project_get.lua project_get.sql "${readers[@]}" -D "nprojects=$nproj"
   PROBE_PATH=/api/v1/projects probe projects_list projects_list.lua projects_list.sql "${readers[@]}" \
     -D "unit_lo=$unit_lo" -D "unit_hi=$unit_hi" -D "limit=50"
   PROBE_PATH="/api/v1/stats/units/$root?year=$YEAR" probe stats_province stats_unit.lua stats_unit.sql \
     "${readers[@]}" -D "unit=$root" -D "year=$YEAR"
-  export BENCH_TOKENS=$write_tokens; TOKEN_HASH=$(hash_of_latest_session bench.write1)
+  export BENCH_TOKENS=$write_tokens; use_tokens bench.write "$N_WRITERS"
   PROBE_PATH=/api/v1/interactions probe interaction_create interaction_create.lua interaction_create.sql \
     -D "roles=$LOG_ROLES" -D "nprojects=$nproj" -D "leaf_lo=$leaf_lo" -D "leaves=$leaves"
   pgss_off
@@ -831,7 +872,8 @@ machine() {
   echo "- crm: \`crm serve --access-log 0 --hash-max-in-flight 256 --login-max-failures 1000 --login-max-failures-address 100000${CRM_BENCH_FLAGS:+ $CRM_BENCH_FLAGS}\` (other settings at their defaults: one worker per core, 2 connections each, pipeline depth 8)"
   echo "- peer: ${PEER_NOTE:-bench/peer (fastify + postgres.js), WORKERS=2, \`node bench/peer/server.js\`}"
   echo "- load: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency after a ${WARMUP}s warm-up, each under setsid; bench/lua/*.lua pick random ids and rotate $N_READERS viewers' tokens (the write: $N_WRITERS unit-role users' tokens); the login storm: -d$((DURATION + 5))s --timeout 30s over $N_LOGIN users, and /healthz with wrk -t1 -c8 -d${DURATION}s from 3 s into it"
-  echo "- ceiling: pgbench -n -M prepared -c$CONNECTIONS -j$THREADS -T$DURATION -f bench/pgbench/<route>.sql: the session check and the route's statement in one pipeline (one Sync, as crm sends them), with a live session's token hash"
+  echo "- ceiling: pgbench -n -M prepared -c$CONNECTIONS -j$THREADS -T$((WARMUP + DURATION)) -P 1 -f bench/pgbench/<route>.sql, figures of its last ${DURATION}s (warm backends): the session check and the route's statement in one pipeline (one Sync, as crm sends them), with a live session's token hash"
+  echo "- each run starts once no statement of crm_app has run for 0.5 s (a slow route's queued queries do not spill into the next run); the database is prewarmed (pg_prewarm) after loading"
 }
 
 {
@@ -841,6 +883,13 @@ machine() {
   echo
   table
   echo
+  lo=100 hi=0
+  for x in "${!R[@]}"; do
+    [[ $x == *.others ]] || continue
+    v=${R[$x]}; [ "$v" -lt "$lo" ] && lo=$v; [ "$v" -gt "$hi" ] && hi=$v
+  done
+  [ "$hi" -gt 0 ] && { echo "During the measured runs, processes outside the benchmark (other sessions on this box) used $lo–$hi% of"
+    echo "its CPU (\"others' CPU\" in the details): figures of runs with a high share are low and noisy."; echo; }
   echo "crm/peer and crm/ceiling are ratios of requests per second. Latencies are wrk's (corrected for coordinated"
   echo "omission). RSS: the highest VmRSS sampled every 0.2 s during the run (the peer: the sum over its processes)."
   echo "Errors: non-2xx answers plus wrk's socket errors (connect, read, write, timeout; an answer slower than wrk's"
@@ -868,6 +917,10 @@ machine() {
   echo
   echo "A 1 s probe per route (4 connections) with pg_stat_statements tracking on: calls per request of each statement"
   echo "of crm_app. The ceiling must send what crm sends. JSON: crm's and the peer's answer to one request, compared."
+  echo "(PostgreSQL 15's pg_stat_statements counts a utility statement run as a named prepared statement, as"
+  echo "postgres.js sends BEGIN and COMMIT, once per connection only: the peer's BEGIN/COMMIT of each request, which"
+  echo "bench/peer/README.md describes, do not show here. crm and the ceiling send none: one Sync ends the implicit"
+  echo "transaction.)"
   echo
   for key in "${ORDER[@]}"; do
     [ -n "${STMTS[$key.crm]:-}" ] || continue
