@@ -454,7 +454,7 @@ pgbench_run() {
     /^progress: / { t = $2 + 0; if (t > w + 0.5) { n++; tps += $4; lat += $7 * $4 } }
     END { if (n > 0) printf "%.0f %.0f %.2f\n", tps / n, tps, (tps > 0) ? lat / tps : 0; else print "" }' "$file")  || true
   local failed aborted
-  failed=$(awk '/number of failed transactions/ {print $5}' "$file")
+  failed=$(awk '/^number of failed transactions/ {print $5; exit}' "$file")
   aborted=$(grep -c 'aborted in command' "$file" || true)
   R[$k.errors]=$(( ${failed:-0} + ${aborted:-0} ))
   local first
@@ -497,7 +497,7 @@ probe() {  # probe KEY LUA PGBENCH_SCRIPT -D...
       local files; mapfile -t files < <(pgbench_scripts "$script")
       setsid pgbench -n -M prepared -c 4 -j 1 -T 1 "${files[@]}" "${TH_ARGS[@]}" \
         -D "rid=bench0000000000000000" -D "idle=$IDLE_S" "$@" "$APP_URL" > "$OUT/probe-$key-$who.txt" 2>&1 || true
-      n=$(awk '/number of transactions actually processed/ {print $NF}' "$OUT/probe-$key-$who.txt")
+      n=$(awk '/^number of transactions actually processed/ {print $NF; exit}' "$OUT/probe-$key-$who.txt")
     else
       if [ "$who" = crm ]; then url=$CRM_URL; else url=$PEER_URL; fi
       setsid wrk -t1 -c4 -d1s -s "bench/lua/$lua" "$url$PROBE_PATH" > "$OUT/probe-$key-$who.txt" 2>&1 || true
