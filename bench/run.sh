@@ -909,7 +909,8 @@ machine() {
   echo
   echo "Little: with every connection always busy, the average latency should be close to connections / throughput;"
   echo "an average far above it means stalls (../shared/BENCHMARKING.md). CPU per request: from /proc/PID/stat before"
-  echo "and after the measured run (server: crm, or all the peer's processes; PostgreSQL: all the postmaster's children)."
+  echo "and after the measured run (server: crm, or all the peer's processes; PostgreSQL: all the postmaster's children);"
+  echo "the login storm's also counts the /healthz requests each served during it (their number differs: the /healthz rows below)."
   echo
   details
   echo
