@@ -874,6 +874,32 @@ CREATE FUNCTION quotas_shortfall(p_unit bigint, p_year integer) RETURNS text LAN
      WHERE t.unit_id = p_unit AND t.year = p_year
 $$;
 
+-- Sets one unit's target (p_parent NULL) or quota from its JSON item, and
+-- checks that the quotas already under it still cover it. Errors name the
+-- field as prefix || name.
+CREATE FUNCTION target_set(p_unit bigint, p_year integer, p_parent bigint, p_item jsonb, p_prefix text)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    f record := target_figures(p_item, p_prefix);
+    short text;
+BEGIN
+    INSERT INTO target AS t (unit_id, year, parent_unit_id, signing_amount_yuan, signed_count, start_rate, set_by)
+    VALUES (p_unit, p_year, p_parent, f.amount, f.cnt, f.rate, crm_caller_user())
+    ON CONFLICT (unit_id, year) DO UPDATE
+       SET signing_amount_yuan = EXCLUDED.signing_amount_yuan, signed_count = EXCLUDED.signed_count,
+           start_rate = EXCLUDED.start_rate, set_by = EXCLUDED.set_by, set_at = now(),
+           version = t.version + 1
+     WHERE (t.signing_amount_yuan, t.signed_count, t.start_rate)
+           IS DISTINCT FROM (EXCLUDED.signing_amount_yuan, EXCLUDED.signed_count, EXCLUDED.start_rate);
+    short := quotas_shortfall(p_unit, p_year);
+    IF short IS NOT NULL THEN
+        RAISE check_violation USING MESSAGE = 'the quotas under this unit do not cover it; change them first',
+              COLUMN = p_prefix || short;
+    END IF;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION target_set(bigint, integer, bigint, jsonb, text) FROM PUBLIC;
+
 -- PUT /targets/{year}: {"targets": [{unit_id, signing_amount_yuan,
 -- signed_count, start_rate}]} replaces the year's targets in the caller's
 -- subtree; a target dropped takes its quotas with it.
@@ -885,8 +911,6 @@ DECLARE
     i integer := 0;
     unit_ids bigint[] := '{}';
     uid bigint;
-    f record;
-    short text;
 BEGIN
     IF crm_caller_role() IS DISTINCT FROM 'admin' THEN
         RAISE EXCEPTION 'only administrators set targets' USING ERRCODE = 'CR403';
@@ -910,21 +934,8 @@ BEGIN
             RAISE check_violation USING MESSAGE = 'this unit has a quota from its parent this year',
                   COLUMN = format('targets[%s].unit_id', i);
         END IF;
-        f := target_figures(item, format('targets[%s].', i));
         unit_ids := unit_ids || uid;
-        INSERT INTO target AS t (unit_id, year, signing_amount_yuan, signed_count, start_rate, set_by)
-        VALUES (uid, p_year, f.amount, f.cnt, f.rate, crm_caller_user())
-        ON CONFLICT (unit_id, year) DO UPDATE
-           SET signing_amount_yuan = EXCLUDED.signing_amount_yuan, signed_count = EXCLUDED.signed_count,
-               start_rate = EXCLUDED.start_rate, set_by = EXCLUDED.set_by, set_at = now(),
-               version = t.version + 1
-         WHERE (t.signing_amount_yuan, t.signed_count, t.start_rate)
-               IS DISTINCT FROM (EXCLUDED.signing_amount_yuan, EXCLUDED.signed_count, EXCLUDED.start_rate);
-        short := quotas_shortfall(uid, p_year);
-        IF short IS NOT NULL THEN
-            RAISE check_violation USING MESSAGE = 'the quotas of this unit''s children do not cover it; change them first',
-                  COLUMN = format('targets[%s].%s', i, short);
-        END IF;
+        PERFORM target_set(uid, p_year, NULL, item, format('targets[%s].', i));
         i := i + 1;
     END LOOP;
     DELETE FROM target t
@@ -945,7 +956,6 @@ DECLARE
     parent bigint;
     unit_ids bigint[] := '{}';
     uid bigint;
-    f record;
     short text;
 BEGIN
     IF crm_caller_role() IS DISTINCT FROM 'admin' THEN
@@ -981,21 +991,8 @@ BEGIN
             RAISE check_violation USING MESSAGE = 'this unit has a target of its own this year',
                   COLUMN = format('quotas[%s].unit_id', i);
         END IF;
-        f := target_figures(item, format('quotas[%s].', i));
         unit_ids := unit_ids || uid;
-        INSERT INTO target AS t (unit_id, year, parent_unit_id, signing_amount_yuan, signed_count, start_rate, set_by)
-        VALUES (uid, p_year, parent, f.amount, f.cnt, f.rate, crm_caller_user())
-        ON CONFLICT (unit_id, year) DO UPDATE
-           SET signing_amount_yuan = EXCLUDED.signing_amount_yuan, signed_count = EXCLUDED.signed_count,
-               start_rate = EXCLUDED.start_rate, set_by = EXCLUDED.set_by, set_at = now(),
-               version = t.version + 1
-         WHERE (t.signing_amount_yuan, t.signed_count, t.start_rate)
-               IS DISTINCT FROM (EXCLUDED.signing_amount_yuan, EXCLUDED.signed_count, EXCLUDED.start_rate);
-        short := quotas_shortfall(uid, p_year);
-        IF short IS NOT NULL THEN
-            RAISE check_violation USING MESSAGE = 'the quotas under this unit do not cover it; change them first',
-                  COLUMN = format('quotas[%s].%s', i, short);
-        END IF;
+        PERFORM target_set(uid, p_year, parent, item, format('quotas[%s].', i));
         i := i + 1;
     END LOOP;
     DELETE FROM target t WHERE t.year = p_year AND t.parent_unit_id = parent AND NOT t.unit_id = ANY (unit_ids);
