@@ -153,29 +153,87 @@ int handler_path_year(struct exchange *x, char *out, size_t outlen)
     return -1;
 }
 
-void handler_send_page(struct exchange *x, const char *kind, const char *text)
+/* The cursor of a page's next_after (an id, or a text for lists ordered
+ * otherwise) as a JSON value: a string, or null on the last page. NULL when
+ * next_after is neither. The caller frees it. */
+static json_t *page_cursor(const char *kind, json_t *next)
 {
-    json_t *page = text ? json_loads(text, 0, NULL) : NULL;
-    if (!page) {
-        exchange_send_problem(x, 500, "An unexpected error occurred.");
-        return;
-    }
-    /* The key of the last item: an id, or a text for lists ordered otherwise. */
-    json_t *next = json_object_get(page, "next_after");
     char cursor[CURSOR_CHARS];
     if (json_is_integer(next)) {
         cursor_encode(kind, json_integer_value(next), cursor, sizeof cursor);
-        json_object_set_new(page, "next_cursor", json_string(cursor));
-    } else if (json_is_string(next) &&
-               cursor_encode_text(kind, json_string_value(next), cursor, sizeof cursor) == 0) {
-        json_object_set_new(page, "next_cursor", json_string(cursor));
-    } else if (json_is_null(next) || !next) {
-        json_object_set_new(page, "next_cursor", json_null());
-    } else {
+        return json_string(cursor);
+    }
+    if (json_is_string(next) &&
+        cursor_encode_text(kind, json_string_value(next), cursor, sizeof cursor) == 0)
+        return json_string(cursor);
+    if (!next || json_is_null(next))
+        return json_null();
+    return NULL;
+}
+
+/* The page functions build {"items" : [...], "next_after" : v} with
+ * json_build_object: the items are passed on as they are, without parsing
+ * and printing them again (a list page of 50 projects is about 37 kB), and
+ * only next_after is read. v is a number, null or a short JSON string, whose
+ * quotes are escaped: the last unescaped `, "next_after" : ` is the key.
+ * Returns -1 for text of another form, which is then parsed whole. */
+static int page_splice(struct exchange *x, const char *kind, const char *text)
+{
+    static const char head[] = "{\"items\" : ";
+    static const char key[] = ", \"next_after\" : ";
+    size_t len = strlen(text), hlen = sizeof head - 1, klen = sizeof key - 1;
+    if (len < hlen + klen + 2 || memcmp(text, head, hlen) != 0 || text[len - 1] != '}')
+        return -1;
+    const char *k = NULL;
+    size_t floor = len - 1 > hlen + klen + CURSOR_CHARS * 6 ? len - 1 - CURSOR_CHARS * 6 : hlen;
+    for (size_t i = len - 1 - klen; i + 1 > floor && i >= hlen; i--)
+        if (text[i] == ',' && memcmp(text + i, key, klen) == 0) {
+            k = text + i;
+            break;
+        }
+    if (!k)
+        return -1;
+    const char *value = k + klen;
+    json_t *next = json_loadb(value, (size_t)(text + len - 1 - value), JSON_DECODE_ANY, NULL);
+    json_t *cursor = next ? page_cursor(kind, next) : NULL;
+    json_decref(next);
+    char *cursor_text = cursor ? json_dumps(cursor, JSON_ENCODE_ANY) : NULL;
+    json_decref(cursor);
+    if (!cursor_text)
+        return -1;
+    static const char out_head[] = "{\"items\":", out_key[] = ",\"next_cursor\":";
+    size_t items_len = (size_t)(k - text) - hlen, clen = strlen(cursor_text);
+    size_t out_len = sizeof out_head - 1 + items_len + sizeof out_key - 1 + clen + 1;
+    char *out = malloc(out_len + 1);
+    if (!out) {
+        free(cursor_text);
+        return -1;
+    }
+    char *o = out;
+    memcpy(o, out_head, sizeof out_head - 1), o += sizeof out_head - 1;
+    memcpy(o, text + hlen, items_len), o += items_len;
+    memcpy(o, out_key, sizeof out_key - 1), o += sizeof out_key - 1;
+    memcpy(o, cursor_text, clen), o += clen;
+    *o++ = '}';
+    *o = '\0';
+    free(cursor_text);
+    exchange_send_json_text(x, 200, out, out_len);
+    free(out);
+    return 0;
+}
+
+void handler_send_page(struct exchange *x, const char *kind, const char *text)
+{
+    if (text && page_splice(x, kind, text) == 0)
+        return;
+    json_t *page = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *cursor = page ? page_cursor(kind, json_object_get(page, "next_after")) : NULL;
+    if (!cursor) {
         json_decref(page);
         exchange_send_problem(x, 500, "An unexpected error occurred.");
         return;
     }
+    json_object_set_new(page, "next_cursor", cursor);
     json_object_del(page, "next_after");
     exchange_send_json(x, 200, page);
 }
