@@ -182,7 +182,7 @@ user_count() {
   (ulimit -v 450000; exec "$CRM_PLAIN_BIN" serve --listen 127.0.0.1:0 --database-url "$CRM_DATABASE_URL" \
     --login-max-failures 2 > "$out" 2> "$BATS_TEST_TMPDIR/local.err" 3>&-) &
   LOCAL_PID=$!
-  for _ in $(seq 1 100); do grep -q 'serving on' "$out" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 300); do grep -q 'serving on' "$out" 2>/dev/null && break; sleep 0.1; done
   url=$(sed -n 's/^crm: serving on //p' "$out")
   [ -n "$url" ]
   for i in 1 2 3 4; do
