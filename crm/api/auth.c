@@ -68,7 +68,7 @@ static struct throttle_rule login_rule(const struct exchange *x, int per_address
 static int login_throttled(struct exchange *x, struct login *l)
 {
     struct throttle_rule ru = login_rule(x, 0), ra = login_rule(x, 1);
-    time_t now = time(NULL);
+    long long now = throttle_now_ms();
     int wait = throttle_wait(&ru, l->user_key, now);
     int wait_addr = throttle_wait(&ra, l->address_key, now);
     if (wait_addr > wait)
@@ -85,7 +85,7 @@ static int login_throttled(struct exchange *x, struct login *l)
 static void login_failed(struct exchange *x, struct login *l)
 {
     struct throttle_rule ru = login_rule(x, 0), ra = login_rule(x, 1);
-    time_t now = time(NULL);
+    long long now = throttle_now_ms();
     throttle_fail(&ru, l->user_key, now);
     throttle_fail(&ra, l->address_key, now);
     log_event(LOG_INFO, x->request_id, "login failed", json_pack("{s:s}", "username", l->username));
@@ -318,7 +318,7 @@ static void password_on_verified(void *arg, const struct hasher_result *r)
     struct password_change *p = x->state;
     if (r->outcome == HASHER_MISMATCH || r->outcome == HASHER_REFUSED) {
         struct throttle_rule rule = login_rule(x, 0);
-        throttle_fail(&rule, p->user_key, time(NULL));
+        throttle_fail(&rule, p->user_key, throttle_now_ms());
         json_t *problem = NULL;
         body_error(&problem, x, "current_password", "is not correct");
         body_send_errors(x, problem);
@@ -351,7 +351,7 @@ static void password_on_current(void *arg, struct db_result *r)
     }
     snprintf(p->user_key, sizeof p->user_key, "u:%s", c.username);
     struct throttle_rule rule = login_rule(x, 0);
-    int wait = throttle_wait(&rule, p->user_key, time(NULL));
+    int wait = throttle_wait(&rule, p->user_key, throttle_now_ms());
     if (wait) {
         char secs[16];
         snprintf(secs, sizeof secs, "%d", wait);

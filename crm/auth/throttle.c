@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <string.h>
+#include <time.h>
 
 #define THROTTLE_SLOTS 8192
 #define THROTTLE_PROBE 8
@@ -16,7 +17,7 @@ struct throttle_entry {
     unsigned char id[crypto_shorthash_BYTES];
     int used;
     int failures;
-    time_t last_failure;
+    long long last_failure; /* ms, monotonic */
 };
 
 static struct throttle_entry throttle_table[THROTTLE_SLOTS];
@@ -59,36 +60,44 @@ static struct throttle_entry *throttle_find(const char *key, int create)
     return victim;
 }
 
-static long throttle_delay(const struct throttle_rule *rule, int failures)
+long long throttle_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The block after `failures`, in ms. */
+static long long throttle_delay_ms(const struct throttle_rule *rule, int failures)
 {
     if (failures < rule->threshold)
         return 0;
     int shift = failures - rule->threshold;
-    long delay = shift >= 30 ? rule->max_delay_s : (long)rule->base_delay_s << shift;
-    return delay > rule->max_delay_s ? rule->max_delay_s : delay;
+    long long delay = shift >= 30 ? rule->max_delay_s : (long long)rule->base_delay_s << shift;
+    return (delay > rule->max_delay_s ? rule->max_delay_s : delay) * 1000;
 }
 
-int throttle_wait(const struct throttle_rule *rule, const char *key, time_t now)
+int throttle_wait(const struct throttle_rule *rule, const char *key, long long now_ms)
 {
     pthread_mutex_lock(&throttle_lock);
     struct throttle_entry *e = throttle_find(key, 0);
-    long wait = 0;
-    if (e && now - e->last_failure <= rule->window_s) {
-        long until = (long)e->last_failure + throttle_delay(rule, e->failures);
-        wait = until > now ? until - now : 0;
+    long long wait = 0;
+    if (e && now_ms - e->last_failure <= rule->window_s * 1000LL) {
+        long long until = e->last_failure + throttle_delay_ms(rule, e->failures);
+        wait = until > now_ms ? until - now_ms : 0;
     }
     pthread_mutex_unlock(&throttle_lock);
-    return (int)wait;
+    return (int)((wait + 999) / 1000);
 }
 
-void throttle_fail(const struct throttle_rule *rule, const char *key, time_t now)
+void throttle_fail(const struct throttle_rule *rule, const char *key, long long now_ms)
 {
     pthread_mutex_lock(&throttle_lock);
     struct throttle_entry *e = throttle_find(key, 1);
-    if (now - e->last_failure > rule->window_s)
+    if (now_ms - e->last_failure > rule->window_s * 1000LL)
         e->failures = 0;
     e->failures++;
-    e->last_failure = now;
+    e->last_failure = now_ms;
     pthread_mutex_unlock(&throttle_lock);
 }
 
