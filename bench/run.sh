@@ -313,22 +313,16 @@ tree_pids() {  # the process and its descendants
   echo "$p"
   for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree_pids "$c"; done
 }
-tree_rss_kb() {
+tree_sum() {  # tree_sum PID FILE PROGRAM: awk PROGRAM on /proc/P/FILE, summed over the tree
   local t=0 p r
   for p in $(tree_pids "$1"); do
-    r=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+    r=$(awk "$3" "/proc/$p/$2" 2>/dev/null || true)
     t=$((t + ${r:-0}))
   done
   echo "$t"
 }
-tree_ticks() {
-  local t=0 p r
-  for p in $(tree_pids "$1"); do
-    r=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true)
-    t=$((t + ${r:-0}))
-  done
-  echo "$t"
-}
+tree_rss_kb() { tree_sum "$1" status '/^VmRSS:/ {print $2}'; }   # kB
+tree_ticks() { tree_sum "$1" stat '{print $14 + $15}'; }         # CPU, clock ticks
 pg_ticks() {  # CPU of the postmaster's children (the backends, the writers), those gone included
   local pm; pm=$(head -1 "$PGDATA_DIR/postmaster.pid")
   local t c r
