@@ -607,6 +607,22 @@ route() {  # route KEY LABEL SCALE
   say "$3: $2"
 }
 
+# stats_route KEY LABEL SCALE UNIT: GET /stats/units/UNIT?year=YEAR, one
+# request at a time and under wrk for crm and the peer, then the ceiling and
+# the JSON of both compared (the county's and the province root's figures).
+stats_route() {
+  local key=$1 unit=$4 path="/api/v1/stats/units/$4?year=$YEAR"
+  route "$key" "$2" "$3"
+  SEQ[$key.crm]=$(seq_timing "$CRM_URL$path" "$READ_TOKEN")
+  wrk_run "$key" crm "$CRM_URL$path" stats_unit.lua
+  if [ -z "$PEER_NOTE" ]; then
+    SEQ[$key.peer]=$(seq_timing "$PEER_URL$path" "$READ_TOKEN")
+    wrk_run "$key" peer "$PEER_URL$path" stats_unit.lua
+  fi
+  pgbench_run "$key" stats_unit.sql -D "roles=$READ_ROLES" -D "unit=$unit" -D "year=$YEAR"
+  same_json "$key" "$path"
+}
+
 run_county() {
   scale_cluster county 11 1000 100 5000
   start_crm county; start_peer county
@@ -617,15 +633,7 @@ run_county() {
   DB_SIZE_county=$(supsql -c "SELECT pg_size_pretty(pg_database_size('crm'))")
   export STATS_UNIT=$root STATS_YEAR=$YEAR
   local key=stats_county
-  route $key "GET /stats/units/{id} (the county: 1,000 projects)" county
-  SEQ[$key.crm]=$(seq_timing "$CRM_URL/api/v1/stats/units/$root?year=$YEAR" "$READ_TOKEN")
-  wrk_run $key crm "$CRM_URL/api/v1/stats/units/$root?year=$YEAR" stats_unit.lua
-  if [ -z "$PEER_NOTE" ]; then
-    SEQ[$key.peer]=$(seq_timing "$PEER_URL/api/v1/stats/units/$root?year=$YEAR" "$READ_TOKEN")
-    wrk_run $key peer "$PEER_URL/api/v1/stats/units/$root?year=$YEAR" stats_unit.lua
-  fi
-  pgbench_run $key stats_unit.sql -D "roles=$READ_ROLES" -D "unit=$root" -D "year=$YEAR"
-  same_json $key "/api/v1/stats/units/$root?year=$YEAR"
+  stats_route $key "GET /stats/units/{id} (the county: 1,000 projects)" county "$root"
   pgss_on
   PROBE_PATH="/api/v1/stats/units/$root?year=$YEAR" probe $key stats_unit.lua stats_unit.sql \
     -D "roles=$READ_ROLES" -D "unit=$root" -D "year=$YEAR"
@@ -683,15 +691,7 @@ run_province() {
   same_json $key "/api/v1/projects?unit_id=$(( (unit_lo + unit_hi) / 2 ))&limit=50" 'del(.next_cursor)'
 
   key=stats_province
-  route $key "GET /stats/units/{id} (the province: 1,000,000 projects)" province
-  SEQ[$key.crm]=$(seq_timing "$CRM_URL/api/v1/stats/units/$root?year=$YEAR" "$READ_TOKEN")
-  wrk_run $key crm "$CRM_URL/api/v1/stats/units/$root?year=$YEAR" stats_unit.lua
-  if [ -z "$PEER_NOTE" ]; then
-    SEQ[$key.peer]=$(seq_timing "$PEER_URL/api/v1/stats/units/$root?year=$YEAR" "$READ_TOKEN")
-    wrk_run $key peer "$PEER_URL/api/v1/stats/units/$root?year=$YEAR" stats_unit.lua
-  fi
-  pgbench_run $key stats_unit.sql "${readers[@]}" -D "unit=$root" -D "year=$YEAR"
-  same_json $key "/api/v1/stats/units/$root?year=$YEAR"
+  stats_route $key "GET /stats/units/{id} (the province: 1,000,000 projects)" province "$root"
 
   key=interaction_create
   route $key "POST /interactions (a write + audit)" province
