@@ -13,10 +13,13 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
-# Only what the build reads, so that edits to tests or docs keep the cache.
+# Only what the build reads, so that edits to tests or docs keep the cache
+# (api/openapi.yaml is built into crm, for GET /api/v1/openapi.yaml).
 COPY CMakeLists.txt ./
+COPY cmake/ cmake/
 COPY crm/ crm/
 COPY sql/ sql/
+COPY api/openapi.yaml api/
 
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCRM_TESTS=OFF \
       -DCRM_SQL_DIR_DEFAULT=/usr/local/share/crm/sql \

@@ -14,9 +14,13 @@ build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRM_TESTS=OFF >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Browsers may call `make run` from a front-end dev server on this machine
+# (Vite's default port, 5173). Set CRM_CORS_ORIGINS (empty: none) to change it.
+CRM_CORS_ORIGINS ?= http://localhost:5173,http://127.0.0.1:5173
+
 # Serves on the embedded PostgreSQL with the demo data; Ctrl-C stops both.
 run: build
-	./$(BUILD)/crm serve --demo
+	CRM_CORS_ORIGINS='$(CRM_CORS_ORIGINS)' ./$(BUILD)/crm serve --demo
 
 # Every test, under AddressSanitizer and UBSan, against a throwaway PostgreSQL.
 test:

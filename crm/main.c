@@ -15,6 +15,8 @@ static const struct {
 } crm_commands[] = {
     {"serve", cmd_serve, "serve the HTTP API (embedded PostgreSQL unless CRM_DATABASE_URL)"},
     {"migrate", cmd_migrate, "status | up: the database schema"},
+    {"init", cmd_init, "the first unit and admin of an empty database (a county's first run)"},
+    {"unit", cmd_unit, "import FILE: the unit tree from a CSV (编码, 名称, 类型, 上级编码)"},
     {"user", cmd_user, "add | passwd: users from the command line (bootstrap)"},
     {"import", cmd_import, "FILE: the project ledger (台账) from a CSV saved by Excel"},
     {"pg", cmd_pg, "start | stop | env: the embedded PostgreSQL by hand"},

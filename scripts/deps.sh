@@ -10,7 +10,8 @@ pkgs=(build-essential cmake pkg-config libevent-dev libpq-dev libjansson-dev lib
       libcsv-dev libxlsxwriter-dev postgresql-15 postgresql-contrib curl ca-certificates)
 case "$what" in
   test)  pkgs+=(libcmocka-dev bats jq docker-compose nodejs npm postgresql-15-pgtap
-               libtap-parser-sourcehandler-pgtap-perl clang libclang-rt-14-dev unzip) ;;
+               libtap-parser-sourcehandler-pgtap-perl clang libclang-rt-14-dev unzip
+               python3) ;;
   bench) pkgs+=(wrk jq nodejs npm) ;;
 esac
 

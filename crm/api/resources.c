@@ -14,58 +14,107 @@
 #include "http/problem.h"
 #include "http/query.h"
 
-#define END {NULL, 0, 0, 0, 0, NULL}
-#define STR(n, req, max) {n, FIELD_STRING, req, max, 0, NULL}
-#define STR_NULL(n, max) {n, FIELD_STRING, 0, max, 1, NULL}
-#define INT(n, req) {n, FIELD_INTEGER, req, 0, 0, NULL}
-#define INT_NULL(n) {n, FIELD_INTEGER, 0, 0, 1, NULL}
-#define BOOL(n) {n, FIELD_BOOLEAN, 0, 0, 0, NULL}
-#define DATE(n, req) {n, FIELD_DATE, req, 0, 0, NULL}
-#define DATE_NULL(n) {n, FIELD_DATE, 0, 0, 1, NULL}
-#define ENUM(n, req, v) {n, FIELD_ENUM, req, 0, 0, v}
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, 0, 0, 0, 0, NULL                                                                     \
+    }
+#define STR(n, req, max)                                                                           \
+    {                                                                                              \
+        n, FIELD_STRING, req, max, 0, NULL                                                         \
+    }
+#define STR_NULL(n, max)                                                                           \
+    {                                                                                              \
+        n, FIELD_STRING, 0, max, 1, NULL                                                           \
+    }
+#define INT(n, req)                                                                                \
+    {                                                                                              \
+        n, FIELD_INTEGER, req, 0, 0, NULL                                                          \
+    }
+#define INT_NULL(n)                                                                                \
+    {                                                                                              \
+        n, FIELD_INTEGER, 0, 0, 1, NULL                                                            \
+    }
+#define BOOL(n)                                                                                    \
+    {                                                                                              \
+        n, FIELD_BOOLEAN, 0, 0, 0, NULL                                                            \
+    }
+#define DATE(n, req)                                                                               \
+    {                                                                                              \
+        n, FIELD_DATE, req, 0, 0, NULL                                                             \
+    }
+#define DATE_NULL(n)                                                                               \
+    {                                                                                              \
+        n, FIELD_DATE, 0, 0, 1, NULL                                                               \
+    }
+#define ENUM(n, req, v)                                                                            \
+    {                                                                                              \
+        n, FIELD_ENUM, req, 0, 0, v                                                                \
+    }
 
 static const char *const chain_roles[] = {"chain_leader", "supporting", "none", NULL};
 static const char *const first_stages[] = {"planned", "lead", "negotiating", NULL};
-static const char *const stages[] = {"planned", "lead",        "negotiating", "signed",
-                                     "started", "in_production", "at_capacity", "stalled",
-                                     "terminated", NULL};
+static const char *const stages[] = {
+    "planned",       "lead",        "negotiating", "signed",     "started",
+    "in_production", "at_capacity", "stalled",     "terminated", NULL};
 static const char *const contract_kinds[] = {"intent", "formal", "capital_increase", NULL};
 static const char *const claim_states[] = {"reported", "verified", "revoked", NULL};
-static const char *const interaction_kinds[] = {"meeting", "site_visit", "negotiation",
-                                                "coordination", "call", NULL};
+static const char *const interaction_kinds[] = {"meeting",      "site_visit", "negotiation",
+                                                "coordination", "call",       NULL};
 static const char *const problem_statuses[] = {"open", "in_progress", "resolved", "closed", NULL};
 static const char *const batch_kinds[] = {"signing", "start", "production", NULL};
+
+/* ---- units ---- */
+
+static const char *const unit_kinds[] = {"province", "city", "county",     "town",
+                                         "township", "zone", "department", NULL};
+static const struct field_spec unit_fields[] = {
+    INT("parent_id", 1), STR("code", 1, 64), STR("name", 1, 200), ENUM("kind", 1, unit_kinds), END,
+};
+static const struct field_spec unit_update_fields[] = {
+    INT("parent_id", 0),         STR("code", 0, 64), STR("name", 0, 200),
+    ENUM("kind", 0, unit_kinds), BOOL("retired"),    END,
+};
+_Static_assert(STMT_UNITS_VERSION == STMT_UNITS_LIST + 4, "units follow the resource layout");
+const struct resource units = {"units",     unit_fields, unit_update_fields, NULL, STMT_UNITS_LIST,
+                               "parent_id", NULL};
 
 /* ---- investors and contacts ---- */
 
 static const struct field_spec investor_fields[] = {
-    STR("name", 1, 600),          INT("unit_id", 1),       STR_NULL("uscc", 18),
-    STR("origin_region", 0, 300), STR("industry", 0, 300), ENUM("chain_role", 0, chain_roles),
-    STR("notes", 0, 12000),       END,
+    STR("name", 1, 600),     INT("unit_id", 1),
+    STR_NULL("uscc", 18),    STR("origin_region", 0, 300),
+    STR("industry", 0, 300), ENUM("chain_role", 0, chain_roles),
+    STR("notes", 0, 12000),  END,
 };
 static const struct field_spec investor_update_fields[] = {
-    STR("name", 0, 600),          INT("unit_id", 0),       STR_NULL("uscc", 18),
-    STR("origin_region", 0, 300), STR("industry", 0, 300), ENUM("chain_role", 0, chain_roles),
-    STR("notes", 0, 12000),       END,
+    STR("name", 0, 600),     INT("unit_id", 0),
+    STR_NULL("uscc", 18),    STR("origin_region", 0, 300),
+    STR("industry", 0, 300), ENUM("chain_role", 0, chain_roles),
+    STR("notes", 0, 12000),  END,
 };
 static const struct list_filter investor_filters[] = {
-    {"unit_id", FILTER_ID, NULL},       {"q", FILTER_TEXT, NULL},
-    {"industry", FILTER_TEXT, NULL},    {"chain_role", FILTER_ENUM, chain_roles},
-    {"uscc", FILTER_TEXT, NULL},        {NULL, 0, NULL},
+    {"unit_id", FILTER_ID, NULL},    {"q", FILTER_TEXT, NULL},
+    {"industry", FILTER_TEXT, NULL}, {"chain_role", FILTER_ENUM, chain_roles},
+    {"uscc", FILTER_TEXT, NULL},     {NULL, 0, NULL},
 };
-const struct resource investors = {"investors", investor_fields, investor_update_fields,
-                                   investor_filters, STMT_INVESTORS_PAGE, "unit_id", NULL};
+const struct resource investors = {"investors",
+                                   investor_fields,
+                                   investor_update_fields,
+                                   investor_filters,
+                                   STMT_INVESTORS_PAGE,
+                                   "unit_id",
+                                   NULL};
 
 static const struct field_spec contact_fields[] = {
-    STR("name", 1, 300), STR("title", 0, 300), STR("phone", 0, 32),
+    STR("name", 1, 300),  STR("title", 0, 300),  STR("phone", 0, 32),
     STR("email", 0, 200), STR("notes", 0, 6000), END,
 };
 static const struct list_filter contact_filters[] = {
     {"investor_id", FILTER_ID, NULL},
     {NULL, 0, NULL},
 };
-const struct resource contacts = {"contacts", contact_fields, NULL, contact_filters,
-                                  STMT_CONTACTS_PAGE, "investor_id", "investor_id"};
+const struct resource contacts = {"contacts",         contact_fields, NULL,         contact_filters,
+                                  STMT_CONTACTS_PAGE, "investor_id",  "investor_id"};
 
 /* ---- projects ---- */
 
@@ -103,46 +152,61 @@ static const struct field_spec project_update_fields[] = {
     END,
 };
 static const struct list_filter project_filters[] = {
-    {"unit_id", FILTER_ID, NULL},     {"stage", FILTER_ENUM, stages},
-    {"chain", FILTER_TEXT, NULL},     {"is_key", FILTER_BOOL, NULL},
-    {"leader_id", FILTER_ID, NULL},   {"investor_id", FILTER_ID, NULL},
-    {"year", FILTER_YEAR, NULL},      {"q", FILTER_TEXT, NULL},
-    {NULL, 0, NULL},
+    {"unit_id", FILTER_ID, NULL},  {"stage", FILTER_ENUM, stages}, {"chain", FILTER_TEXT, NULL},
+    {"is_key", FILTER_BOOL, NULL}, {"leader_id", FILTER_ID, NULL}, {"investor_id", FILTER_ID, NULL},
+    {"year", FILTER_YEAR, NULL},   {"q", FILTER_TEXT, NULL},       {NULL, 0, NULL},
 };
-const struct resource projects = {"projects", project_fields, project_update_fields,
-                                  project_filters, STMT_PROJECTS_PAGE, "unit_id", NULL};
+const struct resource projects = {"projects",
+                                  project_fields,
+                                  project_update_fields,
+                                  project_filters,
+                                  STMT_PROJECTS_PAGE,
+                                  "unit_id",
+                                  NULL};
 
 /* ---- claims ---- */
 
 static const struct field_spec contract_fields[] = {
     INT("project_id", 1), ENUM("kind", 1, contract_kinds), INT("amount_yuan", 1),
-    DATE("signed_on", 1), STR("evidence", 1, 6000),         END,
+    DATE("signed_on", 1), STR("evidence", 1, 6000),        END,
 };
 static const struct field_spec contract_update_fields[] = {
-    ENUM("kind", 0, contract_kinds), INT("amount_yuan", 0), DATE("signed_on", 0),
-    STR("evidence", 0, 6000),         END,
+    ENUM("kind", 0, contract_kinds),
+    INT("amount_yuan", 0),
+    DATE("signed_on", 0),
+    STR("evidence", 0, 6000),
+    END,
 };
 static const struct list_filter claim_filters[] = {
-    {"project_id", FILTER_ID, NULL},     {"unit_id", FILTER_ID, NULL},
-    {"state", FILTER_ENUM, claim_states}, {"year", FILTER_YEAR, NULL},
+    {"project_id", FILTER_ID, NULL},       {"unit_id", FILTER_ID, NULL},
+    {"state", FILTER_ENUM, claim_states},  {"year", FILTER_YEAR, NULL},
     {"kind", FILTER_ENUM, contract_kinds}, {NULL, 0, NULL},
 };
-const struct resource contracts = {"contracts", contract_fields, contract_update_fields,
-                                   claim_filters, STMT_CONTRACTS_PAGE, "project_id", NULL};
+const struct resource contracts = {"contracts",   contract_fields,     contract_update_fields,
+                                   claim_filters, STMT_CONTRACTS_PAGE, "project_id",
+                                   NULL};
 
 static const struct field_spec start_fields[] = {
-    INT("project_id", 1), DATE("started_on", 1), STR("evidence", 1, 6000), END,
+    INT("project_id", 1),
+    DATE("started_on", 1),
+    STR("evidence", 1, 6000),
+    END,
 };
 static const struct field_spec start_update_fields[] = {
-    DATE("started_on", 0), STR("evidence", 0, 6000), END,
+    DATE("started_on", 0),
+    STR("evidence", 0, 6000),
+    END,
 };
 static const struct list_filter start_filters[] = {
-    {"project_id", FILTER_ID, NULL},      {"unit_id", FILTER_ID, NULL},
-    {"state", FILTER_ENUM, claim_states}, {"year", FILTER_YEAR, NULL},
+    {"project_id", FILTER_ID, NULL},
+    {"unit_id", FILTER_ID, NULL},
+    {"state", FILTER_ENUM, claim_states},
+    {"year", FILTER_YEAR, NULL},
     {NULL, 0, NULL},
 };
-const struct resource starts = {"starts", start_fields, start_update_fields, start_filters,
-                                STMT_STARTS_PAGE, "project_id", NULL};
+const struct resource starts = {"starts",      start_fields,     start_update_fields,
+                                start_filters, STMT_STARTS_PAGE, "project_id",
+                                NULL};
 
 /* ---- interactions, problems, batches ---- */
 
@@ -172,41 +236,71 @@ static const struct field_spec interaction_update_fields[] = {
     END,
 };
 static const struct list_filter interaction_filters[] = {
-    {"unit_id", FILTER_ID, NULL},   {"project_id", FILTER_ID, NULL},
+    {"unit_id", FILTER_ID, NULL},     {"project_id", FILTER_ID, NULL},
     {"investor_id", FILTER_ID, NULL}, {"kind", FILTER_ENUM, interaction_kinds},
-    {"leader_id", FILTER_ID, NULL}, {"year", FILTER_YEAR, NULL},
-    {"q", FILTER_TEXT, NULL},       {NULL, 0, NULL},
+    {"leader_id", FILTER_ID, NULL},   {"year", FILTER_YEAR, NULL},
+    {"q", FILTER_TEXT, NULL},         {NULL, 0, NULL},
 };
-const struct resource interactions = {"interactions", interaction_fields,
-                                      interaction_update_fields, interaction_filters,
-                                      STMT_INTERACTIONS_PAGE, "unit_id", NULL};
+const struct resource interactions = {"interactions",
+                                      interaction_fields,
+                                      interaction_update_fields,
+                                      interaction_filters,
+                                      STMT_INTERACTIONS_PAGE,
+                                      "unit_id",
+                                      NULL};
 
 static const struct field_spec problem_fields[] = {
-    INT("project_id", 1),  INT("owner_unit_id", 1), STR("title", 1, 600),
-    STR("description", 0, 12000), DATE("due_on", 1), {"level", FIELD_INTEGER, 0, 4, 0, NULL},
-    ENUM("status", 0, problem_statuses), END,
+    INT("project_id", 1),
+    INT("owner_unit_id", 1),
+    STR("title", 1, 600),
+    STR("description", 0, 12000),
+    DATE("due_on", 1),
+    {"level", FIELD_INTEGER, 0, 4, 0, NULL},
+    ENUM("status", 0, problem_statuses),
+    END,
 };
 static const struct field_spec problem_update_fields[] = {
-    INT("owner_unit_id", 0), STR("title", 0, 600), STR("description", 0, 12000),
-    DATE("due_on", 0), {"level", FIELD_INTEGER, 0, 4, 0, NULL}, ENUM("status", 0, problem_statuses),
+    INT("owner_unit_id", 0),
+    STR("title", 0, 600),
+    STR("description", 0, 12000),
+    DATE("due_on", 0),
+    {"level", FIELD_INTEGER, 0, 4, 0, NULL},
+    ENUM("status", 0, problem_statuses),
     END,
 };
 static const struct list_filter problem_filters[] = {
-    {"unit_id", FILTER_ID, NULL},   {"project_id", FILTER_ID, NULL},
-    {"owner_unit_id", FILTER_ID, NULL}, {"status", FILTER_ENUM, problem_statuses},
-    {"level", FILTER_ID, NULL},     {"overdue", FILTER_BOOL, NULL},
+    {"unit_id", FILTER_ID, NULL},
+    {"project_id", FILTER_ID, NULL},
+    {"owner_unit_id", FILTER_ID, NULL},
+    {"status", FILTER_ENUM, problem_statuses},
+    {"level", FILTER_ID, NULL},
+    {"overdue", FILTER_BOOL, NULL},
     {NULL, 0, NULL},
 };
-const struct resource problems = {"problems", problem_fields, problem_update_fields,
-                                  problem_filters, STMT_PROBLEMS_PAGE, "project_id", NULL};
+const struct resource problems = {"problems",
+                                  problem_fields,
+                                  problem_update_fields,
+                                  problem_filters,
+                                  STMT_PROBLEMS_PAGE,
+                                  "project_id",
+                                  NULL};
 
 static const struct field_spec batch_fields[] = {
-    INT("unit_id", 1), ENUM("kind", 1, batch_kinds), STR("name", 1, 600), DATE("held_on", 1),
-    STR("place", 0, 600), {"project_ids", FIELD_ID_ARRAY, 0, 500, 0, NULL}, END,
+    INT("unit_id", 1),
+    ENUM("kind", 1, batch_kinds),
+    STR("name", 1, 600),
+    DATE("held_on", 1),
+    STR("place", 0, 600),
+    {"project_ids", FIELD_ID_ARRAY, 0, 500, 0, NULL},
+    END,
 };
 static const struct field_spec batch_update_fields[] = {
-    ENUM("kind", 0, batch_kinds), STR("name", 0, 600), DATE("held_on", 0), STR("place", 0, 600),
-    {"project_ids", FIELD_ID_ARRAY, 0, 500, 0, NULL}, END,
+    ENUM("kind", 0, batch_kinds),
+    STR("name", 0, 600),
+    DATE("held_on", 0),
+    STR("place", 0, 600),
+    {"project_ids", FIELD_ID_ARRAY, 0, 500, 0, NULL},
+    END,
 };
 static const struct list_filter batch_filters[] = {
     {"unit_id", FILTER_ID, NULL},
@@ -214,8 +308,9 @@ static const struct list_filter batch_filters[] = {
     {"year", FILTER_YEAR, NULL},
     {NULL, 0, NULL},
 };
-const struct resource batches = {"batches", batch_fields, batch_update_fields, batch_filters,
-                                 STMT_BATCHES_PAGE, "unit_id", NULL};
+const struct resource batches = {"batches",     batch_fields,      batch_update_fields,
+                                 batch_filters, STMT_BATCHES_PAGE, "unit_id",
+                                 NULL};
 
 /* ---- handlers ---- */
 

@@ -1,5 +1,5 @@
 /*
- * resources: the CRM collections (investors, contacts, projects, contracts,
+ * resources: the CRM collections (units, investors, contacts, projects, contracts,
  * starts, interactions, problems, batches) served by one set of generic
  * handlers, each driven by a description: its fields, its list filters and
  * its six statements. The rules live in PostgreSQL; these handlers check the
@@ -38,7 +38,7 @@ struct resource {
     const char *parent_field;           /* set from the path by the _of routes */
 };
 
-extern const struct resource investors, contacts, projects, contracts, starts, interactions,
+extern const struct resource units, investors, contacts, projects, contracts, starts, interactions,
     problems, batches;
 
 /* The filters of the query string as a JSON object ({"unit_id": 5}); NULL

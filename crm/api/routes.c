@@ -17,6 +17,8 @@ const struct route api_routes[] = {
     {HTTP_GET, "/healthz", health_alive, ROLE_PUBLIC, NULL, NULL},
     {HTTP_GET, "/readyz", health_ready, ROLE_PUBLIC, NULL, NULL},
     {HTTP_GET, "/metrics", health_metrics, ROLE_PUBLIC, NULL, NULL},
+    {HTTP_GET, "/", contract_index, ROLE_PUBLIC, NULL, NULL},
+    {HTTP_GET, "/api/v1/openapi.yaml", contract_openapi, ROLE_PUBLIC, NULL, NULL},
 
     {HTTP_POST, "/api/v1/auth/login", auth_login, ROLE_PUBLIC, NULL, NULL},
     {HTTP_POST, "/api/v1/auth/logout", auth_logout, ROLE_ANY, NULL, NULL},
@@ -31,6 +33,9 @@ const struct route api_routes[] = {
     {HTTP_DELETE, "/api/v1/users/{id}/sessions", users_sessions_end, ROLE_ADMIN, NULL, NULL},
 
     {HTTP_GET, "/api/v1/units", units_list, ROLE_ANY, NULL, NULL},
+    {HTTP_POST, "/api/v1/units", resource_create, ROLE_ADMIN, &units, NULL},
+    {HTTP_GET, "/api/v1/units/{id}", resource_get, ROLE_ANY, &units, NULL},
+    {HTTP_PATCH, "/api/v1/units/{id}", resource_update, ROLE_ADMIN, &units, NULL},
     {HTTP_GET, "/api/v1/audit", audit_list, ROLE_ADMIN | ROLE_VIEWER, NULL, NULL},
 
     {HTTP_GET, "/api/v1/investors", resource_list, READERS, &investors, NULL},

@@ -19,6 +19,9 @@ void health_alive(struct exchange *x);   /* GET /healthz */
 void health_ready(struct exchange *x);   /* GET /readyz */
 void health_metrics(struct exchange *x); /* GET /metrics */
 
+void contract_index(struct exchange *x);   /* GET / */
+void contract_openapi(struct exchange *x); /* GET /api/v1/openapi.yaml */
+
 void auth_login(struct exchange *x);           /* POST /api/v1/auth/login */
 void auth_logout(struct exchange *x);          /* POST /api/v1/auth/logout */
 void auth_me(struct exchange *x);              /* GET /api/v1/me */

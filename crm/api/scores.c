@@ -21,8 +21,10 @@
  * case. */
 static const struct field_spec rules_fields[] = {
     {"signing_weight", FIELD_NUMBER, 0, 1000, 0, NULL},
+    {"signed_count_weight", FIELD_NUMBER, 0, 1000, 0, NULL},
     {"start_rate_weight", FIELD_NUMBER, 0, 1000, 0, NULL},
     {"signing_cap", FIELD_NUMBER, 0, 10, 0, NULL},
+    {"signed_count_cap", FIELD_NUMBER, 0, 10, 0, NULL},
     {"start_rate_cap", FIELD_NUMBER, 0, 10, 0, NULL},
     {"overdue_deduction", FIELD_NUMBER, 0, 100, 0, NULL},
     {"falsified_deduction", FIELD_NUMBER, 0, 100, 0, NULL},

@@ -57,13 +57,26 @@ int database_expected_version(const struct crm_config *cfg)
     return v;
 }
 
-/* Where each unit with a target stands, every year that has targets: what
- * `make run` shows of the county's promise (the figures come from the data). */
+/* What `make run` shows of the county's promise (the figures come from the
+ * data): each year that has targets, as of today; the current year in full
+ * (its time progress, then each quota by rank), another year by its targets'
+ * lines only (2024, the work report's, is the demo's history). */
+static const char demo_board_sql[] =
+    "WITH cur AS (SELECT extract(year FROM crm_today())::integer AS year) "
+    "SELECT x.line FROM ("
+    "  SELECT y.year, b.n::numeric AS n, b.line "
+    "    FROM (SELECT DISTINCT year FROM target) y "
+    "    CROSS JOIN LATERAL kpi_board(y.year) WITH ORDINALITY b (line, n), cur "
+    "   WHERE y.year = cur.year OR b.line NOT LIKE '  #%' "
+    "  UNION ALL "
+    "  SELECT cur.year, 1.5, format('  time progress (序时进度) on %s: %s%%', crm_today(), "
+    "                              round(100 * kpi_time_progress(cur.year, crm_today()), 1)) "
+    "    FROM cur WHERE EXISTS (SELECT 1 FROM target t WHERE t.year = cur.year)) x "
+    "ORDER BY x.year, x.n";
+
 static void demo_board_print(PGconn *conn, FILE *out)
 {
-    PGresult *r = PQexec(conn, "SELECT b.line FROM (SELECT DISTINCT year FROM target) y, "
-                               "LATERAL kpi_board(y.year) WITH ORDINALITY b (line, n) "
-                               "ORDER BY y.year, b.n");
+    PGresult *r = PQexec(conn, demo_board_sql);
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) {
         fprintf(out, "\nTargets and where each unit stands (GET /api/v1/stats/units/{id}, /stats/ranking):\n");
         for (int i = 0; i < PQntuples(r); i++)
@@ -94,7 +107,7 @@ int database_migrate(const struct database *db, const struct crm_config *cfg, in
             snprintf(dir, sizeof dir, "%s/demo", cfg->sql_dir);
             rc = sql_run_dir(conn, dir, stderr);
             if (rc == 0)
-                rc = demo_users_load(conn, cfg->listen, stdout);
+                rc = demo_users_load(conn, cfg, stdout);
             if (rc == 0) {
                 fprintf(stderr, "crm: demo data loaded\n");
                 demo_board_print(conn, stdout);

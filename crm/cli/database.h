@@ -31,8 +31,9 @@ void database_close(struct database *db, int stop_cluster);
 int database_migrate(const struct database *db, const struct crm_config *cfg, int demo);
 
 /* Creates or resets the demo users (one per role) with new random
- * passwords, printed on out. Returns 0, or -1. (cli/user.c) */
-int demo_users_load(PGconn *conn, const char *listen, FILE *out);
+ * passwords, printed on out and saved in <data dir>/demo-logins (0600).
+ * Returns 0, or -1. (cli/user.c) */
+int demo_users_load(PGconn *conn, const struct crm_config *cfg, FILE *out);
 
 /* The schema version this build's migrations reach; -1 on error. */
 int database_expected_version(const struct crm_config *cfg);

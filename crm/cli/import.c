@@ -28,9 +28,7 @@ static const char import_usage[] =
     "--json            print the report as JSON\n"
     "Runs as the owner role: CRM_MIGRATE_DATABASE_URL, or the embedded cluster.";
 
-/* The whole file at path (malloc'd) into *data. Returns 0, or -1 after
- * saying why. */
-static int import_read_file(const char *path, char **data, size_t *len)
+int cli_read_file(const char *path, char **data, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -159,7 +157,7 @@ int cmd_import(int argc, char **argv)
     json_t *report = NULL;
     struct database db;
     rc = 1;
-    if (import_read_file(path, &data, &len) != 0) {
+    if (cli_read_file(path, &data, &len) != 0) {
         config_free(&cfg);
         return 1;
     }

@@ -1,7 +1,9 @@
 /*
- * serve: `crm serve` — resolve the database (starting the embedded cluster
- * when no URL is set), migrate, optionally load the demo data, serve until
- * SIGINT/SIGTERM, then stop the embedded cluster.
+ * serve: `crm serve` — take the address (one crm per port: a second one
+ * exits here, before it touches the database, so it can never stop the first
+ * one's embedded cluster), resolve the database (starting the embedded
+ * cluster when no URL is set), migrate, optionally load the demo data, serve
+ * until SIGINT/SIGTERM, then stop the embedded cluster and let the address go.
  */
 #include <stdio.h>
 
@@ -9,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/database.h"
 #include "core/log.h"
+#include "http/listener.h"
 #include "http/server.h"
 
 int cli_load_config(struct crm_config *cfg, const char *usage, int argc, char **argv)
@@ -45,8 +48,14 @@ int cmd_serve(int argc, char **argv)
         config_free(&cfg);
         return rc;
     }
+    struct listener listener;
     struct database db;
+    char err[512];
     rc = 1;
+    if (listener_open(&listener, cfg.listen, err, sizeof err) != 0) {
+        fprintf(stderr, "crm: %s\n", err);
+        goto done;
+    }
     if (database_open(&db, &cfg) != 0)
         goto done;
     int expected = database_expected_version(&cfg);
@@ -54,10 +63,11 @@ int cmd_serve(int argc, char **argv)
         goto close;
     if ((db.embedded || db.owner_url) && database_migrate(&db, &cfg, cfg.demo) != 0)
         goto close;
-    rc = server_run(&cfg, db.app_url, api_routes, api_nroutes, expected);
+    rc = server_run(&cfg, &listener, db.app_url, api_routes, api_nroutes, expected);
 close:
     database_close(&db, 1);
 done:
+    listener_close(&listener);
     config_free(&cfg);
     return rc;
 }

@@ -6,11 +6,14 @@
  * they are checked against the password policy, hashed with argon2id and
  * stored through the owner role. No migration ever creates a user.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -19,9 +22,7 @@
 #include "cli/commands.h"
 #include "cli/database.h"
 
-/* Takes "--name value" / "--name=value" out of argv (compacting it); the
- * value into out. Returns 1 when found. */
-static int take_flag(int *argc, char **argv, const char *name, char *out, size_t outlen)
+int cli_take_flag(int *argc, char **argv, const char *name, char *out, size_t outlen)
 {
     size_t n = strlen(name);
     for (int i = 0; i < *argc; i++) {
@@ -45,9 +46,7 @@ static int take_flag(int *argc, char **argv, const char *name, char *out, size_t
     return 0;
 }
 
-/* One line from standard input, or two matching prompts without echo on a
- * terminal. Returns 0, or -1. */
-static int read_password(char *out, size_t outlen)
+int cli_read_password(char *out, size_t outlen)
 {
     int tty = isatty(STDIN_FILENO);
     struct termios old, quiet;
@@ -86,7 +85,7 @@ static int read_password(char *out, size_t outlen)
     return 0;
 }
 
-static int password_hash_checked(const char *password, const char *username, char *hash)
+int cli_password_hash(const char *password, const char *username, char *hash)
 {
     enum password_verdict v = password_check(password, strlen(password), username);
     if (v != PASSWORD_OK) {
@@ -137,10 +136,10 @@ int cmd_user(int argc, char **argv)
     argc -= add || passwd;
     argv += add || passwd;
     if (add) {
-        take_flag(&argc, argv, "username", username, sizeof username);
-        take_flag(&argc, argv, "role", role, sizeof role);
-        take_flag(&argc, argv, "unit", unit, sizeof unit);
-        take_flag(&argc, argv, "display-name", display, sizeof display);
+        cli_take_flag(&argc, argv, "username", username, sizeof username);
+        cli_take_flag(&argc, argv, "role", role, sizeof role);
+        cli_take_flag(&argc, argv, "unit", unit, sizeof unit);
+        cli_take_flag(&argc, argv, "display-name", display, sizeof display);
     } else if (passwd && argc > 0 && strncmp(argv[0], "--", 2) != 0) {
         snprintf(username, sizeof username, "%s", argv[0]);
         argc--, argv++;
@@ -161,8 +160,8 @@ int cmd_user(int argc, char **argv)
     char password[PASSWORD_MAX_BYTES + 2], hash[crypto_pwhash_STRBYTES];
     struct database db;
     rc = 1;
-    if (read_password(password, sizeof password) != 0 ||
-        password_hash_checked(password, username, hash) != 0) {
+    if (cli_read_password(password, sizeof password) != 0 ||
+        cli_password_hash(password, username, hash) != 0) {
         sodium_memzero(password, sizeof password);
         config_free(&cfg);
         return 1;
@@ -222,27 +221,58 @@ static const struct {
     {"demo.viewer", "县考核办", "viewer", "sx.yc.js"},
 };
 
-int demo_users_load(PGconn *conn, const char *listen, FILE *out)
+/* The file the demo passwords are also written to (mode 0600), for the
+ * README's login helper: "<role> <username> <password>" lines. NULL (and a
+ * warning) when it cannot be written: the demo still runs. */
+static FILE *demo_logins_open(const char *data_dir, char *path, size_t pathlen)
 {
+    snprintf(path, pathlen, "%s/demo-logins", data_dir);
+    if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "crm: %s: %s (demo logins not saved)\n", data_dir, strerror(errno));
+        return NULL;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "crm: %s: %s (demo logins not saved)\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+    return f;
+}
+
+int demo_users_load(PGconn *conn, const struct crm_config *cfg, FILE *out)
+{
+    char path[4096];
+    FILE *saved = demo_logins_open(cfg->data_dir, path, sizeof path);
+    int rc = 0;
     fprintf(out, "\nDemo logins (new passwords at every start):\n");
-    for (size_t i = 0; i < sizeof demo_users / sizeof demo_users[0]; i++) {
+    for (size_t i = 0; rc == 0 && i < sizeof demo_users / sizeof demo_users[0]; i++) {
         unsigned char raw[12];
         char password[24], hash[crypto_pwhash_STRBYTES];
         randombytes_buf(raw, sizeof raw);
         sodium_bin2base64(password, sizeof password, raw, sizeof raw,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-        if (password_hash_checked(password, demo_users[i].username, hash) != 0)
-            return -1;
         const char *params[] = {demo_users[i].username, demo_users[i].display, demo_users[i].role,
                                 demo_users[i].unit, hash};
-        if (run_owner(conn, user_upsert_sql, 5, params, NULL) != 0)
-            return -1;
+        if (cli_password_hash(password, demo_users[i].username, hash) != 0 ||
+            run_owner(conn, user_upsert_sql, 5, params, NULL) != 0) {
+            rc = -1;
+            break;
+        }
         fprintf(out, "  %-7s %-12s %s   (%s)\n", demo_users[i].role, demo_users[i].username,
                 password, demo_users[i].display);
+        if (saved)
+            fprintf(saved, "%s %s %s\n", demo_users[i].role, demo_users[i].username, password);
+        sodium_memzero(password, sizeof password);
     }
-    fprintf(out, "Log in: curl -s -X POST -H 'Content-Type: application/json' "
-                 "-d '{\"username\":\"demo.admin\",\"password\":\"...\"}' "
-                 "http://%s/api/v1/auth/login\n\n",
-            listen);
-    return 0;
+    if (saved && fclose(saved) == 0 && rc == 0)
+        fprintf(out, "(also in %s, which the README's login helper reads)\n", path);
+    if (rc == 0)
+        fprintf(out,
+                "Log in: curl -s -X POST -H 'Content-Type: application/json' "
+                "-d '{\"username\":\"demo.admin\",\"password\":\"...\"}' "
+                "http://%s/api/v1/auth/login\n\n",
+                cfg->listen);
+    return rc;
 }

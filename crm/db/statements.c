@@ -5,7 +5,7 @@
 
 /* A user as the API shows it (never the hash). */
 #define USER_JSON                                                                                  \
-    "json_build_object('id', u.id, 'username', u.username, 'display_name', u.display_name, "      \
+    "json_build_object('id', u.id, 'username', u.username, 'display_name', u.display_name, "       \
     "'role', u.role, 'unit_id', u.unit_id, 'disabled', u.disabled, "                               \
     "'password_changed_at', u.password_changed_at, 'created_at', u.created_at, "                   \
     "'updated_at', u.updated_at, 'version', u.version)"
@@ -26,17 +26,17 @@ const struct db_statement statements[STMT_COUNT] = {
                            "$5) s"},
     [STMT_SESSION_CLOSE] = {"session_close", "SELECT auth_session_close($1::bytea)"},
     [STMT_MY_HASH] = {"my_hash", "SELECT auth_my_hash()"},
-    [STMT_MY_PASSWORD_SET] = {"my_password_set",
-                              "SELECT auth_my_password_set($1, $2::bytea)"},
-    [STMT_ME] = {"me", "SELECT (" USER_JSON "::jsonb || jsonb_build_object('unit_name', un.name))"
+    [STMT_MY_PASSWORD_SET] = {"my_password_set", "SELECT auth_my_password_set($1, $2::bytea)"},
+    [STMT_ME] = {"me", "SELECT (" USER_JSON "::jsonb || jsonb_build_object('unit_name', un.name, "
+                       "'scope_unit_id', crm_caller_unit()))"
                        "::text FROM app_user u JOIN unit un ON un.id = u.unit_id "
                        "WHERE u.id = crm_caller_user()"},
-    [STMT_UNITS_LIST] =
-        {"units_list",
-         "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
-         "'id', u.id, 'parent_id', u.parent_id, 'code', u.code, 'name', u.name, "
-         "'kind', u.kind, 'depth', cardinality(u.path) - 1) ORDER BY u.path), '[]'::json))"
-         "::text FROM unit u"},
+    [STMT_UNITS_LIST] = {"units_list", "SELECT units_list()"},
+    [STMT_UNITS_GET] = {"units_get", "SELECT units_get($1::bigint)"},
+    [STMT_UNITS_CREATE] = {"units_create", "SELECT units_create($1::jsonb)"},
+    [STMT_UNITS_UPDATE] = {"units_update",
+                           "SELECT units_update($1::bigint, $2::integer, $3::jsonb)"},
+    [STMT_UNITS_VERSION] = {"units_version", "SELECT units_version($1::bigint)"},
     [STMT_USERS_LIST] =
         {"users_list",
          "WITH page AS (SELECT u.id, u.username, u.display_name, u.role, u.unit_id, u.disabled, "
@@ -62,8 +62,7 @@ const struct db_statement statements[STMT_COUNT] = {
                           "disabled = coalesce($6::boolean, u.disabled) "
                           "WHERE u.id = $1::bigint AND u.version = $2::integer "
                           "RETURNING " USER_JSON "::text"},
-    [STMT_USER_VERSION] = {"user_version",
-                           "SELECT version FROM app_user WHERE id = $1::bigint"},
+    [STMT_USER_VERSION] = {"user_version", "SELECT version FROM app_user WHERE id = $1::bigint"},
     [STMT_USER_PASSWORD] = {"user_password",
                             "UPDATE app_user SET password_hash = $2, password_changed_at = now() "
                             "WHERE id = $1::bigint RETURNING id"},
@@ -83,15 +82,16 @@ const struct db_statement statements[STMT_COUNT] = {
          "FILTER (WHERE a.n <= $2::integer), '[]'::json), "
          "'next_after', CASE WHEN count(*) > $2::integer THEN min(a.id) FILTER "
          "(WHERE a.n <= $2::integer) END)::text FROM numbered a"},
-    [STMT_PROJECT_IMPORT] = {"project_import", "SELECT project_import($1::jsonb, $2::boolean)::text"},
+    [STMT_PROJECT_IMPORT] = {"project_import",
+                             "SELECT project_import($1::jsonb, $2::boolean)::text"},
     [STMT_PROJECTS_EXPORT] = {"projects_export", "SELECT projects_export($1::jsonb)::text"},
-    [STMT_PROJECT_TRANSITION] = {"project_transition",
-                                 "SELECT version FROM project_transition($1::bigint, $2, $3::date, $4)"},
+    [STMT_PROJECT_TRANSITION] =
+        {"project_transition",
+         "SELECT version FROM project_transition($1::bigint, $2, $3::date, $4)"},
     [STMT_PROJECT_HISTORY] = {"project_history", "SELECT project_history($1::bigint)::text"},
     [STMT_STATS_LEADERS] = {"stats_leaders", "SELECT stats_leaders($1::integer)::text"},
-    [STMT_IDEMPOTENCY_CLAIM] = {"idempotency_claim",
-                                "SELECT outcome, status, content_type, body "
-                                "FROM idempotency_claim($1, $2, $3::bytea)"},
+    [STMT_IDEMPOTENCY_CLAIM] = {"idempotency_claim", "SELECT outcome, status, content_type, body "
+                                                     "FROM idempotency_claim($1, $2, $3::bytea)"},
     [STMT_IDEMPOTENCY_FINISH] = {"idempotency_finish",
                                  "SELECT idempotency_finish($1::bigint, $2, $3::integer, $4, $5)"},
     [STMT_CLAIM_VERIFY_CONTRACT] = {"contract_verify", "SELECT contract_verify($1::bigint)::text"},
@@ -107,7 +107,8 @@ const struct db_statement statements[STMT_COUNT] = {
     [STMT_TARGETS_PUT] = {"targets_put", "SELECT targets_put($1::integer, $2::jsonb)::text"},
     [STMT_QUOTAS_GET] = {"quotas_get", "SELECT quotas_get($1::integer, $2::bigint)::text"},
     [STMT_QUOTAS_PUT] = {"quotas_put", "SELECT quotas_put($1::integer, $2::jsonb)::text"},
-    [STMT_STATS_UNIT] = {"stats_unit", "SELECT stats_unit($1::bigint, $2::integer, $3::date)::text"},
+    [STMT_STATS_UNIT] = {"stats_unit",
+                         "SELECT stats_unit($1::bigint, $2::integer, $3::date)::text"},
     [STMT_STATS_RANKING] = {"stats_ranking",
                             "SELECT stats_ranking($1::integer, $2::bigint, $3::date)::text"},
     [STMT_UNIT_SCORECARD] = {"unit_scorecard",
@@ -121,13 +122,14 @@ const struct db_statement statements[STMT_COUNT] = {
     [STMT_SNAPSHOTS_LIST] = {"snapshots_list",
                              "SELECT snapshots_list($1::integer, $2::integer)::text"},
 #define RESOURCE_SQL(N, n)                                                                         \
-    [STMT_##N##_PAGE] = {n "_page", "SELECT " n "_page($1::jsonb, $2::bigint, $3::integer)::text"}, \
-    [STMT_##N##_GET] = {n "_get", "SELECT " n "_get($1::bigint)::text"},                           \
-    [STMT_##N##_CREATE] = {n "_create", "SELECT " n "_create($1::jsonb)::text"},                   \
-    [STMT_##N##_UPDATE] = {n "_update",                                                            \
-                           "SELECT " n "_update($1::bigint, $2::integer, $3::jsonb)::text"},       \
-    [STMT_##N##_VERSION] = {n "_version", "SELECT " n "_version($1::bigint)"},                     \
-    [STMT_##N##_DELETE] = {n "_delete", "SELECT " n "_delete($1::bigint)"}
+    [STMT_##N##                                                                                    \
+        _PAGE] = {n "_page", "SELECT " n "_page($1::jsonb, $2::bigint, $3::integer)::text"},       \
+   [STMT_##N##_GET] = {n "_get", "SELECT " n "_get($1::bigint)::text"},                            \
+   [STMT_##N##_CREATE] = {n "_create", "SELECT " n "_create($1::jsonb)::text"},                    \
+   [STMT_##N##                                                                                     \
+       _UPDATE] = {n "_update", "SELECT " n "_update($1::bigint, $2::integer, $3::jsonb)::text"},  \
+   [STMT_##N##_VERSION] = {n "_version", "SELECT " n "_version($1::bigint)"},                      \
+   [STMT_##N##_DELETE] = {n "_delete", "SELECT " n "_delete($1::bigint)"}
     RESOURCE_SQL(INVESTORS, "investors"),
     RESOURCE_SQL(CONTACTS, "contacts"),
     RESOURCE_SQL(PROJECTS, "projects"),

@@ -16,22 +16,30 @@ enum statement_id {
     STMT_SCHEMA_VERSION,  /* () -> version */
     STMT_AUTH_SESSION,    /* (token hash, request id, roles, idle s) -> the caller; sets it */
     STMT_LOGIN_LOOKUP,    /* (username) -> user_id, password_hash */
-    STMT_SESSION_OPEN,    /* (user id, token hash, lifetime s, request id, new hash) -> {expires_at, user} */
+    STMT_SESSION_OPEN,    /* (user id, token hash, lifetime s, request id, new hash) -> {expires_at,
+                             user} */
     STMT_SESSION_CLOSE,   /* (token hash) */
     STMT_MY_HASH,         /* () -> the caller's password hash */
     STMT_MY_PASSWORD_SET, /* (new hash, token hash kept) */
     STMT_ME,              /* () -> the caller as JSON */
-    STMT_UNITS_LIST,      /* () -> {"items": [...]} in tree order */
-    STMT_USERS_LIST,      /* (after id, limit, role, unit id, text) -> {"items", "next_after"} */
-    STMT_USER_GET,        /* (id) -> user JSON */
-    STMT_USER_CREATE,     /* (username, display name, role, unit id, hash) -> user JSON */
-    STMT_USER_UPDATE,     /* (id, version, display name, role, unit id, disabled) -> user JSON */
-    STMT_USER_VERSION,    /* (id) -> version: to tell 404 from 412 */
-    STMT_USER_PASSWORD,   /* (id, hash) -> id */
-    STMT_SESSIONS_END,    /* (user id) -> whether the user is in scope */
-    STMT_AUDIT_LIST,      /* (before id, limit, table, row, actor, since, until) -> page */
-    STMT_PROJECT_IMPORT,  /* (rows jsonb, all or nothing) -> report JSON */
-    STMT_PROJECTS_EXPORT, /* (filters jsonb) -> JSON array of ledger rows */
+    /* Units (api/units.c, api/resources.c): the resource layout (page,
+     * get, create, update, version) with the whole tree, not a page, in
+     * the first place, and no delete: a unit is retired, not deleted. */
+    STMT_UNITS_LIST,         /* () -> {"items": [...]} in tree order */
+    STMT_UNITS_GET,          /* (id) -> unit JSON */
+    STMT_UNITS_CREATE,       /* (body) -> unit JSON */
+    STMT_UNITS_UPDATE,       /* (id, version, body) -> unit JSON, NULL when stale or unseen */
+    STMT_UNITS_VERSION,      /* (id) -> version */
+    STMT_USERS_LIST,         /* (after id, limit, role, unit id, text) -> {"items", "next_after"} */
+    STMT_USER_GET,           /* (id) -> user JSON */
+    STMT_USER_CREATE,        /* (username, display name, role, unit id, hash) -> user JSON */
+    STMT_USER_UPDATE,        /* (id, version, display name, role, unit id, disabled) -> user JSON */
+    STMT_USER_VERSION,       /* (id) -> version: to tell 404 from 412 */
+    STMT_USER_PASSWORD,      /* (id, hash) -> id */
+    STMT_SESSIONS_END,       /* (user id) -> whether the user is in scope */
+    STMT_AUDIT_LIST,         /* (before id, limit, table, row, actor, since, until) -> page */
+    STMT_PROJECT_IMPORT,     /* (rows jsonb, all or nothing) -> report JSON */
+    STMT_PROJECTS_EXPORT,    /* (filters jsonb) -> JSON array of ledger rows */
     STMT_PROJECT_TRANSITION, /* (id, to, on, reason) -> version */
     STMT_PROJECT_HISTORY,    /* (id) -> JSON array, NULL when not visible */
     STMT_STATS_LEADERS,      /* (year) -> JSON */
@@ -41,26 +49,26 @@ enum statement_id {
     STMT_CLAIM_VERIFY_START,
     STMT_CLAIM_REVOKE_CONTRACT, /* (id, reason, falsified) -> JSON */
     STMT_CLAIM_REVOKE_START,
-    STMT_MARK_STALLED,          /* () -> how many projects were marked stalled */
-    STMT_STATEMENT_TIMEOUT,     /* (ms) -> a longer statement timeout for the rest of the job */
+    STMT_MARK_STALLED,      /* () -> how many projects were marked stalled */
+    STMT_STATEMENT_TIMEOUT, /* (ms) -> a longer statement timeout for the rest of the job */
     /* Targets, KPIs and scores (api/targets.c, api/stats.c, api/scores.c):
      * JSON built by the functions of migrations 0006 and 0007. */
-    STMT_TARGETS_GET,    /* (year) -> {year, targets} */
-    STMT_TARGETS_PUT,    /* (year, body) -> {year, targets} */
-    STMT_QUOTAS_GET,     /* (year, parent unit or NULL) -> {year, parent_unit_id, quotas} */
-    STMT_QUOTAS_PUT,     /* (year, body) -> the same */
-    STMT_STATS_UNIT,     /* (unit, year, as_of or NULL) -> figures; CR404 out of scope */
-    STMT_STATS_RANKING,  /* (year, parent or NULL, as_of or NULL) -> {units: [...]} */
-    STMT_UNIT_SCORECARD, /* (unit, year, as_of or NULL) -> scorecard; CR404 out of scope */
-    STMT_ALERTS_PAGE,    /* (filters, after text, limit) -> {items, next_after} */
+    STMT_TARGETS_GET,     /* (year) -> {year, targets} */
+    STMT_TARGETS_PUT,     /* (year, body) -> {year, targets} */
+    STMT_QUOTAS_GET,      /* (year, parent unit or NULL) -> {year, parent_unit_id, quotas} */
+    STMT_QUOTAS_PUT,      /* (year, body) -> the same */
+    STMT_STATS_UNIT,      /* (unit, year, as_of or NULL) -> figures; CR404 out of scope */
+    STMT_STATS_RANKING,   /* (year, parent or NULL, as_of or NULL) -> {units: [...]} */
+    STMT_UNIT_SCORECARD,  /* (unit, year, as_of or NULL) -> scorecard; CR404 out of scope */
+    STMT_ALERTS_PAGE,     /* (filters, after text, limit) -> {items, next_after} */
     STMT_SCORE_RULES_GET, /* (year) -> {year, rules, version...} */
     STMT_SCORE_RULES_PUT, /* (year, body) -> the same */
     STMT_SNAPSHOT_FREEZE, /* (year, month) -> the snapshot; 23505 when frozen already */
     STMT_SNAPSHOTS_LIST,  /* (year, month or NULL) -> {items} */
-    /* The resources (api/resources.c): each has page, get, create, update,
-     * version and delete, in this order, calling <name>_page(filters,
-     * after, limit), <name>_get(id), <name>_create(body),
-     * <name>_update(id, version, body), <name>_version(id), <name>_delete(id). */
+/* The resources (api/resources.c): each has page, get, create, update,
+ * version and delete, in this order, calling <name>_page(filters,
+ * after, limit), <name>_get(id), <name>_create(body),
+ * <name>_update(id, version, body), <name>_version(id), <name>_delete(id). */
 #define RESOURCE_STATEMENTS(n)                                                                     \
     STMT_##n##_PAGE, STMT_##n##_GET, STMT_##n##_CREATE, STMT_##n##_UPDATE, STMT_##n##_VERSION,     \
         STMT_##n##_DELETE

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "db/statements.h"
 #include "http/idempotency.h"
+#include "http/json_text.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/worker.h"
@@ -93,8 +94,9 @@ static void exchange_common_headers(struct exchange *x)
     evhttp_add_header(out, "Vary", "Origin");
     if (x->origin) {
         evhttp_add_header(out, "Access-Control-Allow-Origin", x->origin);
-        evhttp_add_header(out, "Access-Control-Expose-Headers",
-                          "X-Request-Id, ETag, Location, Retry-After, Idempotent-Replayed, Content-Disposition");
+        evhttp_add_header(
+            out, "Access-Control-Expose-Headers",
+            "X-Request-Id, ETag, Location, Retry-After, Idempotent-Replayed, Content-Disposition");
     }
     if (x->worker->stopping)
         evhttp_add_header(out, "Connection", "close");
@@ -133,7 +135,14 @@ void exchange_send(struct exchange *x, int status, const char *content_type, con
 
 void exchange_send_json_text(struct exchange *x, int status, const char *text, size_t len)
 {
-    exchange_send(x, status, "application/json; charset=utf-8", text, len);
+    char *compact = malloc(len + 1);
+    if (!compact) {
+        exchange_send_problem(x, 503, "Out of memory.");
+        return;
+    }
+    size_t n = json_text_compact(text, len, compact);
+    exchange_send(x, status, "application/json; charset=utf-8", compact, n);
+    free(compact);
 }
 
 void exchange_send_json(struct exchange *x, int status, json_t *body)
@@ -287,7 +296,8 @@ int exchange_db_failed(struct exchange *x, const struct db_result *r)
     case DB_FAIL_QUERY: {
         const char *st = r->sqlstate;
         if (strcmp(st, "CR401") == 0) {
-            exchange_send_unauthorized(x, "The session is missing, expired or ended; log in again.");
+            exchange_send_unauthorized(x,
+                                       "The session is missing, expired or ended; log in again.");
             return 1;
         }
         if (strcmp(st, "CR404") == 0) {

@@ -14,13 +14,10 @@
 #include <sys/queue.h>
 #include <event2/buffer.h>
 #include <event2/thread.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "auth/hasher.h"
@@ -31,6 +28,7 @@
 #include "db/statements.h"
 #include "http/exchange.h"
 #include "http/idempotency.h"
+#include "http/listener.h"
 #include "http/query.h"
 #include "http/metrics.h"
 #include "http/worker.h"
@@ -265,44 +263,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* A listening socket with SO_REUSEPORT on host:port. Returns the fd or -1. */
-static int server_listen(const char *host, int port)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    char portstr[8];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    int rc = getaddrinfo(host, portstr, &hints, &ai);
-    if (rc != 0) {
-        log_msg(LOG_ERROR, NULL, "listen: cannot resolve '%s': %s", host, gai_strerror(rc));
-        return -1;
-    }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-        log_msg(LOG_ERROR, NULL, "listen: %s:%d: %s", host, port, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    return fd;
-}
-
-static int socket_port(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return -1;
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
 static int worker_init(struct worker *w, struct server *s, int index, int fd,
                        const struct db_pool_config *pcfg)
 {
@@ -366,15 +326,13 @@ static int server_wait_signal(void)
     return sig;
 }
 
-int server_run(const struct crm_config *cfg, const char *database_url, const struct route *routes,
-               size_t nroutes, int schema_version)
+int server_run(const struct crm_config *cfg, struct listener *listener,
+               const char *database_url, const struct route *routes, size_t nroutes,
+               int schema_version)
 {
     struct server s = {.cfg = cfg, .routes = routes, .nroutes = nroutes,
-                       .schema_version = schema_version};
+                       .schema_version = schema_version, .port = listener->port};
     int rc = 1, started = 0;
-    char host[256];
-    int port;
-    config_split_listen(cfg->listen, host, sizeof host, &port);
     if (cursor_key_set(cfg->cursor_key) != 0) {
         log_msg(LOG_ERROR, NULL, "cursor-key: must be 64 hex characters");
         return 1;
@@ -389,17 +347,19 @@ int server_run(const struct crm_config *cfg, const char *database_url, const str
     s.workers = calloc((size_t)s.nworkers, sizeof *s.workers);
     if (!s.workers || evthread_use_pthreads() != 0 || metrics_init(routes, nroutes) != 0)
         goto done;
-    if (hasher_start(cfg->hash_threads, cfg->hash_max_in_flight) != 0) {
-        log_msg(LOG_ERROR, NULL, "password hashing threads could not start");
-        goto done;
-    }
-
+    /* Blocked before the first thread starts, so every thread inherits the
+     * mask: a signal that comes while the workers start waits for sigwait
+     * instead of killing the process from a thread that did not block it. */
     sigset_t block;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &block, NULL);
+    if (hasher_start(cfg->hash_threads, cfg->hash_max_in_flight) != 0) {
+        log_msg(LOG_ERROR, NULL, "password hashing threads could not start");
+        goto done;
+    }
 
     struct db_pool_config pcfg = {
         .conninfo = database_url,
@@ -413,26 +373,31 @@ int server_run(const struct crm_config *cfg, const char *database_url, const str
     for (int i = 0; i < s.nworkers; i++)
         s.workers[i].listen_fd = -1;
     for (int i = 0; i < s.nworkers; i++) {
-        int fd = server_listen(host, port);
-        if (fd < 0)
+        /* The first worker takes the socket bound under the port's lock, the
+         * others join it with SO_REUSEPORT. */
+        int fd = i == 0 ? listener_take(listener) : listener_add(listener);
+        if (fd < 0) {
+            log_msg(LOG_ERROR, NULL, "listen: %s: %s", cfg->listen, strerror(errno));
             goto done;
-        if (port == 0)
-            port = socket_port(fd); /* the others join the port the first one got */
+        }
         if (worker_init(&s.workers[i], &s, i, fd, &pcfg) != 0) {
             log_msg(LOG_ERROR, NULL, "worker %d: could not start", i);
             goto done;
         }
     }
-    s.port = port;
     for (int i = 0; i < s.nworkers; i++) {
         if (pthread_create(&s.workers[i].thread, NULL, worker_main, &s.workers[i]) != 0)
             goto stop;
         started++;
     }
+    char url[300];
     log_event(LOG_INFO, NULL, "serving",
-              json_pack("{s:s, s:i, s:i, s:i}", "host", host, "port", port, "workers",
-                        s.nworkers, "db_pool_size", cfg->db_pool_size));
-    printf("crm: serving on http://%s:%d\n", host, port);
+              json_pack("{s:s, s:i, s:i, s:i, s:s?}", "host", listener->host, "port",
+                        listener->port, "workers", s.nworkers, "db_pool_size",
+                        cfg->db_pool_size, "cors_origins", cfg->cors_origins));
+    printf("crm: serving on %s\n", listener_url(listener, url, sizeof url));
+    if (s.cors.count)
+        printf("crm: browsers may call it from %s (CRM_CORS_ORIGINS)\n", cfg->cors_origins);
     fflush(stdout);
 
     int sig = server_wait_signal();

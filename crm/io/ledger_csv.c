@@ -14,14 +14,6 @@
 
 /* ---- the columns ---- */
 
-/* A column project_import knows: the row key it fills, whether the file
- * must have it, and the headers that name it (the usual one first). */
-struct ledger_column {
-    const char *field;
-    int required;
-    const char *names[10];
-};
-
 static const struct ledger_column ledger_columns[] = {
     {"code", 1, {"项目编号", "项目代码", "项目编码", "编号", "代码"}},
     {"name", 1, {"项目名称", "名称"}},
@@ -42,6 +34,32 @@ static const struct ledger_column ledger_columns[] = {
  * lifecycle dates change only with transitions. */
 static const char *const ledger_ignored[] = {"序号",     "签约日期", "开工日期",    "投产日期",
                                              "达产日期", "最近进展", "最近进展日期"};
+
+const struct ledger_spec ledger_projects = {
+    ledger_columns,
+    sizeof ledger_columns / sizeof ledger_columns[0],
+    ledger_ignored,
+    sizeof ledger_ignored / sizeof ledger_ignored[0],
+    1,
+};
+
+/* The unit tree (crm unit import): code, name, kind, parent code. */
+static const struct ledger_column unit_columns[] = {
+    {"code", 1, {"编码", "单位编码", "代码", "单位代码", "编号", "code"}},
+    {"name", 1, {"名称", "单位名称", "name"}},
+    {"kind", 1, {"类型", "单位类型", "层级", "kind"}},
+    {"parent_code",
+     0,
+     {"上级编码", "上级单位编码", "上级代码", "上级单位代码", "上级", "parent_code"}},
+};
+static const char *const unit_ignored[] = {"序号", "上级名称", "上级单位", "上级单位名称"};
+const struct ledger_spec ledger_units = {
+    unit_columns,
+    sizeof unit_columns / sizeof unit_columns[0],
+    unit_ignored,
+    sizeof unit_ignored / sizeof unit_ignored[0],
+    0,
+};
 
 /* The planned investment: one of these, then its unit. */
 static const char *const amount_names[] = {"计划投资",   "计划总投资", "总投资",
@@ -96,16 +114,18 @@ static int header_is(const char *normalised, const char *name)
 
 /* The row key a header names, "" for a column passed over, or NULL when
  * unknown. *no_unit is set for a planned investment without its unit. */
-static const char *header_field(const char *h, int *no_unit)
+static const char *header_field(const struct ledger_spec *spec, const char *h, int *no_unit)
 {
     *no_unit = 0;
-    for (size_t i = 0; i < sizeof ledger_columns / sizeof ledger_columns[0]; i++)
-        for (size_t k = 0; k < 10 && ledger_columns[i].names[k]; k++)
-            if (header_is(h, ledger_columns[i].names[k]))
-                return ledger_columns[i].field;
-    for (size_t i = 0; i < sizeof ledger_ignored / sizeof ledger_ignored[0]; i++)
-        if (header_is(h, ledger_ignored[i]))
+    for (size_t i = 0; i < spec->ncolumns; i++)
+        for (size_t k = 0; k < 10 && spec->columns[i].names[k]; k++)
+            if (header_is(h, spec->columns[i].names[k]))
+                return spec->columns[i].field;
+    for (size_t i = 0; i < spec->nignored; i++)
+        if (header_is(h, spec->ignored[i]))
             return "";
+    if (!spec->amounts)
+        return NULL;
     size_t hn = strlen(h);
     for (size_t i = 0; i < sizeof amount_names / sizeof amount_names[0]; i++) {
         size_t bn = strlen(amount_names[i]);
@@ -411,7 +431,7 @@ static int warn(struct ledger *l, const char *text)
 
 /* The first of the first ten non-blank records that names a required
  * column, or -1. */
-static long header_find(json_t *records)
+static long header_find(const struct ledger_spec *spec, json_t *records)
 {
     int seen = 0;
     for (size_t r = 0; r < json_array_size(records) && seen < 10; r++) {
@@ -426,9 +446,10 @@ static long header_find(json_t *records)
             char h[256];
             int no_unit;
             header_normalise(json_string_value(c), json_string_length(c), h, sizeof h);
-            const char *f = header_field(h, &no_unit);
-            if (f && (strcmp(f, "code") == 0 || strcmp(f, "name") == 0))
-                return (long)r;
+            const char *f = header_field(spec, h, &no_unit);
+            for (size_t k = 0; f && k < spec->ncolumns; k++)
+                if (spec->columns[k].required && strcmp(f, spec->columns[k].field) == 0)
+                    return (long)r;
         }
     }
     return -1;
@@ -459,7 +480,7 @@ static int header_map(struct ledger *l, json_t *cells, const char **fields)
         char h[256];
         int no_unit;
         header_normalise(s, n, h, sizeof h);
-        const char *f = *h ? header_field(h, &no_unit) : "";
+        const char *f = *h ? header_field(l->spec, h, &no_unit) : "";
         json_t *column = json_stringn(s, n);
         char text[512];
         fields[i] = NULL;
@@ -494,17 +515,17 @@ static int header_map(struct ledger *l, json_t *cells, const char **fields)
 /* The required columns the header lacks, into l->missing. Returns how many. */
 static size_t header_missing(struct ledger *l, const char **fields, size_t n)
 {
-    for (size_t c = 0; c < sizeof ledger_columns / sizeof ledger_columns[0]; c++) {
-        if (!ledger_columns[c].required)
+    const struct ledger_column *cols = l->spec->columns;
+    for (size_t c = 0; c < l->spec->ncolumns; c++) {
+        if (!cols[c].required)
             continue;
         size_t k = 0;
-        while (k < n && !(fields[k] && strcmp(fields[k], ledger_columns[c].field) == 0))
+        while (k < n && !(fields[k] && strcmp(fields[k], cols[c].field) == 0))
             k++;
         if (k == n)
             json_array_append_new(l->missing,
-                                  json_pack("{s:s, s:s, s:s}", "field", ledger_columns[c].field,
-                                            "column", ledger_columns[c].names[0], "message",
-                                            "the column is missing"));
+                                  json_pack("{s:s, s:s, s:s}", "field", cols[c].field, "column",
+                                            cols[c].names[0], "message", "the column is missing"));
     }
     return json_array_size(l->missing);
 }
@@ -529,11 +550,12 @@ static json_t *ledger_row(json_t *rec, const char **fields, size_t nfields)
 
 static enum ledger_status ledger_rows(struct ledger *l, json_t *records, char *detail, size_t dlen)
 {
-    long header = header_find(records);
+    long header = header_find(l->spec, records);
     if (header < 0) {
         snprintf(detail, dlen,
                  "No header found: one of the first lines must name the columns, "
-                 "among them 项目编号 and 项目名称.");
+                 "among them %s and %s.",
+                 l->spec->columns[0].names[0], l->spec->columns[1].names[0]);
         return LEDGER_NO_HEADER;
     }
     json_t *hcells = json_object_get(json_array_get(records, (size_t)header), "cells");
@@ -567,7 +589,15 @@ static enum ledger_status ledger_rows(struct ledger *l, json_t *records, char *d
 enum ledger_status ledger_read(struct ledger *l, const char *data, size_t len, const char *charset,
                                char *detail, size_t detail_len)
 {
+    return ledger_read_as(l, &ledger_projects, data, len, charset, detail, detail_len);
+}
+
+enum ledger_status ledger_read_as(struct ledger *l, const struct ledger_spec *spec,
+                                  const char *data, size_t len, const char *charset, char *detail,
+                                  size_t detail_len)
+{
     memset(l, 0, sizeof *l);
+    l->spec = spec;
     snprintf(detail, detail_len, "Out of memory.");
     l->encoding = "UTF-8";
     l->rows = json_array();

@@ -24,7 +24,31 @@
 #include <jansson.h>
 #include <stddef.h>
 
+/* A column a table's import knows: the row key it fills, whether the file
+ * must have it, and the headers that name it (the usual one first). */
+struct ledger_column {
+    const char *field;
+    int required;
+    const char *names[10];
+};
+
+/* The columns of one kind of table; the first two are required and name
+ * the header line. amounts: the project ledger's planned investment in
+ * 元, 万元 or 亿元 is recognised too. */
+struct ledger_spec {
+    const struct ledger_column *columns;
+    size_t ncolumns;
+    const char *const *ignored; /* headers passed over in silence */
+    size_t nignored;
+    int amounts;
+};
+
+/* The project ledger (台账), and the unit tree of `crm unit import`
+ * (编码, 名称, 类型, 上级编码 -> code, name, kind, parent_code). */
+extern const struct ledger_spec ledger_projects, ledger_units;
+
 struct ledger {
+    const struct ledger_spec *spec;
     const char *encoding; /* "UTF-8", "GB18030", "UTF-16" (static) */
     json_t *rows;         /* [{line, <field>: text, ...}], line counted from 1 */
     json_t *columns;      /* [{column, field}] in file order; field null when unknown */
@@ -47,6 +71,11 @@ enum ledger_status {
  * the person who sent the file. Whatever it returns, ledger_free() the l. */
 enum ledger_status ledger_read(struct ledger *l, const char *data, size_t len, const char *charset,
                                char *detail, size_t detail_len);
+
+/* ledger_read for another kind of table. */
+enum ledger_status ledger_read_as(struct ledger *l, const struct ledger_spec *spec,
+                                  const char *data, size_t len, const char *charset, char *detail,
+                                  size_t detail_len);
 
 void ledger_free(struct ledger *l);
 

@@ -2,9 +2,8 @@
 -- at least ¥240亿 signed, at least 70% of it started the same year) and its
 -- division among the development zone, the towns and the townships. The
 -- signed-project count (60) and the quotas are invented but plausible:
--- they cover the county's target as the schema requires. A 2026 target
--- gives the current year's dashboard and forecast something to show, with a
--- few of the projects in negotiation expected to sign before the year ends.
+-- they cover the county's target as the schema requires. The current
+-- year's targets come with its projects, in 0004_current_year.sql.
 -- Loaded by the owner after 0002_crm.sql; skipped when 2024's targets exist.
 DO $demo$
 DECLARE
@@ -15,8 +14,7 @@ BEGIN
         RETURN;
     END IF;
     INSERT INTO target (unit_id, year, signing_amount_yuan, signed_count, start_rate, set_by)
-    VALUES (county, 2024, 24000000000, 60, 0.70, admin_id),
-           (county, 2026, 26000000000, 60, 0.70, admin_id);
+    VALUES (county, 2024, 24000000000, 60, 0.70, admin_id);
     INSERT INTO target (unit_id, year, parent_unit_id, signing_amount_yuan, signed_count, start_rate, set_by)
     SELECT u.id, 2024, county, q.yi::bigint * 100000000, q.n, q.rate, admin_id
       FROM (VALUES ('sx.yc.js.devzone', 90, 16, 0.75), ('sx.yc.js.jifeng', 35, 9, 0.70),
@@ -28,9 +26,5 @@ BEGIN
     IF quotas_shortfall(county, 2024) IS NOT NULL THEN
         RAISE EXCEPTION 'demo quotas do not cover the county''s target: %', quotas_shortfall(county, 2024);
     END IF;
-
-    -- The open pipeline of 2026: projects in negotiation expected to sign in December.
-    UPDATE project SET expected_sign_on = make_date(2026, 12, (10 + id % 15)::integer)
-     WHERE stage IN ('negotiating', 'lead') AND planned_investment_yuan IS NOT NULL;
 END
 $demo$;

@@ -21,14 +21,15 @@ setup() {
   crm_env
 }
 
-# curl_head_body METHOD PATH [curl args]: sets status, headers, body.
+# call METHOD PATH [curl args]: sets status, headers, body.
 call() {
   local method=$1 path=$2
   shift 2
   local h="$BATS_TEST_TMPDIR/h" b="$BATS_TEST_TMPDIR/b"
+  rm -f "$b" # curl writes no file for an empty body (204, 304)
   status=$(curl -s -X "$method" -D "$h" -o "$b" -w '%{http_code}' --max-time 10 "$@" "$CRM_URL$path")
   headers=$(tr -d '\r' < "$h")
-  body=$(cat "$b")
+  body=$(cat "$b" 2>/dev/null || true)
 }
 
 assert_common_headers() {
@@ -77,7 +78,7 @@ assert_problem() {
 }
 
 @test "a wrong method is a 405 problem with Allow" {
-  call DELETE /api/v1/units
+  call DELETE /api/v1/me
   assert_problem 405
   [ "$(header Allow)" = "GET, HEAD" ]
   call POST /healthz -H 'Content-Type: application/json' --data '{}'
@@ -92,19 +93,19 @@ assert_problem() {
 
 @test "a body over 1 MiB is a 413 problem" {
   head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' 'a' > "$BATS_TEST_TMPDIR/big"
-  call POST /api/v1/units -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/big"
+  call POST /api/v1/me -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/big"
   assert_problem 413
 }
 
 @test "a body of exactly 1 MiB is not refused for its size" {
   head -c $((1024 * 1024)) /dev/zero | tr '\0' ' ' > "$BATS_TEST_TMPDIR/edge"
-  call POST /api/v1/units -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/edge"
+  call POST /api/v1/me -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/edge"
   assert_problem 405
 }
 
 @test "a huge body is refused by size without being read into memory" {
   head -c $((8 * 1024 * 1024)) /dev/zero > "$BATS_TEST_TMPDIR/huge"
-  call POST /api/v1/units -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/huge"
+  call POST /api/v1/me -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/huge"
   [ "$status" = 413 ]
   # The server is still fine.
   call GET /healthz
@@ -138,7 +139,7 @@ assert_problem() {
 }
 
 @test "OPTIONS answers 204 with Allow" {
-  call OPTIONS /api/v1/units
+  call OPTIONS /api/v1/me
   [ "$status" = 204 ]
   [ "$(header Allow)" = "GET, HEAD, OPTIONS" ]
   [ -z "$(header Access-Control-Allow-Origin)" ]
@@ -216,4 +217,74 @@ assert_problem() {
   printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n' | timeout 3 bash -c "exec 3<>/dev/tcp/${host%:*}/${host#*:}; cat >&3; sleep 1" || true
   call GET /healthz
   [ "$status" = 200 ]
+}
+
+@test "GET / names the service and its version and links to the contract, login and health" {
+  call GET /
+  [ "$status" = 200 ]
+  [ "$(header Content-Type)" = "application/json; charset=utf-8" ]
+  assert_common_headers
+  [ "$(jq -r .service <<<"$body")" = crm ]
+  [ "crm $(jq -r .version <<<"$body")" = "$("$CRM_BIN" version)" ]
+  [ "$(jq -r .api <<<"$body")" = /api/v1 ]
+  [ "$(jq -r .links.openapi.href <<<"$body")" = /api/v1/openapi.yaml ]
+  [ "$(jq -r .links.login.href <<<"$body")" = /api/v1/auth/login ]
+  [ "$(jq -r .links.healthz.href <<<"$body")" = /healthz ]
+  [ "$(jq -r .links.readyz.href <<<"$body")" = /readyz ]
+  [ "$(jq -r .links.metrics.href <<<"$body")" = /metrics ]
+  # Every link leads somewhere served (login only to POST: 405 for GET, not 404).
+  for href in $(jq -r '.links[].href' <<<"$body"); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$CRM_URL$href")
+    [ "$code" = 200 ] || { [ "$href" = /api/v1/auth/login ] && [ "$code" = 405 ]; }
+  done
+  # Public, from a browser of an allowed origin too.
+  call GET / -H "Origin: http://localhost:5173"
+  [ "$status" = 200 ]
+  [ "$(header Access-Control-Allow-Origin)" = "http://localhost:5173" ]
+}
+
+@test "GET /api/v1/openapi.yaml serves the contract byte for byte, without a token" {
+  local served="$BATS_TEST_TMPDIR/served.yaml"
+  status=$(curl -s -D "$BATS_TEST_TMPDIR/h" -o "$served" -w '%{http_code}' --max-time 10 \
+    "$CRM_URL/api/v1/openapi.yaml")
+  headers=$(tr -d '\r' <"$BATS_TEST_TMPDIR/h")
+  [ "$status" = 200 ]
+  [ "$(header Content-Type)" = application/yaml ]
+  assert_common_headers
+  cmp "$served" "$CRM_SOURCE_DIR/api/openapi.yaml"
+  etag=$(header ETag)
+  [[ "$etag" =~ ^\"[0-9a-f]{32}\"$ ]]
+  # The tag is the file's: a client that has it gets 304 and no body.
+  call GET /api/v1/openapi.yaml -H "If-None-Match: $etag"
+  [ "$status" = 304 ]
+  [ -z "$body" ]
+  [ "$(header ETag)" = "$etag" ]
+  call GET /api/v1/openapi.yaml -H "If-None-Match: \"0123\", W/$etag"
+  [ "$status" = 304 ]
+  call GET /api/v1/openapi.yaml -H 'If-None-Match: *'
+  [ "$status" = 304 ]
+  call GET /api/v1/openapi.yaml -H 'If-None-Match: "0123456789abcdef0123456789abcdef"'
+  [ "$status" = 200 ]
+  [ "$(header ETag)" = "$etag" ]
+  # HEAD: the same status and type, no body.
+  run curl -s --head --max-time 5 "$CRM_URL/api/v1/openapi.yaml"
+  [ "$status" -eq 0 ]
+  [[ "$output" == "HTTP/1.1 200 OK"* ]]
+  [[ "$output" != *"openapi: 3.1.0"* ]]
+  # The contract lists itself and the index.
+  grep -q '^  /api/v1/openapi.yaml:$' "$served"
+  grep -q '^  /:$' "$served"
+  # Only GET and HEAD.
+  call PUT /api/v1/openapi.yaml -H 'Content-Type: application/json' --data '{}'
+  assert_problem 405
+}
+
+@test "make run lets a local front-end dev server call crm, unless CRM_CORS_ORIGINS says otherwise" {
+  run env -u CRM_CORS_ORIGINS make -s -n -C "$CRM_SOURCE_DIR" run BUILD=build-x
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"CRM_CORS_ORIGINS='http://localhost:5173,http://127.0.0.1:5173' ./build-x/crm serve --demo"* ]]
+  run env CRM_CORS_ORIGINS=https://crm.example.cn make -s -n -C "$CRM_SOURCE_DIR" run BUILD=build-x
+  [[ "$output" == *"CRM_CORS_ORIGINS='https://crm.example.cn' ./build-x/crm serve --demo"* ]]
+  run env CRM_CORS_ORIGINS= make -s -n -C "$CRM_SOURCE_DIR" run BUILD=build-x
+  [[ "$output" == *"CRM_CORS_ORIGINS='' ./build-x/crm serve --demo"* ]]
 }

@@ -572,9 +572,11 @@ time_progress() {
   d=$(jq -c --argjson u "$UNIT_D" '.items[] | select(.unit.id == $u)' <<<"$body")
   [ "$(jq -r '.figures.verified.signing_amount_yuan' <<<"$d")" = 300000000 ]
   [ "$(jq -r '.figures.verified.signed_count' <<<"$d")" = 1 ]
-  # Score: signing_weight × 1 (met) + start_rate_weight × 0 (rate 0) = signing_weight.
-  weight=$(jq -r '.figures.score.rules.signing_weight' <<<"$d")
+  # Score: signing_weight × 1 (met) + signed_count_weight × 1 (1 of 1) + start_rate_weight × 0
+  # (rate 0) = signing_weight + signed_count_weight.
+  weight=$(jq -r '.figures.score.rules | .signing_weight + .signed_count_weight' <<<"$d")
   [ "$(jq -r --argjson w "$weight" '.score == $w' <<<"$d")" = true ]
+  [ "$(jq -r '.figures.score.components.signed_count > 0' <<<"$d")" = true ]
   api GET "/api/v1/scores/snapshots?year=$SY&month=$SM" "$TOWN_A"
   [ "$status" = 200 ]
   # A town sees its own snapshot only.

@@ -15,8 +15,10 @@ expected() {
   local all="admin leader bureau unit viewer" writers="admin bureau unit"
   case "$1" in
     "GET /healthz" | "GET /readyz" | "GET /metrics" | "POST /api/v1/auth/login") echo public ;;
+    "GET /" | "GET /api/v1/openapi.yaml") echo public ;;
     "POST /api/v1/auth/logout" | "GET /api/v1/me" | "POST /api/v1/me/password") echo "$all" ;;
-    "GET /api/v1/units") echo "$all" ;;
+    "GET /api/v1/units" | "GET /api/v1/units/{id}") echo "$all" ;;
+    "POST /api/v1/units" | "PATCH /api/v1/units/{id}") echo admin ;;
     "GET /api/v1/users" | "POST /api/v1/users" | "GET /api/v1/users/{id}" | "PATCH /api/v1/users/{id}" | \
       "POST /api/v1/users/{id}/password" | "DELETE /api/v1/users/{id}/sessions") echo admin ;;
     "GET /api/v1/audit") echo "admin viewer" ;;

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # deploy.compose: the container deployment, checked without a Docker engine.
-#   docker-compose.yml    valid (`docker-compose config -q`), and its rendered form has
-#                         the two services, their health checks, the pgdata volume, crm
-#                         connecting as crm_app and migrating as crm_owner, ...
-#   Dockerfile            multi-stage on debian:bookworm, a non-root USER, ...
+#   docker-compose.yml    refused (`docker-compose config` fails) while any of the three
+#                         passwords is unset or empty, no default password anywhere; with
+#                         them valid, and its rendered form has the two services, their
+#                         health checks, the pgdata volume, crm connecting as crm_app and
+#                         migrating as crm_owner with the passwords given, ...; its
+#                         first-run example fits the image's ENTRYPOINT
+#   Dockerfile            multi-stage on debian:bookworm, copies what the build reads
+#                         (api/openapi.yaml is built into crm), a non-root USER, ...
 #   deploy/postgres-init  10-roles.sh parses (bash -n) and makes crm_app unprivileged
 # Run from any folder with CRM_SOURCE_DIR = the repository's root (CTest sets it).
 # COMPOSE_FILE_OVERRIDE, DOCKERFILE_OVERRIDE and INIT_SCRIPT_OVERRIDE check another
@@ -36,7 +40,25 @@ check() {
 # A .env file in the project folder would change the rendering: use an empty one.
 envfile=$(mktemp)
 trap 'rm -f "$envfile"' EXIT
-dc() { docker-compose --env-file "$envfile" --project-directory "$src" -f "$compose" "$@"; }
+# The secrets: never from the caller's environment, given here when a check wants them.
+secret_names=(POSTGRES_PASSWORD CRM_OWNER_PASSWORD CRM_APP_PASSWORD)
+declare -A secret=([POSTGRES_PASSWORD]=test-superuser-Pw1 [CRM_OWNER_PASSWORD]=test-owner-Pw2
+                   [CRM_APP_PASSWORD]=test-app-Pw3)
+# dc_with [NAME=VALUE...] -- ARGS: docker-compose ARGS with only those secrets set.
+dc_with() {
+  local vars=() unset=() n
+  while [ "$1" != -- ]; do vars+=("$1"); shift; done
+  shift
+  for n in "${secret_names[@]}"; do unset+=(-u "$n"); done
+  env "${unset[@]}" "${vars[@]}" \
+    docker-compose --env-file "$envfile" --project-directory "$src" -f "$compose" "$@"
+}
+# dc ARGS: docker-compose ARGS with every secret set.
+dc() {
+  local vars=() n
+  for n in "${secret_names[@]}"; do vars+=("$n=${secret[$n]}"); done
+  dc_with "${vars[@]}" -- "$@"
+}
 
 # none TEXT: TEXT is empty. all_match ERE TEXT: TEXT has lines and each matches ERE
 # (case-insensitively). none_match ERE TEXT: TEXT has lines and none matches ERE.
@@ -79,15 +101,45 @@ has() { [ -n "$(awk -F'\t' -v p="$1" '$1 == p' <<<"$flat")" ]; }
 # url_user URL: the user name of a libpq URL (postgresql://user:password@host/db).
 url_user() { sed -nE 's#^postgres(ql)?://([^:@/]*)[:@].*#\2#p' <<<"$1"; }
 
+# refused_without NAME [EMPTY]: config fails, naming NAME, when NAME is unset (or empty)
+# and the other secrets are set.
+refused_without() {
+  local vars=() n out
+  for n in "${secret_names[@]}"; do
+    if [ "$n" != "$1" ]; then vars+=("$n=${secret[$n]}"); elif [ -n "${2:-}" ]; then vars+=("$n="); fi
+  done
+  if out=$(dc_with "${vars[@]}" -- config -q 2>&1); then return 1; fi
+  grep -q "set $1" <<<"$out"
+}
+
 flat=""
 if ! command -v docker-compose >/dev/null; then
   fail "docker-compose is installed" "scripts/deps.sh test installs it"
-elif ! err=$(dc config -q 2>&1); then
-  fail "docker-compose config -q accepts $compose" "$err"
 else
-  pass "docker-compose config -q accepts $compose"
-  flat=$(dc config | flatten)
+  if dc_with -- config -q >/dev/null 2>&1; then
+    fail "docker-compose config refuses $compose without the passwords"
+  else
+    pass "docker-compose config refuses $compose without the passwords"
+  fi
+  for n in "${secret_names[@]}"; do
+    check "docker-compose config refuses it without $n, and names it" refused_without "$n"
+    check "docker-compose config refuses it with $n empty" refused_without "$n" empty
+  done
+  if ! err=$(dc config -q 2>&1); then
+    fail "docker-compose config -q accepts $compose with the passwords set" "$err"
+  else
+    pass "docker-compose config -q accepts $compose with the passwords set"
+    flat=$(dc config | flatten)
+  fi
 fi
+# No fallback password: every use of a secret is ${NAME:?...}.
+check "no default password in $compose" \
+  none "$(grep -nE 'change-me|\$\{(POSTGRES_PASSWORD|CRM_OWNER_PASSWORD|CRM_APP_PASSWORD)(:?-|[}])' "$compose" || true)"
+# The image's ENTRYPOINT is crm: `docker-compose run SERVICE` takes a subcommand.
+check "the first-run example runs \`crm init\` the way the ENTRYPOINT wants" \
+  grep -qE '^#.*docker-compose run --rm crm init ' "$compose"
+check "no example runs \`crm crm\` through the ENTRYPOINT" \
+  none "$(grep -nE 'docker-compose run( -[-a-zA-Z]+)* crm crm ' "$compose" || true)"
 
 if [ -n "$flat" ]; then
   for s in postgres crm; do
@@ -104,8 +156,8 @@ if [ -n "$flat" ]; then
     test -n "$initsrc"
   check "the mounted init script exists and is executable" test -x "${initsrc:-/nonexistent}"
   check "postgres publishes no port" none "$(value 'services.postgres.ports[]')"
-  for v in POSTGRES_PASSWORD CRM_OWNER_PASSWORD CRM_APP_PASSWORD; do
-    check "postgres gets $v" test -n "$(value "services.postgres.environment.$v")"
+  for v in "${secret_names[@]}"; do
+    check "postgres gets $v as given" test "$(value "services.postgres.environment.$v")" = "${secret[$v]}"
   done
   check "crm is built from the Dockerfile" has "services.crm.build.context"
   check "crm waits for a healthy postgres" \
@@ -113,9 +165,13 @@ if [ -n "$flat" ]; then
   dburl=$(value services.crm.environment.CRM_DATABASE_URL)
   check "crm's CRM_DATABASE_URL uses the crm_app role (got '$(url_user "$dburl")')" \
     test "$(url_user "$dburl")" = crm_app
+  check "crm's CRM_DATABASE_URL carries CRM_APP_PASSWORD" \
+    grep -qF ":${secret[CRM_APP_PASSWORD]}@" <<<"$dburl"
   migurl=$(value services.crm.environment.CRM_MIGRATE_DATABASE_URL)
   check "crm's CRM_MIGRATE_DATABASE_URL uses the crm_owner role (got '$(url_user "$migurl")')" \
     test "$(url_user "$migurl")" = crm_owner
+  check "crm's CRM_MIGRATE_DATABASE_URL carries CRM_OWNER_PASSWORD" \
+    grep -qF ":${secret[CRM_OWNER_PASSWORD]}@" <<<"$migurl"
   check "crm's health check asks /readyz" \
     grep -q '/readyz' <<<"$(value 'services.crm.healthcheck.test[]')"
   check "crm publishes port 8080 on 127.0.0.1 only" \
@@ -130,6 +186,10 @@ if [ -r "$dockerfile" ]; then
   df=$(sed -e '/^[[:space:]]*#/d' "$dockerfile" | sed -e ':a' -e '/\\$/{N;s/\\\n/ /;ba' -e '}')
   check "Dockerfile has at least two stages" \
     test "$(grep -ciE '^[[:space:]]*FROM[[:space:]]' <<<"$df")" -ge 2
+  for d in crm sql api cmake; do
+    check "Dockerfile copies $d/ into the build (the build reads it)" \
+      grep -qE "^[[:space:]]*COPY[[:space:]]+(--[^[:space:]]+[[:space:]]+)*$d(/[^[:space:]]*)?[[:space:]]" <<<"$df"
+  done
   check "Dockerfile builds FROM debian:bookworm" \
     grep -qiE '^[[:space:]]*FROM[[:space:]]+(--platform=[^[:space:]]+[[:space:]]+)?debian:bookworm' <<<"$df"
   user=$(grep -iE '^[[:space:]]*USER[[:space:]]' <<<"$df" | tail -n 1 | awk '{print $2}')

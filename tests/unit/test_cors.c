@@ -1,7 +1,7 @@
 /*
  * Unit tests of http/cors: cors_parse (empty specs, spaces, stray commas,
  * invalid origins rejected) and cors_allowed (exact, case-sensitive match;
- * NULL origin).
+ * NULL origin), and the origins `make run` allows by default.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -188,6 +188,20 @@ static void test_cors_allowed_empty_list(void **state)
     cors_free(&l);
 }
 
+/* The Makefile's default for `make run`: a front-end dev server on this machine. */
+static void test_cors_make_run_default(void **state)
+{
+    (void)state;
+    struct cors_list l;
+    assert_int_equal(cors_parse(&l, "http://localhost:5173,http://127.0.0.1:5173"), 0);
+    assert_int_equal(l.count, 2);
+    assert_true(cors_allowed(&l, "http://localhost:5173"));
+    assert_true(cors_allowed(&l, "http://127.0.0.1:5173"));
+    assert_false(cors_allowed(&l, "http://localhost:8080"));
+    assert_false(cors_allowed(&l, "https://localhost:5173"));
+    cors_free(&l);
+}
+
 static void test_cors_free_resets_list(void **state)
 {
     (void)state;
@@ -219,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_cors_allowed_case_sensitive),
         cmocka_unit_test(test_cors_allowed_null_origin),
         cmocka_unit_test(test_cors_allowed_empty_list),
+        cmocka_unit_test(test_cors_make_run_default),
         cmocka_unit_test(test_cors_free_resets_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
