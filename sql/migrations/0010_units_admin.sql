@@ -281,6 +281,10 @@ BEGIN
     IF NOT crm_unit_in_scope(p_id) THEN
         RETURN NULL;
     END IF;
+    IF b ? 'parent_id' AND crm_unit_path(unit_parent_of(b)) @> ARRAY[p_id] THEN
+        RAISE check_violation USING MESSAGE = 'a unit cannot be moved under itself or a unit below it',
+              COLUMN = 'parent_id';
+    END IF;
     IF p_id = crm_caller_unit() THEN
         FOREACH k IN ARRAY ARRAY['parent_id', 'kind', 'retired'] LOOP
             IF b ? k THEN
@@ -739,3 +743,32 @@ BEGIN
 END
 $$;
 REVOKE EXECUTE ON FUNCTION unit_import(jsonb) FROM PUBLIC;
+
+-- ---- one verification of a claim, however many race ----
+
+-- As in 0004, but the update applies only to a claim still reported: of
+-- two verifications racing, the second waits for the first's row lock and
+-- then finds nothing to verify (409), even when both transactions began in
+-- the same microsecond (their now() equal, the second update changed
+-- nothing the claim rules could see: two 200s, found by
+-- tests/api/crm_concurrency.bats on a fresh clone).
+CREATE OR REPLACE FUNCTION claim_verify(tbl regclass, p_id bigint) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    state text;
+    j jsonb;
+BEGIN
+    EXECUTE format('SELECT claim_state(verified_at, revoked_at) FROM %s WHERE id = $1', tbl)
+       INTO state USING p_id;
+    IF state IS NULL THEN RETURN NULL; END IF;
+    EXECUTE format('UPDATE %s t SET verified_at = now(), verified_by = crm_caller_user() '
+                   'WHERE id = $1 AND verified_at IS NULL AND revoked_at IS NULL RETURNING %s(t)',
+                   tbl, CASE WHEN tbl = 'contract'::regclass THEN 'contract_json' ELSE 'start_json' END)
+       INTO j USING p_id;
+    IF j IS NULL THEN
+        EXECUTE format('SELECT claim_state(verified_at, revoked_at) FROM %s WHERE id = $1', tbl)
+           INTO state USING p_id;
+        RAISE check_violation USING MESSAGE = format('the claim is already %s', state);
+    END IF;
+    RETURN j::text;
+END
+$$;

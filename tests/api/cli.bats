@@ -12,13 +12,6 @@ teardown() {
   crm_stop || true
 }
 
-scratch_db() {
-  local name=$1
-  psql "$CRM_PG_SUPERUSER_URL" -q -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name OWNER crm_owner"
-  SCRATCH_OWNER="${CRM_MIGRATE_DATABASE_URL/dbname=crm/dbname=$name}"
-  SCRATCH_APP="${CRM_DATABASE_URL/dbname=crm/dbname=$name}"
-}
-
 @test "every subcommand has --help; serve --help lists every setting" {
   for cmd in serve migrate pg user version; do
     run "$CRM_BIN" $cmd --help

@@ -14,9 +14,8 @@ load helpers
 setup_file() {
   crm_env
   NAME="first_run_$$"
-  psql "$CRM_PG_SUPERUSER_URL" -q -c "DROP DATABASE IF EXISTS $NAME" -c "CREATE DATABASE $NAME OWNER crm_owner"
-  OWNER_URL="${CRM_MIGRATE_DATABASE_URL/dbname=crm/dbname=$NAME}"
-  APP_URL="${CRM_DATABASE_URL/dbname=crm/dbname=$NAME}"
+  scratch_db "$NAME"
+  OWNER_URL=$SCRATCH_OWNER APP_URL=$SCRATCH_APP
   export NAME OWNER_URL APP_URL
 }
 
@@ -246,6 +245,11 @@ first_sql() {
   OTHER=$(first_sql "SELECT id FROM unit WHERE code = 'hd.yc.other'")
   T2=$(first_sql "SELECT id FROM unit WHERE code = 'hd.yc.rc.town2'")
   Y=$(first_sql "SELECT extract(year FROM crm_today())::int")
+  # Not under itself or its own subtree.
+  COUNTY=$(first_sql "SELECT id FROM unit WHERE code = 'hd.yc.rc'")
+  api_json PATCH "/api/v1/units/$COUNTY" "$PADMIN" "{\"parent_id\":$T2}" -H "If-Match: \"$(first_sql "SELECT version FROM unit WHERE id = $COUNTY")\""
+  [ "$status" = 422 ]
+  jq -e '.errors[0].field == "parent_id"' <<<"$body"
   # town2 holds this year's quota: it is removed before the move.
   api_json PATCH "/api/v1/units/$T2" "$PADMIN" "{\"parent_id\":$OTHER}" -H "If-Match: \"$(first_sql "SELECT version FROM unit WHERE id = $T2")\""
   [ "$status" = 422 ]

@@ -60,6 +60,15 @@ latest_migration() {
   ls "$CRM_SQL_DIR/migrations" | sed -n 's/^\([0-9]\{4\}\)_.*\.sql$/\1/p' | sort | tail -n 1 | sed 's/^0*//'
 }
 
+# scratch_db NAME: an empty database NAME (made anew) owned by crm_owner, on
+# the run's cluster; its URLs in SCRATCH_OWNER and SCRATCH_APP.
+scratch_db() {
+  local name=$1
+  psql "$CRM_PG_SUPERUSER_URL" -q -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name OWNER crm_owner"
+  SCRATCH_OWNER="${CRM_MIGRATE_DATABASE_URL/dbname=crm/dbname=$name}"
+  SCRATCH_APP="${CRM_DATABASE_URL/dbname=crm/dbname=$name}"
+}
+
 # make_user USERNAME ROLE UNIT_CODE PASSWORD: creates (or resets) a user with
 # the CLI, as the owner role.
 make_user() {

@@ -22,9 +22,8 @@ setup_file() {
 setup() {
   crm_env
   NAME="readme_$$_${BATS_TEST_NUMBER}"
-  psql "$CRM_PG_SUPERUSER_URL" -q -c "DROP DATABASE IF EXISTS $NAME" -c "CREATE DATABASE $NAME OWNER crm_owner"
-  OWNER_URL="${CRM_MIGRATE_DATABASE_URL/dbname=crm/dbname=$NAME}"
-  APP_URL="${CRM_DATABASE_URL/dbname=crm/dbname=$NAME}"
+  scratch_db "$NAME"
+  OWNER_URL=$SCRATCH_OWNER APP_URL=$SCRATCH_APP
   WORK="$BATS_TEST_TMPDIR/work"
   mkdir -p "$WORK/build"
   ln -s "$CRM_BIN" "$WORK/build/crm"
@@ -99,4 +98,11 @@ run_readme() {
   said=$(grep -o '"schema_version":[0-9]*' "$README" | head -n 1)
   [ "$said" = "\"schema_version\":$(latest_migration)" ] || { echo "README says $said" >&2; return 1; }
   grep -qF "$said" "$BATS_TEST_TMPDIR/walk.out"
+  # The demo's rankings, this year's and 2024's: the seven towns and townships, the zone (and
+  # the park the walk made), never the investment centre (a department).
+  tok=$(login demo.viewer "$(awk '$2 == "demo.viewer" {print $3}' "$WORK/var/demo-logins")")
+  for y in 2024 "$(TZ=Asia/Shanghai date +%Y)"; do
+    api GET "/api/v1/stats/ranking?year=$y" "$tok"
+    [ "$(jq -c '[.units[].unit.kind] | [length >= 8, (map(select(. == "department")) | length)]' <<<"$body")" = "[true,0]" ]
+  done
 }
