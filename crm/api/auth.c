@@ -6,7 +6,12 @@
  * and a wrong password cost the same time and get the same answer), rehash
  * when the stored parameters are weaker than today's, open a session and
  * return its token, which is never stored or logged: only its hash is.
- * Failed logins are throttled per account and per client address.
+ * Failed logins are throttled per (account, client address), per client
+ * address, and per account; each attempt is counted before its password is
+ * checked (and forgiven when it succeeds), so parallel attempts cannot all
+ * pass the check. The account-wide backoff does not apply at an address
+ * where the account logged in successfully within the backoff window: a
+ * stranger's failures cannot lock the real user out of their own desk.
  *
  * Ownership: a login's state (with its copy of the password, wiped when
  * freed) hangs on the exchange and is freed with it.
@@ -33,6 +38,8 @@ struct login {
     struct exchange *x;
     char user_key[72];    /* "u:" + username, for the throttle */
     char address_key[72]; /* "a:" + client address */
+    char pair_key[140];   /* "p:" + username + " " + client address */
+    int counted;          /* which of the three keys counted this attempt */
     char username[65];
     char *password;
     size_t len;
@@ -64,17 +71,43 @@ static struct throttle_rule login_rule(const struct exchange *x, int per_address
     return r;
 }
 
-/* 429 with Retry-After when the account or the address is in its backoff. */
+enum { COUNTED_PAIR = 1, COUNTED_ADDRESS = 2, COUNTED_ACCOUNT = 4 };
+
+/* Takes back the failures this attempt counted. */
+static void login_forgive(struct login *l)
+{
+    if (l->counted & COUNTED_PAIR)
+        throttle_forgive(l->pair_key);
+    if (l->counted & COUNTED_ADDRESS)
+        throttle_forgive(l->address_key);
+    if (l->counted & COUNTED_ACCOUNT)
+        throttle_forgive(l->user_key);
+    l->counted = 0;
+}
+
+/* Counts the attempt against the (account, address) pair, the address and
+ * (unless the account succeeded here lately) the account; when one of them
+ * is in its backoff, takes back what was counted and answers 429 with
+ * Retry-After. */
 static int login_throttled(struct exchange *x, struct login *l)
 {
     struct throttle_rule ru = login_rule(x, 0), ra = login_rule(x, 1);
     long long now = throttle_now_ms();
-    int wait = throttle_wait(&ru, l->user_key, now);
-    int wait_addr = throttle_wait(&ra, l->address_key, now);
-    if (wait_addr > wait)
-        wait = wait_addr;
+    int wait = throttle_attempt(&ru, l->pair_key, now);
+    if (!wait) {
+        l->counted |= COUNTED_PAIR;
+        wait = throttle_attempt(&ra, l->address_key, now);
+    }
+    if (!wait) {
+        l->counted |= COUNTED_ADDRESS;
+        if (!throttle_known(l->pair_key, now, ru.window_s)) {
+            wait = throttle_attempt(&ru, l->user_key, now);
+            l->counted |= wait ? 0 : COUNTED_ACCOUNT;
+        }
+    }
     if (!wait)
         return 0;
+    login_forgive(l);
     char secs[16];
     snprintf(secs, sizeof secs, "%d", wait);
     exchange_add_header(x, "Retry-After", secs);
@@ -82,12 +115,10 @@ static int login_throttled(struct exchange *x, struct login *l)
     return 1;
 }
 
+/* The failure was counted when the attempt began (login_throttled). */
 static void login_failed(struct exchange *x, struct login *l)
 {
-    struct throttle_rule ru = login_rule(x, 0), ra = login_rule(x, 1);
-    long long now = throttle_now_ms();
-    throttle_fail(&ru, l->user_key, now);
-    throttle_fail(&ra, l->address_key, now);
+    l->counted = 0;
     log_event(LOG_INFO, x->request_id, "login failed", json_pack("{s:s}", "username", l->username));
     exchange_send_unauthorized(x, "The username or password is not correct.");
 }
@@ -106,7 +137,9 @@ static void login_on_open(void *arg, struct db_result *r)
         return;
     }
     json_object_set_new(answer, "token", json_string(l->token));
+    login_forgive(l);
     throttle_clear(l->user_key);
+    throttle_succeed(l->pair_key, throttle_now_ms());
     log_event(LOG_INFO, x->request_id, "login", json_pack("{s:I}", "user_id", (json_int_t)l->user_id));
     exchange_send_json(x, 200, answer);
 }
@@ -163,6 +196,7 @@ static void login_on_verify(void *arg, const struct hasher_result *r)
     case HASHER_ERROR:
         break;
     }
+    login_forgive(l);
     exchange_add_header(x, "Retry-After", "1");
     exchange_send_problem(x, 503, "The password could not be checked now; retry shortly.");
 }
@@ -181,6 +215,7 @@ static void login_on_lookup(void *arg, struct db_result *r)
     }
     if (hasher_submit(x->worker->base, HASHER_VERIFY, l->password, l->len, stored, login_on_verify,
                       x) != 0) {
+        login_forgive(l);
         exchange_add_header(x, "Retry-After", "1");
         exchange_send_problem(x, 503, "Too many logins at once; retry shortly.");
     }
@@ -227,6 +262,7 @@ void auth_login(struct exchange *x)
     ev_uint16_t port;
     evhttp_connection_get_peer(evhttp_request_get_connection(x->req), &peer, &port);
     snprintf(l->address_key, sizeof l->address_key, "a:%s", peer ? peer : "?");
+    snprintf(l->pair_key, sizeof l->pair_key, "p:%s %s", l->username, peer ? peer : "?");
     if (login_throttled(x, l))
         return;
     struct db_job *job = exchange_job(x, login_on_lookup);
@@ -317,13 +353,13 @@ static void password_on_verified(void *arg, const struct hasher_result *r)
     struct exchange *x = arg;
     struct password_change *p = x->state;
     if (r->outcome == HASHER_MISMATCH || r->outcome == HASHER_REFUSED) {
-        struct throttle_rule rule = login_rule(x, 0);
-        throttle_fail(&rule, p->user_key, throttle_now_ms());
+        /* Counted when the check began (password_on_current). */
         json_t *problem = NULL;
         body_error(&problem, x, "current_password", "is not correct");
         body_send_errors(x, problem);
         return;
     }
+    throttle_forgive(p->user_key);
     if (r->outcome != HASHER_MATCH ||
         hasher_submit(x->worker->base, HASHER_HASH, p->next, p->next_len, NULL, password_on_hashed,
                       x) != 0) {
@@ -351,7 +387,7 @@ static void password_on_current(void *arg, struct db_result *r)
     }
     snprintf(p->user_key, sizeof p->user_key, "u:%s", c.username);
     struct throttle_rule rule = login_rule(x, 0);
-    int wait = throttle_wait(&rule, p->user_key, throttle_now_ms());
+    int wait = throttle_attempt(&rule, p->user_key, throttle_now_ms());
     if (wait) {
         char secs[16];
         snprintf(secs, sizeof secs, "%d", wait);
@@ -362,6 +398,7 @@ static void password_on_current(void *arg, struct db_result *r)
     const char *stored = db_value(exchange_result(x, r, 0), 0, 0);
     if (hasher_submit(x->worker->base, HASHER_VERIFY, p->current, p->current_len,
                       stored ? stored : "$refused", password_on_verified, x) != 0) {
+        throttle_forgive(p->user_key);
         exchange_add_header(x, "Retry-After", "1");
         exchange_send_problem(x, 503, "Too many password checks at once; retry shortly.");
     }

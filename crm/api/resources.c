@@ -14,42 +14,20 @@
 #include "http/problem.h"
 #include "http/query.h"
 
-#define END                                                                                        \
-    {                                                                                              \
-        NULL, 0, 0, 0, 0, NULL                                                                     \
-    }
-#define STR(n, req, max)                                                                           \
-    {                                                                                              \
-        n, FIELD_STRING, req, max, 0, NULL                                                         \
-    }
-#define STR_NULL(n, max)                                                                           \
-    {                                                                                              \
-        n, FIELD_STRING, 0, max, 1, NULL                                                           \
-    }
-#define INT(n, req)                                                                                \
-    {                                                                                              \
-        n, FIELD_INTEGER, req, 0, 0, NULL                                                          \
-    }
-#define INT_NULL(n)                                                                                \
-    {                                                                                              \
-        n, FIELD_INTEGER, 0, 0, 1, NULL                                                            \
-    }
-#define BOOL(n)                                                                                    \
-    {                                                                                              \
-        n, FIELD_BOOLEAN, 0, 0, 0, NULL                                                            \
-    }
-#define DATE(n, req)                                                                               \
-    {                                                                                              \
-        n, FIELD_DATE, req, 0, 0, NULL                                                             \
-    }
-#define DATE_NULL(n)                                                                               \
-    {                                                                                              \
-        n, FIELD_DATE, 0, 0, 1, NULL                                                               \
-    }
-#define ENUM(n, req, v)                                                                            \
-    {                                                                                              \
-        n, FIELD_ENUM, req, 0, 0, v                                                                \
-    }
+/* One field description a line. */
+/* clang-format off */
+#define END {NULL, 0, 0, 0, 0, NULL}
+#define STR(n, req, max) {n, FIELD_STRING, req, max, 0, NULL}
+#define STR_NULL(n, max) {n, FIELD_STRING, 0, max, 1, NULL}
+#define INT(n, req) {n, FIELD_INTEGER, req, 0, 0, NULL}
+#define INT_NULL(n) {n, FIELD_INTEGER, 0, 0, 1, NULL}
+#define AMOUNT(n, req) {n, FIELD_INTEGER, req, AMOUNT_YUAN_MAX, 0, NULL}
+#define AMOUNT_NULL(n) {n, FIELD_INTEGER, 0, AMOUNT_YUAN_MAX, 1, NULL}
+#define BOOL(n) {n, FIELD_BOOLEAN, 0, 0, 0, NULL}
+#define DATE(n, req) {n, FIELD_DATE, req, 0, 0, NULL}
+#define DATE_NULL(n) {n, FIELD_DATE, 0, 0, 1, NULL}
+#define ENUM(n, req, v) {n, FIELD_ENUM, req, 0, 0, v}
+/* clang-format on */
 
 static const char *const chain_roles[] = {"chain_leader", "supporting", "none", NULL};
 static const char *const first_stages[] = {"planned", "lead", "negotiating", NULL};
@@ -126,7 +104,7 @@ static const struct field_spec project_fields[] = {
     INT_NULL("leader_id"),
     STR("industry_chain", 0, 300),
     STR("park", 0, 300),
-    INT_NULL("planned_investment_yuan"),
+    AMOUNT_NULL("planned_investment_yuan"),
     BOOL("is_key"),
     {"five_one", FIELD_OBJECT, 0, 0, 0, NULL},
     STR("plan", 0, 12000),
@@ -143,7 +121,7 @@ static const struct field_spec project_update_fields[] = {
     INT_NULL("leader_id"),
     STR("industry_chain", 0, 300),
     STR("park", 0, 300),
-    INT_NULL("planned_investment_yuan"),
+    AMOUNT_NULL("planned_investment_yuan"),
     BOOL("is_key"),
     {"five_one", FIELD_OBJECT, 0, 0, 0, NULL},
     STR("plan", 0, 12000),
@@ -167,7 +145,7 @@ const struct resource projects = {"projects",
 /* ---- claims ---- */
 
 static const struct field_spec contract_fields[] = {
-    INT("project_id", 1), ENUM("kind", 1, contract_kinds), INT("amount_yuan", 1),
+    INT("project_id", 1), ENUM("kind", 1, contract_kinds), AMOUNT("amount_yuan", 1),
     DATE("signed_on", 1), STR("evidence", 1, 6000),        END,
 };
 static const struct field_spec contract_update_fields[] = {

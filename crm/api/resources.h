@@ -20,6 +20,11 @@
 
 struct exchange;
 
+/* The largest amount of yuan a contract or a project's planned investment
+ * may have: 10^13 (¥10万亿), the same bound as the tables' checks (migration
+ * 0011), so that no sum of claims comes near the integers' limits. */
+#define AMOUNT_YUAN_MAX 10000000000000ULL
+
 enum filter_type { FILTER_ID, FILTER_TEXT, FILTER_BOOL, FILTER_YEAR, FILTER_ENUM };
 
 struct list_filter {

@@ -18,6 +18,7 @@ struct throttle_entry {
     int used;
     int failures;
     long long last_failure; /* ms, monotonic */
+    long long last_success; /* ms, monotonic; 0: never */
 };
 
 static struct throttle_entry throttle_table[THROTTLE_SLOTS];
@@ -77,27 +78,43 @@ static long long throttle_delay_ms(const struct throttle_rule *rule, int failure
     return (delay > rule->max_delay_s ? rule->max_delay_s : delay) * 1000;
 }
 
-int throttle_wait(const struct throttle_rule *rule, const char *key, long long now_ms)
+/* The wait of e in ms (0: go ahead). Lock held. */
+static long long throttle_entry_wait(const struct throttle_rule *rule,
+                                     const struct throttle_entry *e, long long now_ms)
 {
-    pthread_mutex_lock(&throttle_lock);
-    struct throttle_entry *e = throttle_find(key, 0);
-    long long wait = 0;
-    if (e && now_ms - e->last_failure <= rule->window_s * 1000LL) {
-        long long until = e->last_failure + throttle_delay_ms(rule, e->failures);
-        wait = until > now_ms ? until - now_ms : 0;
-    }
-    pthread_mutex_unlock(&throttle_lock);
-    return (int)((wait + 999) / 1000);
+    if (!e || now_ms - e->last_failure > rule->window_s * 1000LL)
+        return 0;
+    long long until = e->last_failure + throttle_delay_ms(rule, e->failures);
+    return until > now_ms ? until - now_ms : 0;
 }
 
-void throttle_fail(const struct throttle_rule *rule, const char *key, long long now_ms)
+/* Counts a failure in e. Lock held. */
+static void throttle_entry_fail(const struct throttle_rule *rule, struct throttle_entry *e,
+                                long long now_ms)
 {
-    pthread_mutex_lock(&throttle_lock);
-    struct throttle_entry *e = throttle_find(key, 1);
     if (now_ms - e->last_failure > rule->window_s * 1000LL)
         e->failures = 0;
     e->failures++;
     e->last_failure = now_ms;
+}
+
+int throttle_attempt(const struct throttle_rule *rule, const char *key, long long now_ms)
+{
+    pthread_mutex_lock(&throttle_lock);
+    struct throttle_entry *e = throttle_find(key, 1);
+    long long wait = throttle_entry_wait(rule, e, now_ms);
+    if (!wait)
+        throttle_entry_fail(rule, e, now_ms);
+    pthread_mutex_unlock(&throttle_lock);
+    return (int)((wait + 999) / 1000);
+}
+
+void throttle_forgive(const char *key)
+{
+    pthread_mutex_lock(&throttle_lock);
+    struct throttle_entry *e = throttle_find(key, 0);
+    if (e && e->failures > 0)
+        e->failures--;
     pthread_mutex_unlock(&throttle_lock);
 }
 
@@ -106,8 +123,26 @@ void throttle_clear(const char *key)
     pthread_mutex_lock(&throttle_lock);
     struct throttle_entry *e = throttle_find(key, 0);
     if (e)
-        memset(e, 0, sizeof *e);
+        e->failures = 0;
     pthread_mutex_unlock(&throttle_lock);
+}
+
+void throttle_succeed(const char *key, long long now_ms)
+{
+    pthread_mutex_lock(&throttle_lock);
+    struct throttle_entry *e = throttle_find(key, 1);
+    e->failures = 0;
+    e->last_success = now_ms;
+    pthread_mutex_unlock(&throttle_lock);
+}
+
+int throttle_known(const char *key, long long now_ms, int window_s)
+{
+    pthread_mutex_lock(&throttle_lock);
+    struct throttle_entry *e = throttle_find(key, 0);
+    int known = e && e->last_success && now_ms - e->last_success <= window_s * 1000LL;
+    pthread_mutex_unlock(&throttle_lock);
+    return known;
 }
 
 void throttle_reset(void)
