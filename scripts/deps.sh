@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what crm needs to build, run and test on Debian 12, only what is
 # missing. `deps.sh run` for `make run`, `deps.sh test` for `make test`,
-# `deps.sh bench` for `make bench`. Needs root (or sudo) when something is missing.
+# `deps.sh bench` for `make bench`, `deps.sh soak` for `make soak` (the ASan build
+# and wrk), `deps.sh restore-drill` for `make restore-drill` (pgBackRest),
+# `deps.sh fuzz` for `make fuzz` (clang and its libFuzzer).
+# Needs root (or sudo) when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +16,10 @@ case "$what" in
                libtap-parser-sourcehandler-pgtap-perl clang libclang-rt-14-dev unzip
                python3) ;;
   bench) pkgs+=(wrk jq nodejs npm) ;;
+  # libFuzzer (and clang's sanitizer runtimes) are in libclang-rt-14-dev, which clang does not pull in.
+  fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
+  soak)  pkgs+=(wrk jq) ;;
+  restore-drill) pkgs+=(pgbackrest jq) ;;
 esac
 
 missing=()

@@ -43,8 +43,10 @@ int handler_if_match(struct exchange *x, long long *version)
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(x->req), "If-Match");
     if (!h)
         return -1;
+    /* If-Match compares strongly (RFC 9110, 13.1.1): a weak tag never
+     * matches, whatever version it names. */
     if (strncmp(h, "W/", 2) == 0)
-        h += 2;
+        return -2;
     char *end;
     errno = 0;
     long long v = strtoll(h + (*h == '"'), &end, 10);

@@ -45,8 +45,9 @@ void handler_json_body_write(struct exchange *x, int stmt, const char *key, json
  * kind (or null). */
 void handler_send_page(struct exchange *x, const char *kind, const char *text);
 
-/* The version an If-Match header names ("3", W/"3" or "3"): 0 and *version,
- * -1 when absent (the caller answers 428), -2 when unparsable (412). */
+/* The version an If-Match header names ("3", or a bare 3): 0 and *version,
+ * -1 when absent (the caller answers 428), -2 when unparsable or weak (412:
+ * If-Match compares strongly, so W/"3" never matches). */
 int handler_if_match(struct exchange *x, long long *version);
 
 /* Sets ETag: "<version>". */

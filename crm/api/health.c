@@ -1,6 +1,7 @@
 /*
  * health: liveness, readiness (a database round trip and the schema
- * version) and the Prometheus metrics.
+ * version) and the Prometheus metrics. /readyz's 503 names the database's
+ * state in "database" (see health_database_state).
  */
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -20,22 +21,53 @@ void health_alive(struct exchange *x)
     exchange_send_json_text(x, 200, body, sizeof body - 1);
 }
 
+/* The database's state when /readyz fails, as the problem's "database". */
+struct health_state {
+    const char *state;
+    const char *detail;
+};
+
+/* "not answering" (alive but silent past the pool's deadlines), "busy" (no
+ * connection free in time), "error" (it answered with an error) or
+ * "unreachable". */
+static struct health_state health_database_state(struct exchange *x, const struct db_result *r)
+{
+    const struct db_pool *pool = x->worker->pool;
+    if (pool && db_pool_health(pool) == DB_HEALTH_NOT_ANSWERING)
+        return (struct health_state){"not answering", "The database is not answering."};
+    switch (r->failure) {
+    case DB_FAIL_QUEUE_FULL:
+    case DB_FAIL_TIMEOUT:
+        return (struct health_state){"busy", "No database connection was free in time."};
+    case DB_FAIL_QUERY:
+        return (struct health_state){"error", "The database answered with an error."};
+    default:
+        return (struct health_state){"unreachable", "The database is unreachable."};
+    }
+}
+
 static void health_on_version(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
     int expected = x->worker->server->schema_version;
     if (r->failure != DB_OK) {
-        log_event(LOG_WARN, x->request_id, "readyz: database unreachable",
-                  json_pack("{s:s, s:s}", "sqlstate", r->sqlstate, "error", r->message));
+        /* Internals (libpq's and PostgreSQL's messages) stay in the log. */
+        struct health_state st = health_database_state(x, r);
+        log_event(LOG_WARN, x->request_id, "readyz: database unavailable",
+                  json_pack("{s:s, s:s, s:s}", "database", st.state, "sqlstate", r->sqlstate,
+                            "error", r->message));
+        json_t *p = problem_new(503, st.detail, x->request_id);
+        if (p)
+            json_object_set_new(p, "database", json_string(st.state));
         exchange_add_header(x, "Retry-After", "1");
-        exchange_send_problem(x, 503, "The database is unreachable.");
+        exchange_send_problem_json(x, p);
         return;
     }
     int version = atoi(db_value(r->results[0], 0, 0) ? db_value(r->results[0], 0, 0) : "0");
     if (version != expected) {
         char detail[128];
-        snprintf(detail, sizeof detail, "The database schema is at version %d; this build needs %d.",
-                 version, expected);
+        snprintf(detail, sizeof detail,
+                 "The database schema is at version %d; this build needs %d.", version, expected);
         json_t *p = problem_new(503, detail, x->request_id);
         json_object_set_new(p, "schema_version", json_integer(version));
         json_object_set_new(p, "expected_schema_version", json_integer(expected));

@@ -27,6 +27,7 @@
 #define DATE(n, req) {n, FIELD_DATE, req, 0, 0, NULL}
 #define DATE_NULL(n) {n, FIELD_DATE, 0, 0, 1, NULL}
 #define ENUM(n, req, v) {n, FIELD_ENUM, req, 0, 0, v}
+#define USCC_NULL(n) {n, FIELD_USCC, 0, 0, 1, NULL}
 /* clang-format on */
 
 static const char *const chain_roles[] = {"chain_leader", "supporting", "none", NULL};
@@ -60,13 +61,13 @@ const struct resource units = {"units",     unit_fields, unit_update_fields, NUL
 
 static const struct field_spec investor_fields[] = {
     STR("name", 1, 600),     INT("unit_id", 1),
-    STR_NULL("uscc", 18),    STR("origin_region", 0, 300),
+    USCC_NULL("uscc"),       STR("origin_region", 0, 300),
     STR("industry", 0, 300), ENUM("chain_role", 0, chain_roles),
     STR("notes", 0, 12000),  END,
 };
 static const struct field_spec investor_update_fields[] = {
     STR("name", 0, 600),     INT("unit_id", 0),
-    STR_NULL("uscc", 18),    STR("origin_region", 0, 300),
+    USCC_NULL("uscc"),       STR("origin_region", 0, 300),
     STR("industry", 0, 300), ENUM("chain_role", 0, chain_roles),
     STR("notes", 0, 12000),  END,
 };

@@ -17,6 +17,10 @@ void token_new(char *out, unsigned char hash[TOKEN_HASH_BYTES])
     sodium_memzero(raw, sizeof raw);
 }
 
+/* The base64url alphabet (RFC 4648, section 5), without padding. */
+static const char token_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 int token_hash(const char *token, size_t len, unsigned char hash[TOKEN_HASH_BYTES])
 {
     unsigned char raw[32];
@@ -24,6 +28,9 @@ int token_hash(const char *token, size_t len, unsigned char hash[TOKEN_HASH_BYTE
     const char *end = NULL;
     if (len != TOKEN_CHARS)
         return -1;
+    for (size_t i = 0; i < len; i++)
+        if (!token[i] || !strchr(token_alphabet, token[i]))
+            return -1;
     if (sodium_base642bin(raw, sizeof raw, token, len, NULL, &rawlen, &end,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
         rawlen != sizeof raw || end != token + len)

@@ -15,12 +15,17 @@
 /* A new token into out (TOKEN_CHARS + 1 bytes) and its hash. */
 void token_new(char *out, unsigned char hash[TOKEN_HASH_BYTES]);
 
-/* Hashes the token text: 0, or -1 when it is not 43 base64url characters
- * decoding to 32 bytes. */
+/* Hashes the token text (len bytes): 0, or -1 when it is not exactly 43
+ * characters of the base64url alphabet (no padding, no NUL, nothing else)
+ * in the canonical encoding of 32 bytes (the unused low bits of the last
+ * character zero). */
 int token_hash(const char *token, size_t len, unsigned char hash[TOKEN_HASH_BYTES]);
 
 /* From an Authorization header value ("Bearer <token>", scheme
- * case-insensitive): 0 with the hash, or -1. header may be NULL. */
+ * case-insensitive, spaces around the token ignored): 0 with the hash, or
+ * -1 for anything else. header may be NULL. A value evhttp cut at a NUL
+ * byte cannot be told from a whole one here: conns.h refuses those
+ * requests. */
 int token_from_bearer(const char *header, unsigned char hash[TOKEN_HASH_BYTES]);
 
 /* The hash as a bytea text literal "\x..." into out (TOKEN_HASH_HEX_CHARS + 1). */

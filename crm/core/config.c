@@ -50,8 +50,23 @@ static const struct setting config_settings[] = {
       3600000, "PostgreSQL statement_timeout of the service's connections"),
     I("db-reconnect-ms", "CRM_DB_RECONNECT_MS", db_reconnect_ms, "500", 10, 600000,
       "delay before reconnecting a lost database connection"),
+    I("db-job-timeout-ms", "CRM_DB_JOB_TIMEOUT_MS", db_job_timeout_ms, "0", 0, 3600000,
+      "longest wait for the database to answer a request before its connection is taken for "
+      "dead (dropped, its requests answered 503); 0: the statement timeout plus one second"),
+    I("db-connect-timeout-ms", "CRM_DB_CONNECT_TIMEOUT_MS", db_connect_timeout_ms, "5000", 100,
+      600000, "longest wait for a new database connection to be ready, then it is retried"),
+    I("db-keepalive-s", "CRM_DB_KEEPALIVE_S", db_keepalive_s, "10", 0, 7200,
+      "TCP keepalive of the database connections: probes after this many idle seconds, a dead "
+      "peer noticed within about twice that (0: the system's settings)"),
     I("http-timeout-s", "CRM_HTTP_TIMEOUT_S", http_timeout_s, "30", 1, 3600,
       "longest wait reading a request or writing a response, and keep-alive idle time"),
+    I("max-connections", "CRM_MAX_CONNECTIONS", max_connections, "0", 0, 1000000,
+      "client connections at once; past it the one idle longest gives way, or the new one is "
+      "closed (0: what the open-file limit allows besides crm's own files)"),
+    I("max-connections-per-address", "CRM_MAX_CONNECTIONS_PER_ADDRESS", max_connections_per_address,
+      "0", 0, 1000000,
+      "client connections from one address (IPv6: one /64) at once, past it closed (0: an "
+      "eighth of max-connections, at least 8; behind a proxy, raise it to max-connections)"),
     I("shutdown-grace-ms", "CRM_SHUTDOWN_GRACE_MS", shutdown_grace_ms, "10000", 0, 600000,
       "time given to in-flight requests on SIGTERM/SIGINT"),
     S("cors-origins", "CRM_CORS_ORIGINS", cors_origins, "",
@@ -75,6 +90,12 @@ static const struct setting config_settings[] = {
       "the longest wait imposed after failed logins (never a permanent lockout)"),
     I("import-timeout-ms", "CRM_IMPORT_TIMEOUT_MS", import_timeout_ms, "120000", 1000, 3600000,
       "statement timeout of a CSV import (a 1 MiB ledger is about 10,000 rows)"),
+    I("export-max-rows", "CRM_EXPORT_MAX_ROWS", export_max_rows, "50000", 1, 10000000,
+      "most projects in one ledger export (CSV or XLSX); a larger one is refused with 422"),
+    I("io-threads", "CRM_IO_THREADS", io_threads, "2", 1, 64,
+      "threads reading imported ledgers and building exports, off the event loops"),
+    I("io-max-in-flight", "CRM_IO_MAX_IN_FLIGHT", io_max_in_flight, "16", 1, 10000,
+      "imports and exports being read or built at once, then 503"),
     S("cursor-key", "CRM_CURSOR_KEY", cursor_key, "",
       "64 hex characters signing list cursors (set it so cursors outlive a restart or work "
       "across instances; empty: a random key per process)"),

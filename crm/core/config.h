@@ -23,7 +23,12 @@ struct crm_config {
     int db_queue_timeout_ms;
     int db_statement_timeout_ms;
     int db_reconnect_ms;
+    int db_job_timeout_ms;     /* a job's answer, then its connection is dropped; 0: derived */
+    int db_connect_timeout_ms; /* a new connection ready */
+    int db_keepalive_s;        /* TCP keepalive idle time; 0: the system's */
     int http_timeout_s;       /* read and write timeout of a client connection */
+    int max_connections;      /* client connections at once; 0: from the open-file limit */
+    int max_connections_per_address; /* from one address (IPv6: /64); 0: derived */
     int shutdown_grace_ms;
     char *cors_origins;       /* comma-separated allowlist */
     char *log_level;
@@ -38,6 +43,9 @@ struct crm_config {
     int login_backoff_max_s;  /* the longest backoff */
     int stall_check_s;
     int import_timeout_ms;    /* statement timeout of an import */
+    int export_max_rows;      /* most projects in one ledger export */
+    int io_threads;           /* threads reading imports and building exports */
+    int io_max_in_flight;     /* imports and exports read or built at once, then 503 */
     char *cursor_key;         /* hex key signing list cursors; empty: random per process */        /* how often projects without progress are marked stalled */
 };
 

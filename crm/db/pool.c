@@ -7,6 +7,11 @@
  * Results arrive in order: each call yields exactly one non-NULL result (the
  * NULL separators libpq returns are skipped), and the job ends at its
  * PGRES_PIPELINE_SYNC.
+ *
+ * Deadlines: one 50 ms tick per pool checks them all. A job's clock starts
+ * when it becomes its connection's oldest (results come in order, so a job
+ * behind another cannot answer before it), and a connection's when it starts
+ * connecting. PQcancel would block, so a silent connection is dropped.
  */
 #include "db/pool.h"
 
@@ -19,6 +24,11 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/offload.h"
+
+#define POOL_CONNECT_TIMEOUT_MS   5000
+#define POOL_JOB_GRACE_MS         1000 /* past the statement timeout, for the answer to arrive */
+#define POOL_KEEPALIVE_COUNT_TEXT "3"
 
 enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_PREPARING, CONN_READY };
 enum call_kind { CALL_EXECUTE, CALL_PREPARE };
@@ -51,12 +61,16 @@ struct db_conn {
     enum conn_state state;
     PGconn *pg;
     int fd;
-    struct event *ev_read;    /* READY/PREPARING: persistent read watch */
-    struct event *ev_write;   /* pending flush */
-    struct event *ev_connect; /* one-shot watch while connecting */
-    struct event *ev_retry;   /* reconnect timer */
+    struct event *ev_read;      /* READY/PREPARING: persistent read watch */
+    struct event *ev_write;     /* pending flush */
+    struct event *ev_connect;   /* one-shot watch while connecting */
+    struct event *ev_retry;     /* reconnect timer */
     struct db_job *head, *tail; /* jobs in flight, oldest first */
     int inflight;
+    int long_jobs;           /* jobs in flight with their own longer timeout */
+    long long head_since_ms; /* when the oldest job became the oldest */
+    long long connect_ms;    /* when connecting started */
+    int awaiting_address;    /* DOWN until the host name is resolved */
 };
 
 struct db_pool {
@@ -64,20 +78,25 @@ struct db_pool {
     struct db_pool_config cfg;
     char *conninfo;
     char options[64];
-    char hostaddr[64]; /* the host name resolved once at start-up, or "" */
+    char host[256];     /* the host name libpq would resolve, or "" when none needs it */
+    char hostaddr[512]; /* their addresses (at start-up, or later off the loop), or "" */
+    struct offload_task *resolving; /* the resolution in flight */
+    int job_timeout_ms;
     const struct db_statement *statements;
     size_t nstatements;
     struct db_conn *conns;
     struct db_job *queue_head, *queue_tail;
     size_t queued;
-    struct event *ev_tick; /* queue timeouts and the in-flight watchdog */
+    struct event *ev_tick;       /* queue timeouts and the in-flight watchdog */
     struct db_pool_stats *stats; /* owned by the caller */
-    int unreachable; /* the last connection attempt failed and none is ready */
+    enum db_health health;
     int freeing;
 };
 
 static void conn_connect(struct db_conn *c);
 static void conn_fail(struct db_conn *c, const char *why);
+static void conn_drop(struct db_conn *c, const char *why, enum db_health health);
+static void pool_resolve_later(struct db_pool *pool);
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void pool_dispatch(struct db_pool *pool);
 
@@ -125,6 +144,25 @@ static int job_add_call(struct db_job *job, enum call_kind kind, int stmt, int n
 int db_job_add(struct db_job *job, int stmt, int nparams, const char *const *values)
 {
     return job_add_call(job, CALL_EXECUTE, stmt, nparams, values);
+}
+
+void db_job_keep(struct db_job *job, const char *key, int (*keeper)(int stmt), int written_stmt)
+{
+    for (int i = 0; i < job->ncalls; i++) {
+        struct db_call *call = &job->calls[i];
+        int k = call->kind == CALL_EXECUTE ? keeper(call->stmt) : -1;
+        if (k < 0)
+            continue;
+        if (call->nparams == DB_CALL_MAX_PARAMS ||
+            !(call->values[call->nparams] = strdup(key))) {
+            job->memory_failed = 1;
+            return;
+        }
+        call->nparams++;
+        call->stmt = k;
+    }
+    const char *params[] = {key};
+    job_add_call(job, CALL_EXECUTE, written_stmt, 1, params);
 }
 
 static void job_free(struct db_job *job)
@@ -253,12 +291,15 @@ static int conn_send(struct db_conn *c, struct db_job *job)
         return -1;
     job->next = NULL;
     job->started_ms = now_ms();
-    if (c->tail)
+    if (c->tail) {
         c->tail->next = job;
-    else
+    } else {
         c->head = job;
+        c->head_since_ms = job->started_ms;
+    }
     c->tail = job;
     c->inflight++;
+    c->long_jobs += job->timeout_ms > 0;
     return 0;
 }
 
@@ -283,7 +324,10 @@ static void conn_job_done(struct db_conn *c)
     c->head = job->next;
     if (!c->head)
         c->tail = NULL;
+    else
+        c->head_since_ms = now_ms(); /* the next one's answer can come from now on */
     c->inflight--;
+    c->long_jobs -= job->timeout_ms > 0;
     if (job->first_error)
         stats_add(&c->pool->stats->errors, 1);
     job_finish(job, DB_OK, NULL);
@@ -298,7 +342,7 @@ static void conn_on_prepared(void *arg, struct db_result *r)
         return; /* the connection is being failed or freed by whoever failed us */
     }
     c->state = CONN_READY;
-    c->pool->unreachable = 0;
+    c->pool->health = DB_HEALTH_UP;
     log_msg(LOG_DEBUG, NULL, "db: connection %d ready", c->index);
 }
 
@@ -320,6 +364,7 @@ static void conn_read_results(struct db_conn *c)
             continue;
         }
         idle = 0;
+        c->pool->health = DB_HEALTH_UP; /* it answers */
         struct db_job *job = c->head;
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_PIPELINE_SYNC) {
@@ -375,6 +420,13 @@ static void conn_free_events(struct db_conn *c)
     }
 }
 
+/* Why jobs fail at once, for the logs. */
+static const char *pool_health_text(const struct db_pool *pool)
+{
+    return pool->health == DB_HEALTH_NOT_ANSWERING ? "the database is not answering"
+                                                   : "the database is unreachable";
+}
+
 /* Whether some connection is ready or about to be (preparing). */
 static int pool_has_live(const struct db_pool *pool)
 {
@@ -394,8 +446,16 @@ static void pool_fail_queue(struct db_pool *pool, enum db_failure failure, const
 }
 
 /* Drops the connection: fails its jobs, closes it and arms the retry timer
- * (unless the pool is being freed). */
+ * (unless the pool is being freed). A failed attempt to connect makes the
+ * database unreachable. */
 static void conn_fail(struct db_conn *c, const char *why)
+{
+    conn_drop(c, why, c->state == CONN_CONNECTING ? DB_HEALTH_UNREACHABLE : DB_HEALTH_UP);
+}
+
+/* conn_fail, recording health unless it is DB_HEALTH_UP (nothing learnt).
+ * Once no connection is live, the queued jobs fail too. */
+static void conn_drop(struct db_conn *c, const char *why, enum db_health health)
 {
     struct db_pool *pool = c->pool;
     if (c->state == CONN_DOWN)
@@ -411,8 +471,11 @@ static void conn_fail(struct db_conn *c, const char *why)
                             "in_flight", c->inflight));
         stats_add(&pool->stats->errors, 1);
     }
-    if (c->state == CONN_CONNECTING)
-        pool->unreachable = 1;
+    if (health != DB_HEALTH_UP)
+        pool->health = health;
+    /* A failed attempt may mean the name now points elsewhere (failover). */
+    if (c->state == CONN_CONNECTING && pool->host[0])
+        pool_resolve_later(pool);
     c->state = CONN_DOWN;
     conn_free_events(c);
     if (c->pg) {
@@ -423,13 +486,14 @@ static void conn_fail(struct db_conn *c, const char *why)
     struct db_job *job = c->head;
     c->head = c->tail = NULL;
     c->inflight = 0;
+    c->long_jobs = 0;
     while (job) {
         struct db_job *next = job->next;
         job_finish(job, pool->freeing ? DB_FAIL_SHUTDOWN : DB_FAIL_CONNECTION, reason);
         job = next;
     }
-    if (pool->unreachable && !pool_has_live(pool))
-        pool_fail_queue(pool, DB_FAIL_CONNECTION, "the database is unreachable");
+    if (pool->health != DB_HEALTH_UP && !pool_has_live(pool))
+        pool_fail_queue(pool, DB_FAIL_CONNECTION, pool_health_text(pool));
     if (!pool->freeing) {
         struct timeval tv = {pool->cfg.reconnect_ms / 1000, (pool->cfg.reconnect_ms % 1000) * 1000};
         event_add(c->ev_retry, &tv);
@@ -499,9 +563,9 @@ static void conn_poll(struct db_conn *c)
         return;
     case PGRES_POLLING_READING:
     case PGRES_POLLING_WRITING:
-        c->ev_connect = event_new(pool->base, PQsocket(c->pg),
-                                  st == PGRES_POLLING_READING ? EV_READ : EV_WRITE,
-                                  conn_on_connect_io, c);
+        c->ev_connect =
+            event_new(pool->base, PQsocket(c->pg), st == PGRES_POLLING_READING ? EV_READ : EV_WRITE,
+                      conn_on_connect_io, c);
         if (!c->ev_connect) {
             conn_fail(c, "out of memory");
             return;
@@ -519,12 +583,60 @@ static void conn_on_connect_io(evutil_socket_t fd, short what, void *arg)
     conn_poll(arg);
 }
 
-/* PQconnectStart resolves a host name with a blocking getaddrinfo. To keep
- * that off the worker loops, the name is resolved here, once, when the pool
- * is created (before the loops run), and passed as hostaddr. A Unix socket
- * folder, a numeric address, several hosts or an explicit hostaddr are left
- * to libpq, which does not block on them. */
-static void pool_resolve_host(struct db_pool *pool)
+/* ---- host names ----
+ *
+ * PQconnectStart resolves a host name with a blocking getaddrinfo: libpq is
+ * given the address instead (hostaddr), which the pool looks up once when it
+ * is created (before the loops run) and, when that fails or a connection
+ * attempt does, again on the offload threads. Socket folders need no lookup;
+ * an explicit hostaddr is left alone. */
+
+struct resolve_job {
+    char hosts[256];
+    char addrs[512];
+    int ok;
+};
+
+/* Resolves a comma-separated host list into the matching hostaddr list (an
+ * empty entry for a socket folder). Blocks: never on a loop. Returns 0, or
+ * -1 when a name does not resolve. */
+static int resolve_hosts(const char *hosts, char *out, size_t outlen)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (const char *p = hosts;; p++) {
+        size_t n = strcspn(p, ",");
+        char name[256], addr[INET6_ADDRSTRLEN] = "";
+        if (n >= sizeof name)
+            return -1;
+        memcpy(name, p, n);
+        name[n] = '\0';
+        if (n > 0 && name[0] != '/' && name[0] != '@') {
+            struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+            if (getaddrinfo(name, NULL, &hints, &ai) == 0 && ai) {
+                const void *a = ai->ai_family == AF_INET6
+                                    ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+                                    : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+                inet_ntop(ai->ai_family, a, addr, sizeof addr);
+            }
+            if (ai)
+                freeaddrinfo(ai);
+            if (!addr[0])
+                return -1;
+        }
+        int w = snprintf(out + used, outlen - used, "%s%s", p == hosts ? "" : ",", addr);
+        if (w < 0 || (size_t)w >= outlen - used)
+            return -1;
+        used += (size_t)w;
+        p += n;
+        if (!*p)
+            return 0;
+    }
+}
+
+/* The host list libpq would look up (the URL's, else PGHOST), into
+ * pool->host; left empty when nothing needs a lookup. */
+static void pool_find_host(struct db_pool *pool)
 {
     PQconninfoOption *opts = PQconninfoParse(pool->conninfo, NULL);
     const char *host = NULL, *hostaddr = NULL;
@@ -534,29 +646,129 @@ static void pool_resolve_host(struct db_pool *pool)
         else if (strcmp(o->keyword, "hostaddr") == 0)
             hostaddr = o->val;
     }
-    if (host && *host && host[0] != '/' && host[0] != '@' && !strchr(host, ',') &&
-        !(hostaddr && *hostaddr)) {
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-        if (getaddrinfo(host, NULL, &hints, &ai) == 0 && ai) {
-            const void *addr = ai->ai_family == AF_INET6
-                                   ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
-                                   : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
-            inet_ntop(ai->ai_family, addr, pool->hostaddr, sizeof pool->hostaddr);
-        }
-        if (ai)
-            freeaddrinfo(ai);
+    if (!host || !*host)
+        host = getenv("PGHOST");
+    if (!hostaddr || !*hostaddr)
+        hostaddr = getenv("PGHOSTADDR");
+    int needs = 0;
+    for (const char *p = host; p && !(hostaddr && *hostaddr); p++) {
+        size_t n = strcspn(p, ",");
+        needs |= n > 0 && *p != '/' && *p != '@';
+        p += n;
+        if (!*p)
+            break;
     }
+    if (needs && strlen(host) < sizeof pool->host)
+        snprintf(pool->host, sizeof pool->host, "%s", host);
     PQconninfoFree(opts);
 }
+
+static void resolve_run(void *arg)
+{
+    struct resolve_job *job = arg;
+    job->ok = resolve_hosts(job->hosts, job->addrs, sizeof job->addrs) == 0;
+}
+
+static void resolve_free(void *job)
+{
+    free(job);
+}
+
+/* The connections waiting for the address try again after the retry delay
+ * (and ask for the lookup again then). */
+static void pool_resolve_failed(struct db_pool *pool)
+{
+    log_event(LOG_WARN, NULL, "db: host name not resolved", json_pack("{s:s}", "host", pool->host));
+    if (!pool->hostaddr[0]) {
+        pool->health = DB_HEALTH_UNREACHABLE;
+        if (!pool_has_live(pool))
+            pool_fail_queue(pool, DB_FAIL_CONNECTION, pool_health_text(pool));
+    }
+    struct timeval tv = {pool->cfg.reconnect_ms / 1000, (pool->cfg.reconnect_ms % 1000) * 1000};
+    for (int i = 0; i < pool->cfg.size; i++) {
+        struct db_conn *c = &pool->conns[i];
+        if (c->awaiting_address) {
+            c->awaiting_address = 0;
+            event_add(c->ev_retry, &tv);
+        }
+    }
+}
+
+static void resolve_done(void *arg, void *job_arg, int cancelled)
+{
+    struct db_pool *pool = arg;
+    struct resolve_job *job = job_arg;
+    pool->resolving = NULL;
+    if (cancelled)
+        return;
+    if (!job->ok) {
+        pool_resolve_failed(pool);
+        return;
+    }
+    if (strcmp(pool->hostaddr, job->addrs) != 0)
+        log_event(LOG_INFO, NULL, "db: host name resolved",
+                  json_pack("{s:s, s:s}", "host", pool->host, "address", job->addrs));
+    snprintf(pool->hostaddr, sizeof pool->hostaddr, "%s", job->addrs);
+    for (int i = 0; i < pool->cfg.size; i++) {
+        struct db_conn *c = &pool->conns[i];
+        if (c->awaiting_address) {
+            c->awaiting_address = 0;
+            conn_connect(c);
+        }
+    }
+}
+
+/* Looks the host name up on the offload threads, unless that is under way. */
+static void pool_resolve_later(struct db_pool *pool)
+{
+    if (pool->resolving || pool->freeing)
+        return;
+    struct resolve_job *job = calloc(1, sizeof *job);
+    if (job) {
+        snprintf(job->hosts, sizeof job->hosts, "%s", pool->host);
+        pool->resolving =
+            offload_submit(pool->base, resolve_run, resolve_done, resolve_free, job, pool);
+    }
+    if (!pool->resolving) {
+        free(job);
+        pool_resolve_failed(pool);
+    }
+}
+
+/* ---- connecting ---- */
 
 static void conn_connect(struct db_conn *c)
 {
     struct db_pool *pool = c->pool;
-    const char *keys[] = {"dbname", "options", "application_name", "connect_timeout",
-                          pool->hostaddr[0] ? "hostaddr" : NULL, NULL};
-    const char *vals[] = {pool->conninfo, pool->options, "crm", "5", pool->hostaddr, NULL};
+    if (pool->host[0] && !pool->hostaddr[0]) {
+        /* Never let libpq look the name up here, on the loop. */
+        c->awaiting_address = 1;
+        pool_resolve_later(pool);
+        return;
+    }
+    /* Keepalives first, so that the URL's own settings win; the rest after
+     * the URL, so that they do. */
+    const char *keys[12], *vals[12];
+    char idle[16], interval[16];
+    int n = 0;
+    if (pool->cfg.keepalive_s > 0) {
+        snprintf(idle, sizeof idle, "%d", pool->cfg.keepalive_s);
+        snprintf(interval, sizeof interval, "%d",
+                 pool->cfg.keepalive_s >= 3 ? pool->cfg.keepalive_s / 3 : 1);
+        keys[n] = "keepalives", vals[n++] = "1";
+        keys[n] = "keepalives_idle", vals[n++] = idle;
+        keys[n] = "keepalives_interval", vals[n++] = interval;
+        keys[n] = "keepalives_count", vals[n++] = POOL_KEEPALIVE_COUNT_TEXT;
+    }
+    keys[n] = "dbname", vals[n++] = pool->conninfo;
+    keys[n] = "options", vals[n++] = pool->options;
+    keys[n] = "application_name", vals[n++] = "crm";
+    if (pool->hostaddr[0])
+        keys[n] = "hostaddr", vals[n++] = pool->hostaddr;
+    keys[n] = NULL, vals[n] = NULL;
     c->pg = PQconnectStartParams(keys, vals, 1);
     c->state = CONN_CONNECTING;
+    c->connect_ms = now_ms();
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
         conn_fail(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
         return;
@@ -566,13 +778,14 @@ static void conn_connect(struct db_conn *c)
 
 /* ---- dispatch ---- */
 
-/* The ready connection with the fewest jobs in flight below the depth. */
+/* The ready connection with the fewest jobs in flight below the depth, and
+ * none with a long one (an import): nothing waits behind that. */
 static struct db_conn *pool_pick(struct db_pool *pool)
 {
     struct db_conn *best = NULL;
     for (int i = 0; i < pool->cfg.size; i++) {
         struct db_conn *c = &pool->conns[i];
-        if (c->state != CONN_READY || c->inflight >= pool->cfg.pipeline_depth)
+        if (c->state != CONN_READY || c->inflight >= pool->cfg.pipeline_depth || c->long_jobs)
             continue;
         if (!best || c->inflight < best->inflight)
             best = c;
@@ -617,10 +830,10 @@ void db_submit(struct db_pool *pool, struct db_job *job)
         stats_refresh(pool);
         return;
     }
-    if (pool->unreachable && !pool_has_live(pool)) {
+    if (pool->health != DB_HEALTH_UP && !pool_has_live(pool)) {
         /* Fail fast rather than wait out the queue timeout: nothing will
          * answer before the next successful reconnection. */
-        job_finish(job, DB_FAIL_CONNECTION, "the database is unreachable");
+        job_finish(job, DB_FAIL_CONNECTION, pool_health_text(pool));
         return;
     }
     if (pool->queued >= (size_t)pool->cfg.queue_max) {
@@ -639,8 +852,16 @@ void db_submit(struct db_pool *pool, struct db_job *job)
     stats_refresh(pool);
 }
 
-/* Every 50 ms: fail queued jobs past their wait, and drop a connection whose
- * oldest job has outlived the statement timeout by far (a silent network). */
+/* How long job may wait for its answer once it is its connection's oldest. */
+static int job_deadline(const struct db_pool *pool, const struct db_job *job)
+{
+    int own = job->timeout_ms > 0 ? job->timeout_ms + POOL_JOB_GRACE_MS : 0;
+    return own > pool->job_timeout_ms ? own : pool->job_timeout_ms;
+}
+
+/* Every 50 ms: fail queued jobs past their wait, and drop the connections
+ * that went silent: connecting past the connect deadline, or with the
+ * oldest job past its deadline. */
 static void pool_on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct db_pool *pool = arg;
@@ -651,11 +872,16 @@ static void pool_on_tick(evutil_socket_t fd, short what, void *arg)
     }
     for (int i = 0; i < pool->cfg.size; i++) {
         struct db_conn *c = &pool->conns[i];
-        int timeout = c->head && c->head->timeout_ms > pool->cfg.statement_timeout_ms
-                          ? c->head->timeout_ms
-                          : pool->cfg.statement_timeout_ms;
-        if (c->head && now - c->head->started_ms > (long long)timeout + 5000)
-            conn_fail(c, "no answer from PostgreSQL");
+        char why[96];
+        if (c->state == CONN_CONNECTING && now - c->connect_ms >= pool->cfg.connect_timeout_ms) {
+            snprintf(why, sizeof why, "not answering: not connected within %d ms",
+                     pool->cfg.connect_timeout_ms);
+            conn_drop(c, why, DB_HEALTH_NOT_ANSWERING);
+        } else if (c->head && now - c->head_since_ms >= job_deadline(pool, c->head)) {
+            snprintf(why, sizeof why, "not answering: no answer within %d ms",
+                     job_deadline(pool, c->head));
+            conn_drop(c, why, DB_HEALTH_NOT_ANSWERING);
+        }
     }
     pool_dispatch(pool);
 }
@@ -682,7 +908,17 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
     if (!pool->conninfo || !pool->conns || !pool->ev_tick)
         goto failed;
     pool->cfg.conninfo = pool->conninfo;
-    pool_resolve_host(pool);
+    if (pool->cfg.connect_timeout_ms <= 0)
+        pool->cfg.connect_timeout_ms = POOL_CONNECT_TIMEOUT_MS;
+    pool->job_timeout_ms = cfg->job_timeout_ms > 0 ? cfg->job_timeout_ms
+                                                   : cfg->statement_timeout_ms + POOL_JOB_GRACE_MS;
+    pool_find_host(pool);
+    if (pool->host[0] && resolve_hosts(pool->host, pool->hostaddr, sizeof pool->hostaddr) != 0) {
+        pool->hostaddr[0] = '\0';
+        log_event(LOG_WARN, NULL,
+                  "db: host name not resolved at start-up; trying again off the loop",
+                  json_pack("{s:s}", "host", pool->host));
+    }
     struct timeval tick = {0, 50 * 1000};
     event_add(pool->ev_tick, &tick);
     atomic_store(&stats->connections, cfg->size);
@@ -719,11 +955,18 @@ void db_pool_free(struct db_pool *pool)
                 event_free(c->ev_retry);
         }
     }
+    if (pool->resolving)
+        offload_drop(pool->resolving);
     if (pool->ev_tick)
         event_free(pool->ev_tick);
     free(pool->conns);
     free(pool->conninfo);
     free(pool);
+}
+
+enum db_health db_pool_health(const struct db_pool *pool)
+{
+    return pool->health;
 }
 
 size_t db_pool_pending(const struct db_pool *pool)

@@ -14,6 +14,19 @@
  * a wait past the timeout, a lost connection and shutdown all fail the job
  * through its callback, which is called exactly once.
  *
+ * A frozen database (alive but silent: a stopped server, a peer that drops
+ * packets) is noticed by deadlines rather than waited out: a connection
+ * whose oldest job has no answer within the job deadline, or that is not
+ * ready within the connect deadline, is dropped (its jobs fail with
+ * DB_FAIL_CONNECTION) and reconnected on the timer; TCP keepalives find a
+ * dead peer under an idle connection. While no connection is live after such
+ * a failure, new jobs fail at once; db_pool_health() says why, for /readyz.
+ *
+ * A host name is resolved when the pool is created (before the loop runs),
+ * and again on the offload threads when that fails or a connection attempt
+ * does; libpq is only ever given the address, so no connection attempt
+ * resolves a name on the loop.
+ *
  * Ownership: db_submit() takes the job. The callback gets a db_result whose
  * PGresults belong to the pool and are cleared after the callback returns
  * (a callback that wants one may take it and set the slot to NULL).
@@ -29,7 +42,7 @@ struct event_base;
 struct db_pool;
 struct db_job;
 
-#define DB_JOB_MAX_CALLS 8
+#define DB_JOB_MAX_CALLS   8
 #define DB_CALL_MAX_PARAMS 16
 
 /* One prepared statement of the registry: its index is its id. */
@@ -46,6 +59,19 @@ struct db_pool_config {
     int queue_timeout_ms;
     int statement_timeout_ms;
     int reconnect_ms;
+    int job_timeout_ms;     /* longest wait for a job's answer once it is the connection's
+                               oldest, then the connection is dropped; 0: the statement
+                               timeout plus 1000 */
+    int connect_timeout_ms; /* longest wait for a new connection to be ready; 0: 5000 */
+    int keepalive_s;        /* TCP keepalive idle time (libpq's keepalives_idle; the URL's own
+                               keepalive parameters win); 0: the system's settings */
+};
+
+/* Why the pool cannot serve, as far as it knows. */
+enum db_health {
+    DB_HEALTH_UP,            /* no failure since a connection was last ready */
+    DB_HEALTH_UNREACHABLE,   /* the last connection attempt failed (refused, no such host) */
+    DB_HEALTH_NOT_ANSWERING, /* connecting or a job outlived its deadline: a silent database */
 };
 
 enum db_failure {
@@ -53,7 +79,8 @@ enum db_failure {
     DB_FAIL_QUERY,      /* PostgreSQL answered an error: see sqlstate */
     DB_FAIL_QUEUE_FULL, /* too many jobs waiting */
     DB_FAIL_TIMEOUT,    /* waited too long for a connection */
-    DB_FAIL_CONNECTION, /* the connection was lost with the job in flight */
+    DB_FAIL_CONNECTION, /* the connection was lost or went silent with the job in flight, or
+                           the database is known unreachable or silent */
     DB_FAIL_SHUTDOWN,   /* the pool is being freed */
     DB_FAIL_MEMORY,
 };
@@ -73,15 +100,16 @@ typedef void (*db_done_cb)(void *arg, struct db_result *result);
 
 /* Counters readable from any thread (relaxed atomics). */
 struct db_pool_stats {
-    _Atomic long connections;   /* configured */
-    _Atomic long ready;         /* connected and prepared */
-    _Atomic long busy;          /* ready with at least one job in flight */
-    _Atomic long waiting;       /* jobs queued for a connection */
-    _Atomic long errors;        /* query errors and lost connections, cumulative */
-    _Atomic long rejected;      /* jobs failed by queue full or timeout, cumulative */
+    _Atomic long connections; /* configured */
+    _Atomic long ready;       /* connected and prepared */
+    _Atomic long busy;        /* ready with at least one job in flight */
+    _Atomic long waiting;     /* jobs queued for a connection */
+    _Atomic long errors;      /* query errors and lost connections, cumulative */
+    _Atomic long rejected;    /* jobs failed by queue full or timeout, cumulative */
 };
 
-/* Starts connecting at once. Returns NULL when out of memory. The statement
+/* Starts connecting at once. Returns NULL when out of memory. May block
+ * resolving the URL's host name: call it before the loop runs. The statement
  * array and stats (which the caller owns, zeroed, so that other threads may
  * read it whatever happens to the pool) must outlive the pool. */
 struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config *cfg,
@@ -95,6 +123,9 @@ void db_pool_free(struct db_pool *pool);
 /* Jobs in flight or queued. */
 size_t db_pool_pending(const struct db_pool *pool);
 
+/* What the pool last learnt of the database (on the pool's thread). */
+enum db_health db_pool_health(const struct db_pool *pool);
+
 /* A new empty job. Returns NULL when out of memory. */
 struct db_job *db_job_new(db_done_cb cb, void *arg);
 
@@ -104,9 +135,17 @@ struct db_job *db_job_new(db_done_cb cb, void *arg);
  * db_submit() will fail it). */
 int db_job_add(struct db_job *job, int stmt, int nparams, const char *const *values);
 
+/* Makes the job settle an Idempotency-Key in its own transaction: each call
+ * whose statement has a keeper (keeper(stmt) >= 0) runs the keeper instead,
+ * with key as one more parameter, and a last call written_stmt(key) is
+ * added. Out of room or memory, the job fails when submitted
+ * (DB_FAIL_MEMORY), as db_job_add's do. */
+void db_job_keep(struct db_job *job, const char *key, int (*keeper)(int stmt), int written_stmt);
+
 /* Lets this job's statements run up to ms (a longer statement timeout the
- * job itself sets in PostgreSQL): the pool's watchdog waits that long before
- * it takes the connection for lost. */
+ * job itself sets in PostgreSQL): its deadline becomes ms plus a second, and
+ * its connection takes no other job meanwhile, so that short requests never
+ * queue behind it. */
 void db_job_set_timeout(struct db_job *job, int ms);
 
 /* Sends or queues the job; the pool owns it from here. The callback may run

@@ -10,6 +10,24 @@
     "'password_changed_at', u.password_changed_at, 'created_at', u.created_at, "                   \
     "'updated_at', u.updated_at, 'version', u.version)"
 
+/* The statements that have a keeper, as macros: each is written once. */
+#define UNITS_CREATE_SQL "SELECT units_create($1::jsonb)"
+#define USER_CREATE_SQL                                                                            \
+    "INSERT INTO app_user AS u (username, display_name, role, unit_id, password_hash) "            \
+    "VALUES ($1, coalesce($2, ''), $3, $4::bigint, $5) RETURNING " USER_JSON "::text"
+#define CONTRACT_VERIFY_SQL "SELECT contract_verify($1::bigint)::text"
+#define START_VERIFY_SQL "SELECT start_verify($1::bigint)::text"
+#define CONTRACT_REVOKE_SQL "SELECT contract_revoke($1::bigint, $2, $3::boolean)::text"
+#define START_REVOKE_SQL "SELECT start_revoke($1::bigint, $2, $3::boolean)::text"
+#define SNAPSHOT_FREEZE_SQL "SELECT snapshot_freeze($1::integer, $2::integer)::text"
+
+/* A keeper: the statement, then its answer stored under the request's
+ * Idempotency-Key ($key) with the status its handler answers it with, in
+ * the same transaction (idempotency_keep, migration 0011). The answer
+ * column is unchanged, so the handler reads it as before. */
+#define KEEP(sql, key, status)                                                                     \
+    "WITH q(v) AS (" sql ") SELECT idempotency_keep($" key ", " status ", (SELECT v FROM q))"
+
 const struct db_statement statements[STMT_COUNT] = {
     [STMT_SCHEMA_VERSION] = {"schema_version",
                              "SELECT coalesce(max(version), 0) FROM schema_migrations"},
@@ -33,7 +51,7 @@ const struct db_statement statements[STMT_COUNT] = {
                        "WHERE u.id = crm_caller_user()"},
     [STMT_UNITS_LIST] = {"units_list", "SELECT units_list()"},
     [STMT_UNITS_GET] = {"units_get", "SELECT units_get($1::bigint)"},
-    [STMT_UNITS_CREATE] = {"units_create", "SELECT units_create($1::jsonb)"},
+    [STMT_UNITS_CREATE] = {"units_create", UNITS_CREATE_SQL},
     [STMT_UNITS_UPDATE] = {"units_update",
                            "SELECT units_update($1::bigint, $2::integer, $3::jsonb)"},
     [STMT_UNITS_VERSION] = {"units_version", "SELECT units_version($1::bigint)"},
@@ -52,10 +70,7 @@ const struct db_statement statements[STMT_COUNT] = {
          "(WHERE u.n <= $2::integer) END)::text FROM numbered u"},
     [STMT_USER_GET] = {"user_get",
                        "SELECT " USER_JSON "::text FROM app_user u WHERE u.id = $1::bigint"},
-    [STMT_USER_CREATE] = {"user_create",
-                          "INSERT INTO app_user AS u (username, display_name, role, unit_id, "
-                          "password_hash) VALUES ($1, coalesce($2, ''), $3, $4::bigint, $5) "
-                          "RETURNING " USER_JSON "::text"},
+    [STMT_USER_CREATE] = {"user_create", USER_CREATE_SQL},
     [STMT_USER_UPDATE] = {"user_update",
                           "UPDATE app_user AS u SET display_name = coalesce($3, u.display_name), "
                           "role = coalesce($4, u.role), unit_id = coalesce($5::bigint, u.unit_id), "
@@ -94,15 +109,13 @@ const struct db_statement statements[STMT_COUNT] = {
                                                      "FROM idempotency_claim($1, $2, $3::bytea)"},
     [STMT_IDEMPOTENCY_FINISH] = {"idempotency_finish",
                                  "SELECT idempotency_finish($1::bigint, $2, $3::integer, $4, $5)"},
-    [STMT_CLAIM_VERIFY_CONTRACT] = {"contract_verify", "SELECT contract_verify($1::bigint)::text"},
-    [STMT_CLAIM_VERIFY_START] = {"start_verify", "SELECT start_verify($1::bigint)::text"},
-    [STMT_CLAIM_REVOKE_CONTRACT] = {"contract_revoke",
-                                    "SELECT contract_revoke($1::bigint, $2, $3::boolean)::text"},
+    [STMT_CLAIM_VERIFY_CONTRACT] = {"contract_verify", CONTRACT_VERIFY_SQL},
+    [STMT_CLAIM_VERIFY_START] = {"start_verify", START_VERIFY_SQL},
+    [STMT_CLAIM_REVOKE_CONTRACT] = {"contract_revoke", CONTRACT_REVOKE_SQL},
     [STMT_STATEMENT_TIMEOUT] = {"statement_timeout",
                                 "SELECT set_config('statement_timeout', $1, true)"},
     [STMT_MARK_STALLED] = {"mark_stalled", "SELECT project_mark_stalled()"},
-    [STMT_CLAIM_REVOKE_START] = {"start_revoke",
-                                 "SELECT start_revoke($1::bigint, $2, $3::boolean)::text"},
+    [STMT_CLAIM_REVOKE_START] = {"start_revoke", START_REVOKE_SQL},
     [STMT_TARGETS_GET] = {"targets_get", "SELECT targets_get($1::integer)::text"},
     [STMT_TARGETS_PUT] = {"targets_put", "SELECT targets_put($1::integer, $2::jsonb)::text"},
     [STMT_QUOTAS_GET] = {"quotas_get", "SELECT quotas_get($1::integer, $2::bigint)::text"},
@@ -117,19 +130,21 @@ const struct db_statement statements[STMT_COUNT] = {
     [STMT_SCORE_RULES_GET] = {"score_rules_get", "SELECT score_rules_get($1::integer)::text"},
     [STMT_SCORE_RULES_PUT] = {"score_rules_put",
                               "SELECT score_rules_put($1::integer, $2::jsonb)::text"},
-    [STMT_SNAPSHOT_FREEZE] = {"snapshot_freeze",
-                              "SELECT snapshot_freeze($1::integer, $2::integer)::text"},
+    [STMT_SNAPSHOT_FREEZE] = {"snapshot_freeze", SNAPSHOT_FREEZE_SQL},
     [STMT_SNAPSHOTS_LIST] = {"snapshots_list",
                              "SELECT snapshots_list($1::integer, $2::integer)::text"},
+/* clang-format off */
+#define RESOURCE_CREATE_SQL(n) "SELECT " n "_create($1::jsonb)::text"
 #define RESOURCE_SQL(N, n)                                                                         \
-    [STMT_##N##                                                                                    \
-        _PAGE] = {n "_page", "SELECT " n "_page($1::jsonb, $2::bigint, $3::integer)::text"},       \
-   [STMT_##N##_GET] = {n "_get", "SELECT " n "_get($1::bigint)::text"},                            \
-   [STMT_##N##_CREATE] = {n "_create", "SELECT " n "_create($1::jsonb)::text"},                    \
-   [STMT_##N##                                                                                     \
-       _UPDATE] = {n "_update", "SELECT " n "_update($1::bigint, $2::integer, $3::jsonb)::text"},  \
-   [STMT_##N##_VERSION] = {n "_version", "SELECT " n "_version($1::bigint)"},                      \
-   [STMT_##N##_DELETE] = {n "_delete", "SELECT " n "_delete($1::bigint)"}
+    [STMT_##N##_PAGE] = {n "_page", "SELECT " n "_page($1::jsonb, $2::bigint, $3::integer)::text"}, \
+    [STMT_##N##_GET] = {n "_get", "SELECT " n "_get($1::bigint)::text"},                           \
+    [STMT_##N##_CREATE] = {n "_create", RESOURCE_CREATE_SQL(n)},                                   \
+    [STMT_##N##_UPDATE] = {n "_update",                                                            \
+                           "SELECT " n "_update($1::bigint, $2::integer, $3::jsonb)::text"},       \
+    [STMT_##N##_VERSION] = {n "_version", "SELECT " n "_version($1::bigint)"},                     \
+    [STMT_##N##_DELETE] = {n "_delete", "SELECT " n "_delete($1::bigint)"},                        \
+    [STMT_KEEP_##N##_CREATE] = {n "_create_keep", KEEP(RESOURCE_CREATE_SQL(n), "2", "201")}
+/* clang-format on */
     RESOURCE_SQL(INVESTORS, "investors"),
     RESOURCE_SQL(CONTACTS, "contacts"),
     RESOURCE_SQL(PROJECTS, "projects"),
@@ -138,4 +153,38 @@ const struct db_statement statements[STMT_COUNT] = {
     RESOURCE_SQL(INTERACTIONS, "interactions"),
     RESOURCE_SQL(PROBLEMS, "problems"),
     RESOURCE_SQL(BATCHES, "batches"),
+    [STMT_IDEMPOTENCY_WRITTEN] = {"idempotency_written", "SELECT idempotency_written($1)"},
+    [STMT_KEEP_UNITS_CREATE] = {"units_create_keep", KEEP(UNITS_CREATE_SQL, "2", "201")},
+    [STMT_KEEP_USER_CREATE] = {"user_create_keep", KEEP(USER_CREATE_SQL, "6", "201")},
+    [STMT_KEEP_CLAIM_VERIFY_CONTRACT] = {"contract_verify_keep",
+                                         KEEP(CONTRACT_VERIFY_SQL, "2", "200")},
+    [STMT_KEEP_CLAIM_VERIFY_START] = {"start_verify_keep", KEEP(START_VERIFY_SQL, "2", "200")},
+    [STMT_KEEP_CLAIM_REVOKE_CONTRACT] = {"contract_revoke_keep",
+                                         KEEP(CONTRACT_REVOKE_SQL, "4", "200")},
+    [STMT_KEEP_CLAIM_REVOKE_START] = {"start_revoke_keep", KEEP(START_REVOKE_SQL, "4", "200")},
+    [STMT_KEEP_SNAPSHOT_FREEZE] = {"snapshot_freeze_keep", KEEP(SNAPSHOT_FREEZE_SQL, "3", "201")},
 };
+
+/* The keeper of each statement that has one (0: none). */
+static const int statement_keepers[STMT_COUNT] = {
+    [STMT_UNITS_CREATE] = STMT_KEEP_UNITS_CREATE,
+    [STMT_USER_CREATE] = STMT_KEEP_USER_CREATE,
+    [STMT_CLAIM_VERIFY_CONTRACT] = STMT_KEEP_CLAIM_VERIFY_CONTRACT,
+    [STMT_CLAIM_VERIFY_START] = STMT_KEEP_CLAIM_VERIFY_START,
+    [STMT_CLAIM_REVOKE_CONTRACT] = STMT_KEEP_CLAIM_REVOKE_CONTRACT,
+    [STMT_CLAIM_REVOKE_START] = STMT_KEEP_CLAIM_REVOKE_START,
+    [STMT_SNAPSHOT_FREEZE] = STMT_KEEP_SNAPSHOT_FREEZE,
+    [STMT_INVESTORS_CREATE] = STMT_KEEP_INVESTORS_CREATE,
+    [STMT_CONTACTS_CREATE] = STMT_KEEP_CONTACTS_CREATE,
+    [STMT_PROJECTS_CREATE] = STMT_KEEP_PROJECTS_CREATE,
+    [STMT_CONTRACTS_CREATE] = STMT_KEEP_CONTRACTS_CREATE,
+    [STMT_STARTS_CREATE] = STMT_KEEP_STARTS_CREATE,
+    [STMT_INTERACTIONS_CREATE] = STMT_KEEP_INTERACTIONS_CREATE,
+    [STMT_PROBLEMS_CREATE] = STMT_KEEP_PROBLEMS_CREATE,
+    [STMT_BATCHES_CREATE] = STMT_KEEP_BATCHES_CREATE,
+};
+
+int statement_keeper(int stmt)
+{
+    return stmt >= 0 && stmt < STMT_COUNT && statement_keepers[stmt] ? statement_keepers[stmt] : -1;
+}

@@ -80,9 +80,34 @@ enum statement_id {
     RESOURCE_STATEMENTS(INTERACTIONS),
     RESOURCE_STATEMENTS(PROBLEMS),
     RESOURCE_STATEMENTS(BATCHES),
+    /* Idempotency (http/idempotency.c, migration 0011): every transaction
+     * of a request with a claimed Idempotency-Key settles the key. A
+     * statement that answers a write has a keeper, the same statement with
+     * one more parameter (the key) that also stores its answer; any job
+     * ends with STMT_IDEMPOTENCY_WRITTEN. */
+    STMT_IDEMPOTENCY_WRITTEN, /* (key) */
+    STMT_KEEP_UNITS_CREATE,
+    STMT_KEEP_USER_CREATE,
+    STMT_KEEP_CLAIM_VERIFY_CONTRACT,
+    STMT_KEEP_CLAIM_VERIFY_START,
+    STMT_KEEP_CLAIM_REVOKE_CONTRACT,
+    STMT_KEEP_CLAIM_REVOKE_START,
+    STMT_KEEP_SNAPSHOT_FREEZE,
+    STMT_KEEP_INVESTORS_CREATE,
+    STMT_KEEP_CONTACTS_CREATE,
+    STMT_KEEP_PROJECTS_CREATE,
+    STMT_KEEP_CONTRACTS_CREATE,
+    STMT_KEEP_STARTS_CREATE,
+    STMT_KEEP_INTERACTIONS_CREATE,
+    STMT_KEEP_PROBLEMS_CREATE,
+    STMT_KEEP_BATCHES_CREATE,
     STMT_COUNT
 };
 
 extern const struct db_statement statements[STMT_COUNT];
+
+/* The keeper of stmt (its twin that also stores the answer under an
+ * Idempotency-Key given as one more parameter), or -1 when it has none. */
+int statement_keeper(int stmt);
 
 #endif

@@ -8,8 +8,35 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/uscc.h"
 #include "http/exchange.h"
 #include "http/problem.h"
+
+/* What is wrong with a body jansson refused, in our words: its own
+ * ("'[' or '{' expected near 'x'") quote the input back and speak of its
+ * grammar. */
+static const char *body_json_fault(const json_error_t *err)
+{
+    switch (json_error_code(err)) {
+    case json_error_invalid_utf8:
+        return "is not valid UTF-8";
+    case json_error_premature_end_of_input:
+        return "is incomplete JSON";
+    case json_error_end_of_input_expected:
+        return "has more after the JSON value";
+    case json_error_null_character:
+    case json_error_null_byte_in_key:
+        return "has a \\u0000 escape, which is not accepted";
+    case json_error_duplicate_key:
+        return "has a member name twice in one object";
+    case json_error_numeric_overflow:
+        return "has a number too large";
+    case json_error_stack_overflow:
+        return "is nested too deeply";
+    default:
+        return "is not valid JSON";
+    }
+}
 
 json_t *body_object(struct exchange *x)
 {
@@ -21,11 +48,11 @@ json_t *body_object(struct exchange *x)
     }
     const char *text = (const char *)evbuffer_pullup(in, -1);
     json_error_t err;
-    json_t *obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    json_t *obj = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
     if (!obj) {
-        char detail[256];
-        snprintf(detail, sizeof detail, "The body is not valid JSON (line %d, column %d): %s",
-                 err.line, err.column, err.text);
+        char detail[160];
+        snprintf(detail, sizeof detail, "The body %s (line %d, column %d).", body_json_fault(&err),
+                 err.line, err.column);
         exchange_send_problem(x, 400, detail);
         return NULL;
     }
@@ -76,8 +103,7 @@ int date_valid(const char *t)
            d <= days[m - 1] + (m == 2 && leap);
 }
 
-/* The error message for value against s, or NULL when it is acceptable. */
-static const char *field_error(const struct field_spec *s, json_t *value, char *buf, size_t len)
+const char *body_field_problem(const struct field_spec *s, json_t *value, char *buf, size_t len)
 {
     if (json_is_null(value))
         return s->nullable ? NULL : "must not be null";
@@ -131,6 +157,14 @@ static const char *field_error(const struct field_spec *s, json_t *value, char *
         return buf;
     case FIELD_NESTED:
         return json_is_object(value) ? NULL : "must be an object";
+    case FIELD_USCC:
+        if (!json_is_string(value))
+            return "must be a string";
+        return json_string_length(value) == 0 ||
+                       uscc_valid(json_string_value(value), json_string_length(value))
+                   ? NULL
+                   : "must be a unified social credit code: 18 characters of 0-9 and A-Z "
+                     "(no I, O, S, V, Z), the last its check character";
     case FIELD_OBJECT: {
         if (!json_is_object(value))
             return "must be an object";
@@ -169,6 +203,21 @@ static const char *field_error(const struct field_spec *s, json_t *value, char *
     return "is not acceptable";
 }
 
+/* prefix and key as one field name into field (len bytes), cut short on a
+ * character boundary: cut inside one, it would not be UTF-8, and the error
+ * naming it would be dropped from the 422 (json_pack refuses such text). */
+static const char *body_field_name(char *field, size_t len, const char *prefix, const char *key)
+{
+    size_t p = strlen(prefix), k = strlen(key);
+    if (p + k >= len) {
+        k = p + 1 < len ? len - 1 - p : 0;
+        while (k > 0 && ((unsigned char)key[k] & 0xC0) == 0x80)
+            k--;
+    }
+    snprintf(field, len, "%s%.*s", prefix, (int)k, key);
+    return field;
+}
+
 int body_check_members(struct exchange *x, json_t **problem, json_t *obj,
                        const struct field_spec *specs, const char *prefix)
 {
@@ -180,10 +229,11 @@ int body_check_members(struct exchange *x, json_t **problem, json_t *obj,
     {
         const struct field_spec *s = spec_find(specs, key);
         char buf[256];
-        const char *msg = s ? field_error(s, value, buf, sizeof buf) : "is not a field of this request";
+        const char *msg =
+            s ? body_field_problem(s, value, buf, sizeof buf) : "is not a field of this request";
         if (msg) {
-            snprintf(field, sizeof field, "%s%s", prefix, key);
-            body_error(problem, x, *prefix ? field : key, msg);
+            body_error(problem, x,
+                       *prefix ? body_field_name(field, sizeof field, prefix, key) : key, msg);
             n++;
         }
     }

@@ -25,6 +25,7 @@ enum field_type {
     FIELD_NUMBER,       /* a number >= 0, integer or not (up to max_len when set) */
     FIELD_OBJECT_ARRAY, /* an array of objects (their members checked by the caller) */
     FIELD_NESTED,       /* an object (its members checked by the caller) */
+    FIELD_USCC,         /* a unified social credit code (core/uscc.h), or "" for none */
 };
 
 struct field_spec {
@@ -41,9 +42,16 @@ struct field_spec {
 int date_valid(const char *text);
 
 /* The body as a JSON object: malformed or truncated JSON, duplicate keys,
- * a NUL escape, invalid UTF-8, or a non-object -> 400, NULL returned.
- * The caller owns the result. */
+ * a NUL escape, invalid UTF-8, or a non-object -> 400 saying so in our
+ * words with the line and column (never the parser's, which quote the
+ * input), NULL returned. The caller owns the result. */
 json_t *body_object(struct exchange *x);
+
+/* What is wrong with value as the field s describes, or NULL when it is
+ * acceptable: a message such as "must be a string", static or written into
+ * buf (len bytes, len > 0; a long list of values is cut short there). It
+ * answers nothing and keeps nothing: body_check's rule for one member. */
+const char *body_field_problem(const struct field_spec *s, json_t *value, char *buf, size_t len);
 
 /* Checks obj against specs (terminated by a {NULL} entry): unknown fields,
  * wrong types, missing required ones, strings too long -> one 422 listing

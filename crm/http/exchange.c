@@ -117,13 +117,16 @@ void exchange_send(struct exchange *x, int status, const char *content_type, con
         if (buf)
             evbuffer_add(buf, body, len);
     }
+    long long us = monotonic_us() - x->start_us;
+    metrics_observe(x->route_index, status, us);
+    /* Logged before the send: evhttp_send_reply may free the request (at
+     * once when its connection is gone), and the line reads its path and
+     * peer. After the send, x->req and x->path must not be touched. */
+    exchange_access_log(x, status, body ? len : 0, us);
     evhttp_send_reply(x->req, status, NULL, buf);
     if (buf)
         evbuffer_free(buf);
     free(x->idem_key);
-    long long us = monotonic_us() - x->start_us;
-    metrics_observe(x->route_index, status, us);
-    exchange_access_log(x, status, body ? len : 0, us);
     evhttp_clear_headers(&x->query);
     json_decref(x->pending_problem);
     if (x->state_free)
@@ -207,6 +210,7 @@ struct db_pool *exchange_pool(struct exchange *x)
 
 void exchange_db_submit(struct exchange *x, struct db_job *job)
 {
+    idempotency_settle(x, job);
     struct db_pool *pool = x->worker->pool;
     if (pool) {
         db_submit(pool, job);

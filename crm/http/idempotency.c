@@ -66,11 +66,18 @@ static void idempotency_on_claim(void *arg, struct db_result *r)
     free(x->idem_key);
     x->idem_key = NULL;
     if (strcmp(outcome, "replay") == 0) {
-        const char *body = db_value(res, 0, 3);
-        idempotency_replay_headers(x, atoi(db_value(res, 0, 1)), body);
+        const char *body = db_value(res, 0, 3), *type = db_value(res, 0, 2);
+        int status = atoi(db_value(res, 0, 1));
+        idempotency_replay_headers(x, status, body);
         exchange_add_header(x, "Idempotent-Replayed", "true");
-        exchange_send(x, atoi(db_value(res, 0, 1)), db_value(res, 0, 2), body,
-                      body ? strlen(body) : 0);
+        if (body && type && strncmp(type, "application/json", 16) == 0)
+            exchange_send_json_text(x, status, body, strlen(body)); /* compact, as sent first */
+        else
+            exchange_send(x, status, type, body, body ? strlen(body) : 0);
+    } else if (strcmp(outcome, "written") == 0) {
+        exchange_send_problem(x, 409,
+                              "The request with this Idempotency-Key was carried out, but its "
+                              "answer was not kept: read the record instead of sending it again.");
     } else if (strcmp(outcome, "mismatch") == 0) {
         json_t *problem = problem_new(422, "This Idempotency-Key was used with another request.",
                                       x->request_id);
@@ -80,6 +87,12 @@ static void idempotency_on_claim(void *arg, struct db_result *r)
         exchange_add_header(x, "Retry-After", "1");
         exchange_send_problem(x, 409, "A request with this Idempotency-Key is still running.");
     }
+}
+
+void idempotency_settle(struct exchange *x, struct db_job *job)
+{
+    if (x->idem_key && x->idem_user)
+        db_job_keep(job, x->idem_key, statement_keeper, STMT_IDEMPOTENCY_WRITTEN);
 }
 
 int idempotency_start(struct exchange *x)

@@ -3,9 +3,12 @@
  * and its answer is stored under (caller, key); the same key with the same
  * request replays that answer; with another request it is a 422; while the
  * first is still running, a 409. The key is claimed in PostgreSQL (one row
- * per key, so that twenty copies posted at once make one record), and the
- * answer stored before it is sent. A 5xx answer releases the key instead,
- * so that the client may retry.
+ * per key, so that twenty copies posted at once make one record); every
+ * transaction the request then runs settles the key (its answer stored, or
+ * the key marked written) together with the write, and the answer is stored
+ * again before it is sent. A 5xx answer releases a key whose request wrote
+ * nothing, so that the client may retry; a key whose request wrote but whose
+ * answer could not be kept is answered 409, never run twice.
  */
 #ifndef CRM_IDEMPOTENCY_H
 #define CRM_IDEMPOTENCY_H
@@ -13,11 +16,18 @@
 #include <stddef.h>
 
 struct exchange;
+struct db_job;
 
 /* When the request carries an Idempotency-Key, claims it and returns 1: the
  * route's handler is then called (or a replay or refusal sent) later.
  * Returns 0 when there is no key. */
 int idempotency_start(struct exchange *x);
+
+/* Called by exchange_db_submit with each job of the exchange: when the
+ * request's key was claimed, the job settles it in its own transaction (a
+ * statement answering a write stores its answer there; any job marks the key
+ * written), so that a retry never runs a committed write again. */
+void idempotency_settle(struct exchange *x, struct db_job *job);
 
 /* Called by exchange_send with the answer. When a key was claimed, stores
  * the answer under it (or releases the key on a 5xx) and returns 1: the

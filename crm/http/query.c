@@ -16,7 +16,7 @@
 #include "http/body.h"
 #include "http/exchange.h"
 
-static int parse_ll(const char *text, long long min, long long max, long long *out)
+int query_parse_int(const char *text, long long min, long long max, long long *out)
 {
     char *end;
     errno = 0;
@@ -35,7 +35,7 @@ int query_int(struct exchange *x, const char *name, long long min, long long max
         *out = def;
         return 0;
     }
-    if (parse_ll(v, min, max, out) == 0)
+    if (query_parse_int(v, min, max, out) == 0)
         return 0;
     char detail[160];
     snprintf(detail, sizeof detail, "The query parameter '%s' must be an integer from %lld to %lld.",
@@ -102,15 +102,17 @@ static int cursor_pack(const char *kind, const char *key, char *out, size_t outl
     return 0;
 }
 
-/* The key text of a cursor of kind into key (keylen bytes), or -1 when the
- * cursor is not one we gave out for kind. */
-static int cursor_unpack(const char *kind, const char *text, char *key, size_t keylen)
+int cursor_decode_text(const char *kind, const char *text, char *key, size_t keylen)
 {
     unsigned char raw[CURSOR_KEY_MAX + 32 + CURSOR_MAC_BYTES + 1], mac[CURSOR_MAC_BYTES];
     size_t len = 0;
     const char *end = NULL;
     size_t tlen = strlen(text);
-    if (tlen == 0 || tlen >= CURSOR_CHARS ||
+    /* Only base64url characters: libsodium's decoder (1.0.18) reads every
+     * byte past ASCII as '_', which would give a cursor many spellings. */
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    if (tlen == 0 || tlen >= CURSOR_CHARS || strspn(text, alphabet) != tlen ||
         sodium_base642bin(raw, sizeof raw - 1, text, tlen, NULL, &len, &end,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
         end != text + tlen || len <= CURSOR_MAC_BYTES)
@@ -139,13 +141,17 @@ void cursor_encode(const char *kind, long long key, char *out, size_t outlen)
 int cursor_decode(const char *kind, const char *text, long long *key)
 {
     char k[CURSOR_KEY_MAX + 1];
-    if (cursor_unpack(kind, text, k, sizeof k) != 0)
+    if (cursor_decode_text(kind, text, k, sizeof k) != 0)
         return -1;
-    return parse_ll(k, 1, 9223372036854775807LL, key);
+    return query_parse_int(k, 1, 9223372036854775807LL, key);
 }
 
 int cursor_encode_text(const char *kind, const char *key, char *out, size_t outlen)
 {
+    /* What cursor_decode_text would refuse: "" (no cursor at all to
+     * query_cursor_text) and keys past CURSOR_KEY_MAX. */
+    if (!*key || strlen(key) > CURSOR_KEY_MAX)
+        return -1;
     return cursor_pack(kind, key, out, outlen);
 }
 
@@ -165,7 +171,7 @@ int query_cursor_text(struct exchange *x, const char *kind, char *after, size_t 
 {
     const char *v = exchange_query(x, "cursor");
     after[0] = '\0';
-    if (!v || cursor_unpack(kind, v, after, len) == 0)
+    if (!v || cursor_decode_text(kind, v, after, len) == 0)
         return 0;
     after[0] = '\0';
     exchange_send_problem(x, 400, "The cursor is not one this list gave out.");

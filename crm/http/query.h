@@ -18,6 +18,11 @@ struct exchange;
 #define CURSOR_KEY_MAX 96
 #define CURSOR_CHARS 200
 
+/* text as a decimal integer in [min, max] into *out: 0, or -1 (nothing
+ * written) when it is not one, has more after it, or is out of range.
+ * Leading blanks and a sign are accepted, as strtoll does. */
+int query_parse_int(const char *text, long long min, long long max, long long *out);
+
 /* The integer parameter name in [min, max], or def when absent. */
 int query_int(struct exchange *x, const char *name, long long min, long long max, long long def,
               long long *out);
@@ -49,11 +54,16 @@ int query_cursor_text(struct exchange *x, const char *kind, char *after, size_t 
 /* Writes the cursor for kind and key into out (CURSOR_CHARS bytes). */
 void cursor_encode(const char *kind, long long key, char *out, size_t outlen);
 
-/* The same for a text key; -1 when it is longer than CURSOR_KEY_MAX or out
- * too short. */
+/* The same for a text key; -1 when it is empty or longer than
+ * CURSOR_KEY_MAX, or out too short. */
 int cursor_encode_text(const char *kind, const char *key, char *out, size_t outlen);
 
 /* Decodes text; 0 with *key, or -1. */
 int cursor_decode(const char *kind, const char *text, long long *key);
+
+/* The key text of a cursor of kind into key (keylen bytes, terminated), or
+ * -1 when text is not a cursor this process's key signed for kind or its
+ * key does not fit. */
+int cursor_decode_text(const char *kind, const char *text, char *key, size_t keylen);
 
 #endif

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <sys/queue.h>
 #include <event2/buffer.h>
 #include <event2/thread.h>
@@ -24,8 +25,10 @@
 #include "auth/roles.h"
 #include "auth/token.h"
 #include "core/log.h"
+#include "core/offload.h"
 #include "db/pool.h"
 #include "db/statements.h"
+#include "http/conns.h"
 #include "http/exchange.h"
 #include "http/idempotency.h"
 #include "http/listener.h"
@@ -67,17 +70,45 @@ static size_t request_header_bytes(struct evhttp_request *req)
     return n;
 }
 
+/* Whether the parameters of a media type (from its first ';') name no
+ * charset or UTF-8 ("utf-8" in any case, quoted or not). */
+static int content_type_utf8(const char *params)
+{
+    const char *p = params;
+    while ((p = strchr(p, ';'))) {
+        p++;
+        p += strspn(p, " \t");
+        if (strncasecmp(p, "charset", 7) != 0)
+            continue;
+        const char *v = p + 7;
+        v += strspn(v, " \t");
+        if (*v != '=')
+            continue;
+        v++;
+        v += strspn(v, " \t");
+        int quoted = *v == '"';
+        v += quoted;
+        size_t len = strcspn(v, quoted ? "\"" : "; \t");
+        if (len != 5 || strncasecmp(v, "utf-8", 5) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether ct is application/json or application/<name>+json, without a
+ * charset or in UTF-8: JSON is UTF-8 (RFC 8259), and a body declared in
+ * another charset would be read as what it is not. */
 static int content_type_is_json(const char *ct)
 {
     if (!ct)
         return 0;
     size_t n = strcspn(ct, ";");
-    while (n && ct[n - 1] == ' ')
+    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
         n--;
-    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
-        return 1;
-    return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
-           strncasecmp(ct + n - 5, "+json", 5) == 0;
+    int json = (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+               (n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+                strncasecmp(ct + n - 5, "+json", 5) == 0);
+    return json && content_type_utf8(ct + n);
 }
 
 /* A route with roles needs a Bearer token in the Authorization header (and
@@ -137,12 +168,22 @@ static void worker_on_request(struct evhttp_request *req, void *arg)
         evhttp_send_error(req, 503, NULL);
         return;
     }
+    if (conns_request_begin(w->conns, req) != 0) {
+        /* A NUL byte came in: evhttp cuts header values at it, so what
+         * we would read is not what was sent. */
+        exchange_add_header(x, "Connection", "close");
+        exchange_send_problem(x, 400, "The request contains a NUL byte.");
+        return;
+    }
     if (w->stopping) {
         exchange_add_header(x, "Retry-After", "1");
         exchange_send_problem(x, 503, "The service is shutting down.");
         return;
     }
     if (!method) {
+        /* evhttp reads no body for a method it does not know, so what
+         * follows on the connection cannot be trusted to be a request. */
+        exchange_add_header(x, "Connection", "close");
         exchange_send_problem(x, 501, "This method is not supported.");
         return;
     }
@@ -177,9 +218,10 @@ static void worker_on_request(struct evhttp_request *req, void *arg)
     if (body > 0 && (method & (HTTP_POST | HTTP_PUT | HTTP_PATCH)) &&
         !media_acceptable(x->match.route->media,
                           evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"))) {
-        exchange_send_problem(x, 415, x->match.route->media
-                                          ? "The request body must be text/csv."
-                                          : "The request body must be application/json.");
+        exchange_send_problem(x, 415,
+                              x->match.route->media
+                                  ? "The request body must be text/csv."
+                                  : "The request body must be application/json, in UTF-8.");
         return;
     }
     if (method == HTTP_POST && x->authenticated && idempotency_start(x))
@@ -204,6 +246,7 @@ static void worker_on_grace(evutil_socket_t fd, short what, void *arg)
     log_msg(LOG_WARN, NULL, "worker %d: grace period over with %zu requests in flight", w->index,
             w->in_flight);
     hasher_cancel(w->base);
+    offload_cancel(w->base);
     struct db_pool *pool = w->pool;
     w->pool = NULL;
     db_pool_free(pool);
@@ -245,6 +288,7 @@ static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
     if (w->ev_stall)
         evtimer_del(w->ev_stall);
     if (w->bound) {
+        conns_listener_gone(w->conns);
         evhttp_del_accept_socket(w->http, w->bound);
         w->bound = NULL;
         w->listen_fd = -1;
@@ -259,6 +303,7 @@ static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    conns_enter(w->conns);
     event_base_dispatch(w->base);
     return NULL;
 }
@@ -271,16 +316,19 @@ static int worker_init(struct worker *w, struct server *s, int index, int fd,
     w->listen_fd = fd;
     if (!(w->base = event_base_new()) || !(w->http = evhttp_new(w->base)))
         return -1;
-    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-                                            EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
-                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-                                            EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
+    /* Every method reaches worker_on_request, those evhttp does not know
+     * too (it parses them as an "unknown" type, one more bit of the mask):
+     * the answer to them is ours, problem+json, not evhttp's HTML. */
+    evhttp_set_allowed_methods(w->http, 0xffff);
     evhttp_set_max_body_size(w->http, EVHTTP_BACKSTOP_BODY);
     evhttp_set_max_headers_size(w->http, EVHTTP_BACKSTOP_HEADERS);
     evhttp_set_timeout(w->http, s->cfg->http_timeout_s);
     evhttp_set_default_content_type(w->http, "application/json; charset=utf-8");
     evhttp_set_gencb(w->http, worker_on_request, w);
     if (!(w->bound = evhttp_accept_socket_with_handle(w->http, fd)))
+        return -1;
+    if (!(w->conns = conns_new(w->base, w->http, evhttp_bound_socket_get_listener(w->bound),
+                               &s->limits, s->nworkers)))
         return -1;
     w->ev_stop = event_new(w->base, -1, 0, worker_on_stop, w);
     w->ev_grace = evtimer_new(w->base, worker_on_grace, w);
@@ -296,8 +344,10 @@ static int worker_init(struct worker *w, struct server *s, int index, int fd,
 
 static void worker_cleanup(struct worker *w)
 {
-    if (w->base)
+    if (w->base) {
         hasher_cancel(w->base);
+        offload_cancel(w->base);
+    }
     db_pool_free(w->pool);
     w->pool = NULL;
     if (w->ev_stop)
@@ -310,8 +360,32 @@ static void worker_cleanup(struct worker *w)
         evhttp_free(w->http); /* closes the listener and every connection */
     else if (w->listen_fd >= 0)
         close(w->listen_fd);
+    conns_free(w->conns); /* after evhttp_free: it closes the connections */
     if (w->base)
         event_base_free(w->base);
+}
+
+/* The limits on client connections (conns.h), from the settings or, when
+ * they are 0, from the open-file limit (raised to the hard limit first).
+ * Returns 0, or -1 when out of memory. */
+static int server_limit_connections(struct server *s)
+{
+    const struct crm_config *cfg = s->cfg;
+    int open_files = conns_raise_open_files();
+    int reserved = conns_reserved_files(s->nworkers, cfg->db_pool_size);
+    if (conns_limits_init(&s->limits, cfg->max_connections, cfg->max_connections_per_address,
+                          open_files, reserved) != 0)
+        return -1;
+    log_event(LOG_INFO, NULL, "connection limits",
+              json_pack("{s:i, s:i, s:i}", "max_connections", s->limits.max,
+                        "max_connections_per_address", s->limits.per_address, "open_files",
+                        open_files));
+    if (s->limits.max > open_files - reserved)
+        log_msg(LOG_WARN, NULL,
+                "max-connections %d is more than %d open files allow (%d are kept for crm's "
+                "own use): past that, connections are refused as descriptors run out",
+                s->limits.max, open_files, reserved);
+    return 0;
 }
 
 /* Waits for SIGINT/SIGTERM (blocked in every thread). */
@@ -345,7 +419,8 @@ int server_run(const struct crm_config *cfg, struct listener *listener,
     if (s.nworkers < 1)
         s.nworkers = 1;
     s.workers = calloc((size_t)s.nworkers, sizeof *s.workers);
-    if (!s.workers || evthread_use_pthreads() != 0 || metrics_init(routes, nroutes) != 0)
+    if (!s.workers || evthread_use_pthreads() != 0 || metrics_init(routes, nroutes) != 0 ||
+        server_limit_connections(&s) != 0)
         goto done;
     /* Blocked before the first thread starts, so every thread inherits the
      * mask: a signal that comes while the workers start waits for sigwait
@@ -360,6 +435,10 @@ int server_run(const struct crm_config *cfg, struct listener *listener,
         log_msg(LOG_ERROR, NULL, "password hashing threads could not start");
         goto done;
     }
+    if (offload_start(cfg->io_threads, cfg->io_max_in_flight) != 0) {
+        log_msg(LOG_ERROR, NULL, "import and export threads could not start");
+        goto done;
+    }
 
     struct db_pool_config pcfg = {
         .conninfo = database_url,
@@ -369,6 +448,9 @@ int server_run(const struct crm_config *cfg, struct listener *listener,
         .queue_timeout_ms = cfg->db_queue_timeout_ms,
         .statement_timeout_ms = cfg->db_statement_timeout_ms,
         .reconnect_ms = cfg->db_reconnect_ms,
+        .job_timeout_ms = cfg->db_job_timeout_ms,
+        .connect_timeout_ms = cfg->db_connect_timeout_ms,
+        .keepalive_s = cfg->db_keepalive_s,
     };
     for (int i = 0; i < s.nworkers; i++)
         s.workers[i].listen_fd = -1;
@@ -415,7 +497,9 @@ done:
     for (int i = 0; s.workers && i < s.nworkers; i++)
         worker_cleanup(&s.workers[i]);
     free(s.workers);
+    conns_limits_free(&s.limits);
     hasher_stop();
+    offload_stop();
     cors_free(&s.cors);
     metrics_free();
     libevent_global_shutdown();

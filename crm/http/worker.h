@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "db/pool.h"
+#include "http/conns.h"
 #include "http/cors.h"
 #include "http/router.h"
 
@@ -29,6 +30,7 @@ struct server {
     struct worker *workers;
     int nworkers;
     int port; /* the port actually bound */
+    struct conns_limits limits; /* client connections, shared by the workers */
 };
 
 struct worker {
@@ -39,6 +41,7 @@ struct worker {
     struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
+    struct conns *conns;  /* its client connections */
     struct db_pool *pool; /* NULL once the grace period has run out */
     struct db_pool_stats pool_stats;
     struct event *ev_stop;

@@ -316,17 +316,29 @@ static int blank_is_space(unsigned char c)
     return c == ' ';
 }
 
+/* The length of the line at text[pos..len), with its end: LF, CR LF, or CR
+ * alone (old Macintosh files), as libcsv ends records at any of them; a
+ * file may mix them (a Macintosh file with a line feed in a cell). */
+static size_t line_length(const char *text, size_t pos, size_t len)
+{
+    size_t n = pos;
+    while (n < len && text[n] != '\n' && text[n] != '\r')
+        n++;
+    if (n < len)
+        n += text[n] == '\r' && n + 1 < len && text[n + 1] == '\n' ? 2 : 1;
+    return n - pos;
+}
+
 /* The delimiter: a tab when the first line with a tab or a comma (a title
  * line may have neither) has tabs and no commas, else a comma. */
-static unsigned char ledger_delimiter(const char *text, size_t len, char eol)
+static unsigned char ledger_delimiter(const char *text, size_t len)
 {
     for (size_t pos = 0; pos < len;) {
-        const char *end = memchr(text + pos, eol, len - pos);
-        size_t n = end ? (size_t)(end - (text + pos)) : len - pos;
+        size_t n = line_length(text, pos, len);
         int tab = memchr(text + pos, '\t', n) != NULL, comma = memchr(text + pos, ',', n) != NULL;
         if (tab || comma)
             return tab && !comma ? CSV_TAB : CSV_COMMA;
-        pos += n + 1;
+        pos += n;
     }
     return CSV_COMMA;
 }
@@ -345,9 +357,7 @@ static unsigned char ledger_delimiter(const char *text, size_t len, char eol)
 static enum ledger_status ledger_records(struct ledger_parse *ps, const char *text, size_t len,
                                          char *detail, size_t dlen)
 {
-    /* Old Macintosh files end lines with CR alone. */
-    char eol = memchr(text, '\n', len) ? '\n' : '\r';
-    unsigned char delim = ledger_delimiter(text, len, eol);
+    unsigned char delim = ledger_delimiter(text, len);
     struct csv_parser parser;
     if (csv_init(&parser, CSV_APPEND_NULL) != 0)
         return LEDGER_NOMEM;
@@ -357,8 +367,7 @@ static enum ledger_status ledger_records(struct ledger_parse *ps, const char *te
     enum ledger_status st = LEDGER_OK;
     int line = 1;
     for (size_t pos = 0; pos < len && st == LEDGER_OK; line++) {
-        const char *end = memchr(text + pos, eol, len - pos);
-        size_t n = end ? (size_t)(end - (text + pos)) + 1 : len - pos;
+        size_t n = line_length(text, pos, len);
         if (parser.pstate == LIBCSV_ROW_NOT_BEGUN)
             ps->record_line = line;
         if (csv_parse(&parser, text + pos, n, ledger_on_cell, ledger_on_record, ps) != n ||
@@ -443,6 +452,8 @@ static long header_find(const struct ledger_spec *spec, json_t *records)
         json_t *c;
         json_array_foreach(cells, i, c)
         {
+            if (i == LEDGER_COLUMNS_MAX)
+                break;
             char h[256];
             int no_unit;
             header_normalise(json_string_value(c), json_string_length(c), h, sizeof h);
@@ -467,7 +478,8 @@ static int utf8_prefix(const char *s, size_t n, size_t max)
 }
 
 /* Maps the header's cells to fields: l->columns, and fields[i] for cell i
- * (NULL: not imported). Returns 0, or -1 when out of memory. */
+ * (NULL: not imported; fields is zeroed, and cells past LEDGER_COLUMNS_MAX
+ * stay NULL). Returns 0, or -1 when out of memory. */
 static int header_map(struct ledger *l, json_t *cells, const char **fields)
 {
     size_t i;
@@ -477,6 +489,19 @@ static int header_map(struct ledger *l, json_t *cells, const char **fields)
         const char *s = json_string_value(c);
         size_t n = json_string_length(c);
         cell_trim(&s, &n);
+        if (i >= LEDGER_COLUMNS_MAX) {
+            /* Said once, and only for cells with text: Excel writes empty
+             * ones as far as a sheet was ever formatted. */
+            if (n > 0) {
+                char text[128];
+                snprintf(text, sizeof text,
+                         "Only the first %d columns are read; those after them are ignored.",
+                         LEDGER_COLUMNS_MAX);
+                warn(l, text);
+                break;
+            }
+            continue;
+        }
         char h[256];
         int no_unit;
         header_normalise(s, n, h, sizeof h);

@@ -47,11 +47,17 @@ struct ledger_spec {
  * (编码, 名称, 类型, 上级编码 -> code, name, kind, parent_code). */
 extern const struct ledger_spec ledger_projects, ledger_units;
 
+/* The header cells read, the first ones: a line of a million cells (a
+ * megabyte of commas) costs no more than one of this many. Cells after
+ * them are not imported, with one warning when any has text. */
+#define LEDGER_COLUMNS_MAX 200
+
 struct ledger {
     const struct ledger_spec *spec;
     const char *encoding; /* "UTF-8", "GB18030", "UTF-16" (static) */
     json_t *rows;         /* [{line, <field>: text, ...}], line counted from 1 */
-    json_t *columns;      /* [{column, field}] in file order; field null when unknown */
+    json_t *columns;      /* [{column, field}] in file order (LEDGER_COLUMNS_MAX at most);
+                           * field null when unknown */
     json_t *warnings;     /* [text] */
     json_t *missing;      /* on LEDGER_MISSING: [{field, column, message}] */
 };

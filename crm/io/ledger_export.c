@@ -48,6 +48,52 @@ static const struct {
 
 #define LEDGER_NCOLS (sizeof ledger_export_columns / sizeof ledger_export_columns[0])
 
+/* ---- counting ---- */
+
+long ledger_export_count(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+        i++;
+    if (i == len || text[i] != '[')
+        return -1;
+    long commas = 0;
+    int depth = 0, any = 0;
+    for (; i < len; i++) {
+        char ch = text[i];
+        switch (ch) {
+        case '"': /* a string: skip it, escapes included */
+            any |= depth == 1;
+            for (i++; i < len && text[i] != '"'; i++)
+                i += text[i] == '\\';
+            if (i >= len)
+                return -1;
+            break;
+        case '[':
+        case '{':
+            any |= depth == 1;
+            depth++;
+            break;
+        case ']':
+        case '}':
+            if (--depth == 0)
+                return any ? commas + 1 : 0;
+            break;
+        case ',':
+            commas += depth == 1;
+            break;
+        case ' ':
+        case '\t':
+        case '\r':
+        case '\n':
+            break;
+        default:
+            any |= depth == 1;
+        }
+    }
+    return -1;
+}
+
 /* ---- CSV ---- */
 
 /* Writes one cell's text: a CSV field, quoted by libcsv. */

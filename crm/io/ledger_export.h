@@ -16,6 +16,11 @@
 #include <jansson.h>
 #include <stddef.h>
 
+/* The number of elements of the JSON array text[0..len) (what
+ * projects_export returns), counted without parsing it, so that a bound can
+ * be checked before the rows are loaded; -1 when it is not one array. */
+long ledger_export_count(const char *text, size_t len);
+
 /* The rows as CSV; *len bytes. NULL when out of memory. */
 char *ledger_export_csv(const json_t *rows, size_t *len);
 

@@ -183,3 +183,84 @@ BEGIN
     RETURN coalesce(path @> ARRAY[me] OR p_unit = crm_caller_county(), false);
 END
 $$;
+
+-- ---- 6. an idempotent request's key is settled in its write's transaction ----
+
+-- The key was claimed in a transaction of its own and the answer stored in
+-- a third, after the write's: when that failed, the key stayed in_flight,
+-- and a retry a minute later ran the write again (a second record). Now
+-- every transaction a keyed request runs also settles its key: the
+-- statement that answers a write stores that answer (idempotency_keep: the
+-- key is then done, and a retry replays it), and any other marks the key
+-- written (idempotency_written). Both commit or roll back with the write.
+-- A key still in_flight therefore means nothing of its request committed,
+-- and only such a key is taken over by a retry; a written key whose answer
+-- could not be stored is answered 409 (the request was carried out), never
+-- run again.
+ALTER TABLE idempotency_key DROP CONSTRAINT idempotency_key_state_check,
+    ADD CONSTRAINT idempotency_key_state_check CHECK (state IN ('in_flight', 'written', 'done'));
+
+CREATE FUNCTION idempotency_keep(p_key text, p_status integer, p_body text) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    UPDATE idempotency_key
+       SET state = CASE WHEN p_body IS NULL THEN 'written' ELSE 'done' END,
+           status = CASE WHEN p_body IS NOT NULL THEN p_status END,
+           content_type = CASE WHEN p_body IS NOT NULL THEN 'application/json; charset=utf-8' END,
+           body = p_body
+     WHERE user_id = crm_caller_user() AND key = p_key AND state = 'in_flight';
+    RETURN p_body;
+END
+$$;
+
+CREATE FUNCTION idempotency_written(p_key text) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    UPDATE idempotency_key SET state = 'written'
+     WHERE user_id = crm_caller_user() AND key = p_key AND state = 'in_flight'
+$$;
+
+-- As in 0003; the answer stored after the write (a 4xx, or one the write's
+-- statement could not keep) settles an in_flight or written key; a 5xx
+-- releases only an in_flight one.
+CREATE OR REPLACE FUNCTION idempotency_finish(p_user bigint, p_key text, p_status integer,
+                                              p_content_type text, p_body text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF p_status IS NULL THEN
+        DELETE FROM idempotency_key WHERE user_id = p_user AND key = p_key AND state = 'in_flight';
+    ELSE
+        UPDATE idempotency_key SET state = 'done', status = p_status, content_type = p_content_type,
+               body = p_body
+         WHERE user_id = p_user AND key = p_key AND state IN ('in_flight', 'written');
+    END IF;
+END
+$$;
+
+-- As in 0003, with the written state: only an in_flight key (nothing of
+-- its request committed) is taken over after a minute; a written one is
+-- answered 'written' (409), never run again.
+CREATE OR REPLACE FUNCTION idempotency_claim(p_key text, p_route text, p_hash bytea)
+RETURNS TABLE (outcome text, status integer, content_type text, body text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    k idempotency_key;
+BEGIN
+    DELETE FROM idempotency_key i WHERE i.user_id = crm_caller_user() AND i.key = p_key
+       AND i.state = 'in_flight' AND i.created_at < now() - interval '1 minute';
+    INSERT INTO idempotency_key (user_id, key, route, request_hash)
+    VALUES (crm_caller_user(), p_key, p_route, p_hash)
+    ON CONFLICT DO NOTHING;
+    IF FOUND THEN
+        RETURN QUERY SELECT 'new'::text, NULL::integer, NULL::text, NULL::text;
+        RETURN;
+    END IF;
+    SELECT * INTO k FROM idempotency_key i WHERE i.user_id = crm_caller_user() AND i.key = p_key;
+    IF k.route <> p_route OR k.request_hash <> p_hash THEN
+        RETURN QUERY SELECT 'mismatch'::text, NULL::integer, NULL::text, NULL::text;
+    ELSIF k.state = 'done' THEN
+        RETURN QUERY SELECT 'replay'::text, k.status, k.content_type, k.body;
+    ELSE
+        RETURN QUERY SELECT k.state, NULL::integer, NULL::text, NULL::text;
+    END IF;
+END
+$$;

@@ -4,6 +4,7 @@
 # none hangs, and the refusals are counted in the metrics.
 
 load helpers
+load sync
 
 setup_file() {
   crm_env
@@ -15,6 +16,7 @@ setup() {
 }
 
 teardown() {
+  release_lock || true
   crm_stop || true
 }
 
@@ -56,17 +58,16 @@ teardown() {
 @test "requests queued behind a blocked database time out with 503, not hang" {
   crm_start --workers 1 --db-pool-size 1 --db-pipeline-depth 1 --db-queue-timeout-ms 300
   token=$(login pool.viewer 'Pool-viewer-2024')
-  # Hold a lock the units query needs, for 3 seconds.
-  psql "$CRM_MIGRATE_DATABASE_URL" -q -c "BEGIN; LOCK TABLE unit IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;" &
-  locker=$!
-  sleep 0.5
+  # The units query waits on this lock until the test releases it.
+  hold_lock unit
   curl -s -o /dev/null --max-time 10 -H "Authorization: Bearer $token" "$CRM_URL/api/v1/units" &  # takes the one connection
   first=$!
-  sleep 0.2
+  wait_until 10 metric_is crm_db_pool_connections_busy 1
   start=$(date +%s%N)
   code=$(curl -s -o "$BATS_TEST_TMPDIR/b" -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $token" "$CRM_URL/api/v1/units")
   elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-  wait "$locker" "$first"
+  release_lock
+  wait "$first"
   [ "$code" = 503 ]
   [ "$(jq -r .status "$BATS_TEST_TMPDIR/b")" = 503 ]
   [ "$elapsed_ms" -lt 2500 ]

@@ -42,6 +42,8 @@ teardown() {
   grep -q '^HTTP/1.1 503' "$BATS_TEST_TMPDIR/h"
   [ "$(jq -r .status <<<"$output")" = 503 ]
   [ "$(jq -r .title <<<"$output")" = "Service Unavailable" ]
+  # Which way it is down (a frozen one says "not answering": tests/fault/db_frozen.bats).
+  [ "$(jq -r .database <<<"$output")" = unreachable ]
   # No internals (paths, SQL, libpq messages) leak to the client.
   [[ "$output" != *no-such-socket-dir* ]]
   [[ "$output" != *"could not connect"* ]]

@@ -9,6 +9,12 @@
 #   Dockerfile            multi-stage on debian:bookworm, copies what the build reads
 #                         (api/openapi.yaml is built into crm), a non-root USER, ...
 #   deploy/postgres-init  10-roles.sh parses (bash -n) and makes crm_app unprivileged
+#   backups               postgres archives its WAL with pgBackRest (archive_mode, an
+#                         archive_command pushing to the stanza of deploy/pgbackrest/
+#                         pgbackrest.conf, archive_timeout), in an image that has it; the
+#                         backup service shares the data folder, the socket and the
+#                         repository volume at the paths pgbackrest.conf names; its script
+#                         parses; the restore example fits the stanza
 # Run from any folder with CRM_SOURCE_DIR = the repository's root (CTest sets it).
 # COMPOSE_FILE_OVERRIDE, DOCKERFILE_OVERRIDE and INIT_SCRIPT_OVERRIDE check another
 # copy of a file instead (relative paths in the compose file still resolve against
@@ -177,6 +183,106 @@ if [ -n "$flat" ]; then
   check "crm publishes port 8080 on 127.0.0.1 only" \
     all_match '^127\.0\.0\.1:[0-9]+:8080(/tcp)?$' "$(value 'services.crm.ports[]')"
   check "crm's stop grace period is set" test -n "$(value services.crm.stop_grace_period)"
+fi
+
+# --- backups: pgBackRest -----------------------------------------------------------
+
+# conf_value FILE SECTION KEY: KEY's value in [SECTION] of an INI file (pgbackrest.conf).
+conf_value() {
+  awk -v sec="[$2]" -v key="$3" '
+    /^[[:space:]]*(#|$)/ { next }
+    /^\[/ { in_sec = ($0 == sec); next }
+    in_sec { p = index($0, "="); if (p && substr($0, 1, p - 1) == key) { print substr($0, p + 1); exit } }' "$1"
+}
+# mount_source SERVICE TARGET: what SERVICE mounts at TARGET (a volume's name or a path).
+mount_source() {
+  value "services.$1.volumes[]" | awk -F: -v t="$2" '$2 == t {print $1; exit}'
+}
+# mount_mode SERVICE TARGET: the mount's mode (rw, ro) as rendered.
+mount_mode() {
+  value "services.$1.volumes[]" | awk -F: -v t="$2" '$2 == t {print ($3 == "" ? "rw" : $3); exit}'
+}
+# pg_setting NAME: the value postgres is started with (`-c NAME=VALUE` in its command).
+pg_setting() {
+  value 'services.postgres.command[]' | sed -n "s/^$1=//p" | tail -n 1
+}
+if [ -n "$flat" ]; then
+  pgconf=/etc/pgbackrest/pgbackrest.conf
+  confsrc=$(mount_source postgres "$pgconf")
+  check "postgres mounts pgbackrest.conf at $pgconf" test -n "$confsrc"
+  check "postgres mounts pgbackrest.conf read-only" test "$(mount_mode postgres "$pgconf")" = ro
+  check "the mounted pgbackrest.conf exists (${confsrc:-none})" test -r "${confsrc:-/nonexistent}"
+  check "postgres runs archive_mode=on" test "$(pg_setting archive_mode)" = on
+  check "postgres's wal_level allows archiving (replica or logical)" \
+    grep -qxE 'replica|logical' <<<"$(pg_setting wal_level)"
+  archcmd=$(pg_setting archive_command)
+  check "postgres's archive_command pushes each segment with pgBackRest (got '$archcmd')" \
+    grep -qE '^pgbackrest( --[-a-z0-9]+(=[^ ]+)?)* archive-push %p$' <<<"$archcmd"
+  stanza=$(sed -nE 's/.*--stanza=([^ ]+).*/\1/p' <<<"$archcmd")
+  check "archive_command names its stanza (got '${stanza:-none}')" test -n "$stanza"
+  check "archive_timeout bounds the writes at risk (got '$(pg_setting archive_timeout)')" \
+    grep -qE '^[1-9][0-9]*(s|min)?$' <<<"$(pg_setting archive_timeout)"
+  # The image postgres runs is built with pgBackRest in it.
+  pgctx=$(value services.postgres.build.context)
+  pgdf=${pgctx:+$pgctx/$(value services.postgres.build.dockerfile)}
+  [ -z "$pgctx" ] || [ -f "$pgdf" ] || pgdf=$pgctx/Dockerfile
+  check "postgres's image is built (build.context) from a Dockerfile that exists" test -f "${pgdf:-/nonexistent}"
+  if [ -f "${pgdf:-/nonexistent}" ]; then
+    check "postgres's Dockerfile starts FROM postgres:15" \
+      grep -qiE '^[[:space:]]*FROM[[:space:]]+postgres:15([-.][^[:space:]]*)?([[:space:]]|$)' "$pgdf"
+    check "postgres's Dockerfile installs pgbackrest" grep -qE 'apt-get install .*\bpgbackrest\b' "$pgdf"
+  fi
+  if [ -r "${confsrc:-/nonexistent}" ]; then
+    check "pgbackrest.conf has the stanza [$stanza] that archive_command names" \
+      grep -qxF "[$stanza]" "$confsrc"
+    pg1path=$(conf_value "$confsrc" "$stanza" pg1-path)
+    check "the stanza's pg1-path is postgres's data folder (got '${pg1path:-none}')" \
+      test "$(mount_source postgres "${pg1path:-none}")" = pgdata
+    repo=$(conf_value "$confsrc" global repo1-path)
+    repovol=$(mount_source postgres "${repo:-none}")
+    check "postgres mounts a named volume at repo1-path (${repo:-none})" has "volumes.${repovol:-none}"
+    check "pgbackrest.conf keeps a bounded number of full backups (repo1-retention-full)" \
+      grep -qE '^[1-9][0-9]*$' <<<"$(conf_value "$confsrc" global repo1-retention-full)"
+    sock=$(conf_value "$confsrc" "$stanza" pg1-socket-path)
+    sockvol=$(mount_source postgres "${sock:-none}")
+    check "postgres shares its socket folder (pg1-socket-path ${sock:-none}) through a named volume" \
+      has "volumes.${sockvol:-none}"
+    # The backup service: the same image, the same data, socket and repository.
+    check "service backup exists" has services.backup
+    check "backup runs the postgres service's image" \
+      test "$(value services.backup.image)" = "$(value services.postgres.image)"
+    check "backup runs as postgres" test "$(value services.backup.user)" = postgres
+    check "backup waits for a healthy postgres" \
+      test "$(value services.backup.depends_on.postgres.condition)" = service_healthy
+    check "backup restarts unless stopped" test "$(value services.backup.restart)" = unless-stopped
+    check "backup mounts the data folder (pgdata at $pg1path)" \
+      test "$(mount_source backup "${pg1path:-none}")" = pgdata
+    check "backup mounts the socket folder ($sockvol at $sock)" \
+      test "$(mount_source backup "${sock:-none}")" = "${sockvol:-none}"
+    check "backup mounts the repository ($repovol at $repo)" \
+      test "$(mount_source backup "${repo:-none}")" = "${repovol:-none}"
+    check "backup mounts the same pgbackrest.conf read-only" \
+      test "$(mount_source backup "$pgconf"):$(mount_mode backup "$pgconf")" = "$confsrc:ro"
+    check "backup publishes no port" none "$(value 'services.backup.ports[]')"
+    # Its command is a script mounted into the container: it exists and parses.
+    bscript=""
+    for arg in $(value 'services.backup.command[]'); do
+      src=$(mount_source backup "$arg")
+      [ -z "$src" ] || bscript=$src
+    done
+    check "backup's command is a script mounted from the project (${bscript:-none})" test -r "${bscript:-/nonexistent}"
+    if [ -r "${bscript:-/nonexistent}" ]; then
+      if err=$(bash -n "$bscript" 2>&1); then pass "backup script parses (bash -n)"; else
+        fail "backup script parses (bash -n)" "$err"
+      fi
+      check "backup script creates the stanza and takes backups" \
+        grep -qE 'stanza-create' "$bscript"
+      check "backup script takes full and differential backups" \
+        grep -qE 'backup --type=' "$bscript"
+    fi
+  fi
+  check "the restore example in $compose uses the stanza [$stanza]" \
+    grep -qE "^#.*pgbackrest --stanza=$stanza restore " "$compose"
 fi
 
 # --- Dockerfile -------------------------------------------------------------------
