@@ -264,3 +264,26 @@ BEGIN
     END IF;
 END
 $$;
+
+-- ---- 7. what a taken code tells a township ----
+
+-- Project codes and credit codes are unique across the deployment, so a
+-- township that sends a taken one learns that it is taken; decided
+-- deliberately: a project code is the county's ledger number (a 409 on
+-- `code` says only that the number is used), and a credit code names a
+-- company that another unit already works with, which the bureau should
+-- know (two townships courting one investor): the 409 says so, without
+-- naming the other unit or record, and the attempt is in the log.
+CREATE FUNCTION investor_uscc_taken() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
+BEGIN
+    IF NEW.uscc IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.uscc IS DISTINCT FROM OLD.uscc)
+       AND EXISTS (SELECT 1 FROM investor i WHERE i.uscc = NEW.uscc AND i.id IS DISTINCT FROM NEW.id) THEN
+        RAISE unique_violation USING COLUMN = 'uscc',
+              MESSAGE = 'this company is already an investor of the county (another unit''s record, or yours): ask the investment bureau';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER investor_uscc_taken BEFORE INSERT OR UPDATE OF uscc ON investor
+    FOR EACH ROW EXECUTE FUNCTION investor_uscc_taken();

@@ -186,3 +186,13 @@ refused() {
   api GET "/api/v1/stats/units/$UNIT_B?year=$Y" "$TOWN_A"
   refused 404
 }
+
+@test "7: a taken credit code is a 409 that tells to ask the bureau, naming no other unit or record" {
+  read -r uscc name <<<"$(owner_sql "SELECT uscc || ' ' || name FROM investor WHERE uscc IS NOT NULL ORDER BY id LIMIT 1")"
+  [ -n "$uscc" ]
+  api_json POST /api/v1/investors "$TOWN_B" "{\"name\":\"重复客商$RUN\",\"unit_id\":$UNIT_B,\"uscc\":\"$uscc\"}"
+  refused 409 uscc
+  jq -e '.errors[0].message | test("investment bureau")' <<<"$body"
+  [[ "$body" != *"$name"* ]]
+  [ "$(owner_sql "SELECT count(*) FROM investor WHERE name = '重复客商$RUN'")" = 0 ]
+}
