@@ -14,7 +14,7 @@ pkgs=(build-essential cmake pkg-config libevent-dev libpq-dev libjansson-dev lib
 case "$what" in
   test)  pkgs+=(libcmocka-dev bats jq docker-compose nodejs npm postgresql-15-pgtap
                libtap-parser-sourcehandler-pgtap-perl clang libclang-rt-14-dev unzip
-               python3) ;;
+               python3 python3-yaml) ;;
   bench) pkgs+=(wrk jq nodejs npm) ;;
   # libFuzzer (and clang's sanitizer runtimes) are in libclang-rt-14-dev, which clang does not pull in.
   fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;

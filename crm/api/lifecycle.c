@@ -21,6 +21,19 @@ static const char *const transition_targets[] = {"planned",  "lead",          "n
                                                  "signed",   "started",       "in_production",
                                                  "at_capacity", "stalled",    "terminated", NULL};
 
+/* A reason is at most this many characters (the contract's maxLength; the
+ * database's for a termination), whatever the stage asked for. */
+#define TRANSITION_REASON_MAX_CHARS 2000
+
+/* The characters of UTF-8 text s (its bytes that do not continue one). */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 static const struct field_spec transition_fields[] = {
     {"to", FIELD_ENUM, 1, 0, 0, transition_targets},
     {"on", FIELD_DATE, 0, 0, 0, NULL},
@@ -69,9 +82,14 @@ void projects_transition(struct exchange *x)
     }
     const char *to = json_string_value(json_object_get(body, "to"));
     json_t *reason = json_object_get(body, "reason");
-    if (strcmp(to, "terminated") == 0 && (!reason || json_string_length(reason) == 0)) {
+    const char *why = NULL;
+    if (strcmp(to, "terminated") == 0 && (!reason || json_string_length(reason) == 0))
+        why = "is required to terminate a project";
+    else if (reason && utf8_chars(json_string_value(reason)) > TRANSITION_REASON_MAX_CHARS)
+        why = "must be at most 2000 characters";
+    if (why) {
         json_t *problem = NULL;
-        body_error(&problem, x, "reason", "is required to terminate a project");
+        body_error(&problem, x, "reason", why);
         body_send_errors(x, problem);
         json_decref(body);
         return;

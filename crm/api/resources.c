@@ -4,6 +4,7 @@
  */
 #include "api/resources.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ static const char *const claim_states[] = {"reported", "verified", "revoked", NU
 static const char *const interaction_kinds[] = {"meeting",      "site_visit", "negotiation",
                                                 "coordination", "call",       NULL};
 static const char *const problem_statuses[] = {"open", "in_progress", "resolved", "closed", NULL};
+static const char *const problem_levels[] = {"1", "2", "3", "4", NULL};
 static const char *const batch_kinds[] = {"signing", "start", "production", NULL};
 
 /* ---- units ---- */
@@ -252,7 +254,7 @@ static const struct list_filter problem_filters[] = {
     {"project_id", FILTER_ID, NULL},
     {"owner_unit_id", FILTER_ID, NULL},
     {"status", FILTER_ENUM, problem_statuses},
-    {"level", FILTER_ID, NULL},
+    {"level", FILTER_ENUM, problem_levels},
     {"overdue", FILTER_BOOL, NULL},
     {NULL, 0, NULL},
 };
@@ -313,10 +315,11 @@ json_t *list_filters_parse(struct exchange *x, const struct list_filter *filters
         case FILTER_ID:
         case FILTER_YEAR: {
             char *end;
+            errno = 0;
             n = strtoll(v, &end, 10);
             long long lo = lf->type == FILTER_YEAR ? 1900 : 1;
             long long hi = lf->type == FILTER_YEAR ? 2999 : 9223372036854775807LL;
-            if (*v == '\0' || *end || n < lo || n > hi)
+            if (*v == '\0' || *end || errno == ERANGE || n < lo || n > hi)
                 problem = lf->type == FILTER_YEAR ? "must be a year" : "must be a positive integer";
             else
                 json_object_set_new(f, lf->name, json_integer(n));
@@ -425,7 +428,15 @@ void resource_get(struct exchange *x)
 static void field_from_constraint(const char *constraint, char *out, size_t len)
 {
     static const char *const suffixes[] = {"_check", "_fkey", "_key", "_not_null"};
-    const char *u = strchr(constraint, '_');
+    /* Tables whose names have an underscore, then the others. */
+    static const char *const tables[] = {"project_start_", "start_", "interaction_leader_",
+                                         "batch_project_"};
+    const char *u = NULL;
+    for (size_t i = 0; !u && i < sizeof tables / sizeof tables[0]; i++)
+        if (strncmp(constraint, tables[i], strlen(tables[i])) == 0)
+            u = constraint + strlen(tables[i]) - 1;
+    if (!u)
+        u = strchr(constraint, '_');
     snprintf(out, len, "%s", u ? u + 1 : constraint);
     size_t n = strlen(out);
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {

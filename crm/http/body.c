@@ -124,6 +124,8 @@ const char *body_field_problem(const struct field_spec *s, json_t *value, char *
             snprintf(buf, len, "must be from 1 to %zu", s->max_len);
             return buf;
         }
+        if (json_integer_value(value) < 1)
+            return "must be a positive integer"; /* ids, and counts from 1 */
         return NULL;
     case FIELD_NATURAL:
     case FIELD_NUMBER:

@@ -175,6 +175,13 @@ static void worker_on_request(struct evhttp_request *req, void *arg)
         exchange_send_problem(x, 400, "The request contains a NUL byte.");
         return;
     }
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    if (query && strstr(query, "%00")) {
+        /* Decoded, the parameter would end at the NUL: refuse rather than
+         * answer for a shorter value than was sent. */
+        exchange_send_problem(x, 400, "The query string contains a NUL byte (%00).");
+        return;
+    }
     if (w->stopping) {
         exchange_add_header(x, "Retry-After", "1");
         exchange_send_problem(x, 503, "The service is shutting down.");
