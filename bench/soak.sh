@@ -10,8 +10,10 @@
 #   - LeakSanitizer reports a leak, or AddressSanitizer / UBSan an error;
 #   - crm does not exit 0 on SIGTERM, or answers anything but 2xx.
 # Prints the figures and writes them to SOAK_REPORT: bench/SOAK.md for a run of
-# 600 s or more, bench/out/soak/SOAK.md for a shorter one (`make soak-quick`:
-# SOAK_SECONDS=30, under a minute in all).
+# 600 s or more of a sanitizer build, bench/out/soak/SOAK.md for a shorter one
+# (`make soak-quick`: SOAK_SECONDS=30, under a minute in all) or for a build
+# without sanitizers (SOAK_ALLOW_PLAIN=1: RSS only, crm's own memory without the
+# sanitizer allocator's).
 #
 # Like bench/units.sh it starts its own PostgreSQL (crm's embedded cluster under
 # bench/out/soak/db, migrated, with the demo data) and crm under setsid. crm must
@@ -27,9 +29,10 @@
 # rows), and now and then a login followed by /me and a logout. The mix is
 # written in bench/lua/soak.lua.
 #
-# RSS: VmRSS, the smallest of 5 reads 0.1 s apart, so that a login caught
-# hashing (argon2id maps 64 MiB for the length of one hash and unmaps it)
-# does not read as growth. AddressSanitizer keeps freed memory in a quarantine
+# RSS: the resident set (the sum of /proc/PID/smaps) less the argon2id buffers
+# of logins being hashed when it is read (libsodium maps 64 MiB for the length of
+# one hash and unmaps it: not growth), the smallest of 3 reads 0.1 s apart.
+# AddressSanitizer keeps freed memory in a quarantine
 # before reusing it (256 MiB by default, filling for minutes at this rate and
 # looking like a leak): the soak runs with quarantine_size_mb=16 (SOAK_ASAN_OPTIONS
 # adds to or overrides the options), which fills within the warm-up.
@@ -48,10 +51,8 @@ OUT=${SOAK_OUT:-bench/out/soak}
 if [ -z "${SOAK_WARMUP:-}" ]; then
   SOAK_WARMUP=$((SOAK_SECONDS / 3))
   [ "$SOAK_WARMUP" -le 120 ] || SOAK_WARMUP=120
-  SOAK_WARMUP=$((SOAK_WARMUP / SOAK_SAMPLE_S * SOAK_SAMPLE_S))  # on a sample
-fi
-if [ -z "${SOAK_REPORT:-}" ]; then
-  if [ "$SOAK_SECONDS" -ge 600 ]; then SOAK_REPORT=bench/SOAK.md; else SOAK_REPORT=$OUT/SOAK.md; fi
+  SOAK_WARMUP=$((SOAK_WARMUP / SOAK_SAMPLE_S * SOAK_SAMPLE_S))  # on a sample, never the
+  [ "$SOAK_WARMUP" -ge "$SOAK_SAMPLE_S" ] || SOAK_WARMUP=$SOAK_SAMPLE_S  # one before the load
 fi
 
 say() { echo "soak: $*"; }
@@ -61,6 +62,11 @@ for t in wrk jq curl; do command -v "$t" >/dev/null || die "$t is missing (scrip
 libs=$(ldd "$CRM" 2>/dev/null || true)
 grep -q libasan <<<"$libs" || [ "${SOAK_ALLOW_PLAIN:-0}" = 1 ] ||
   die "$CRM is not built with AddressSanitizer (LeakSanitizer would see nothing): build with -DCRM_SANITIZE=ON"
+if [ -z "${SOAK_REPORT:-}" ]; then
+  # bench/SOAK.md holds the last full run of a sanitizer build only.
+  if [ "$SOAK_SECONDS" -ge 600 ] && grep -q libasan <<<"$libs"; then SOAK_REPORT=bench/SOAK.md; else
+    SOAK_REPORT=$OUT/SOAK.md; fi
+fi
 [ "$SOAK_SECONDS" -ge $((2 * SOAK_SAMPLE_S)) ] || die "SOAK_SECONDS must be at least $((2 * SOAK_SAMPLE_S))"
 [ "$SOAK_WARMUP" -lt "$SOAK_SECONDS" ] || die "SOAK_WARMUP ($SOAK_WARMUP) must be below SOAK_SECONDS"
 
@@ -129,13 +135,19 @@ export BENCH_LUA_DIR=bench/lua
 
 # --- measuring --------------------------------------------------------------------
 
-rss_kb() {  # the smallest VmRSS of 5 reads 0.1 s apart (a login's 64 MiB hash aside)
+# rss_kb: crm's VmRSS less its argon2id buffers (a login being hashed holds one
+# anonymous read-write mapping of exactly 64 MiB, unmapped when the hash is done:
+# not growth), the smallest of 3 reads 0.1 s apart.
+rss_kb() {
   local min="" v i
-  for i in 1 2 3 4 5; do
-    v=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+  for i in 1 2 3; do
+    v=$(awk '/^[0-9a-f]+-[0-9a-f]+ / {anon_rw = ($2 ~ /^rw/ && NF == 5); next}
+      /^Size:/ {size = $2; next}
+      /^Rss:/ {rss += $2; if (anon_rw && size == 65536) hash += $2}
+      END {if (NR) print rss - hash}' "/proc/$pid/smaps" 2>/dev/null || true)
     [ -n "$v" ] || continue
     if [ -z "$min" ] || [ "$v" -lt "$min" ]; then min=$v; fi
-    [ "$i" = 5 ] || sleep 0.1
+    [ "$i" = 3 ] || sleep 0.1
   done
   echo "${min:-0}"
 }
@@ -155,7 +167,9 @@ hz=$(getconf CLK_TCK)
 now_s() { awk '{print $1}' /proc/uptime; }
 load1() { awk '{print $1}' /proc/loadavg; }
 
-say "crm $("$CRM" version | cut -d' ' -f2) (AddressSanitizer + LeakSanitizer), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+sanitized=1; grep -q libasan <<<"$libs" || sanitized=0
+build_kind="AddressSanitizer + LeakSanitizer"; [ "$sanitized" = 1 ] || build_kind="no sanitizer (SOAK_ALLOW_PLAIN=1): RSS only"
+say "crm $("$CRM" version | cut -d' ' -f2) ($build_kind), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 say "$SOAK_RATE requests/s for $SOAK_SECONDS s (wrk -t$SOAK_THREADS -c$SOAK_THREADS, bench/lua/soak.lua), RSS every $SOAK_SAMPLE_S s, warm-up $SOAK_WARMUP s"
 printf 'seconds\trss_kb\tload1\n' > "$OUT/rss.tsv"
 crm_t0=$(ticks "$pid"); pg_t0=$(pg_ticks); read -r box_b0 box_t0 < <(box_cpu)
@@ -251,6 +265,7 @@ fi
 # Sanitizers: their reports go to $OUT/asan.PID and $OUT/ubsan.PID.
 san_files=$(ls "$OUT"/asan.* "$OUT"/ubsan.* 2>/dev/null || true)
 lsan="clean (no report)"
+[ "$sanitized" = 1 ] || lsan="not checked (crm built without sanitizers)"
 if [ -n "$san_files" ]; then
   # shellcheck disable=SC2086
   if grep -q 'LeakSanitizer: detected memory leaks' $san_files; then
@@ -258,7 +273,7 @@ if [ -n "$san_files" ]; then
     failures+=("LeakSanitizer reports leaks (see $san_files)")
   fi
   # shellcheck disable=SC2086
-  if grep -qE 'ERROR: AddressSanitizer|runtime error|ERROR: LeakSanitizer' $san_files; then
+  if grep -qE 'ERROR: AddressSanitizer|runtime error|LeakSanitizer has encountered a fatal error' $san_files; then
     [[ $lsan == LEAKS* ]] || lsan="ERROR: $(grep -hE '^SUMMARY|ERROR' $san_files | awk 'NR <= 3' | paste -sd' ')"
     failures+=("a sanitizer reports an error (see $san_files)")
   fi
@@ -306,6 +321,7 @@ dirty=""; [ -z "$(git status --porcelain -- crm sql 2>/dev/null)" ] || dirty=" (
   echo
   echo "| figure | value |"
   echo "|---|---|"
+  echo "| crm | $CRM: $build_kind |"
   echo "| duration | $SOAK_SECONDS s at $SOAK_RATE requests/s offered (warm-up: the first $SOAK_WARMUP s) |"
   echo "| requests done | ${requests:-?} (${achieved:-?}/s; ${missed:-?} schedule slots missed) |"
   echo "| errors | $errors${statuses:+ ($statuses)}${sockerr:+; socket errors: $sockerr} |"
@@ -325,6 +341,14 @@ dirty=""; [ -z "$(git status --porcelain -- crm sql 2>/dev/null)" ] || dirty=" (
   echo
   for f in "${failures[@]}"; do echo "- FAIL: $f"; done
   [ ${#failures[@]} -eq 0 ] || echo
+  cat <<'NOTE'
+Under AddressSanitizer the RSS holds, besides crm's own memory, the allocator's quarantine of freed
+blocks (16 MiB here) and its free lists per block size, which go on filling for several minutes at
+this rate. LeakSanitizer finds memory that nothing points to; memory that grows while still referenced
+shows only in RSS, and a build without sanitizers shows crm's own alone:
+`SOAK_ALLOW_PLAIN=1 bench/soak.sh build/crm` (RSS only; its report goes to bench/out/soak/SOAK.md).
+NOTE
+  echo
   echo "## Mix"
   echo
   echo "Requests sent, by kind (bench/lua/soak.lua; a list page is followed by its next page half the time,"
@@ -332,7 +356,7 @@ dirty=""; [ -z "$(git status --porcelain -- crm sql 2>/dev/null)" ] || dirty=" (
   echo
   echo "## RSS samples"
   echo
-  echo "VmRSS (the smallest of 5 reads 0.1 s apart), MiB, every minute (every sample: \`$OUT/rss.tsv\`):"
+  echo "RSS less the argon2id buffers of logins being hashed (the smallest of 3 reads 0.1 s apart), MiB, every minute (every sample: \`$OUT/rss.tsv\`):"
   echo
   echo "| s | RSS MiB | load (1 min) |"
   echo "|--:|--:|--:|"

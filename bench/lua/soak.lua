@@ -16,13 +16,14 @@
 --   SOAK_YEAR, SOAK_DATE      the demo's year, and today (YYYY-MM-DD)
 --   SOAK_LOGIN_USER, SOAK_LOGIN_PASSWORD   the user who logs in (and out) now and then
 --
--- The mix, per 1000 requests: 380 point reads (GET /projects/{id}), 150 list
--- pages (GET /projects, half of them followed by the next page through its
--- cursor, which comes on top), 50 interaction lists, 120 figures
--- (/stats/units/{id}), 40 rankings, 30 scorecards, 20 alerts, 20 /me, 20
--- /units, 25 /healthz, 140 interactions logged (POST /interactions: a row, its
--- audit row, the project's progress), 5 logins, each followed by GET /me and
--- a logout with the new token (on top).
+-- The mix, per 1000 requests drawn: 380 point reads (GET /projects/{id}), 150
+-- list pages (GET /projects, half of them followed by the next page through
+-- its cursor), 50 interaction lists, 120 figures (/stats/units/{id}), 40
+-- rankings, 30 scorecards, 20 alerts, 20 /me, 20 /units, 25 /healthz, 140
+-- interactions logged (POST /interactions: a row, its audit row, the
+-- project's progress), 5 logins, each followed by GET /me and a logout with
+-- the new token. A follow-up (next page, /me, logout) takes the thread's next
+-- slot: the rate stays SOAK_RATE, the draws a little fewer.
 --
 -- done() prints lines that bench/soak.sh reads:
 --   soak: sent KIND N            requests of each kind

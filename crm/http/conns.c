@@ -56,6 +56,7 @@ struct conn {
     int poisoned;   /* a NUL byte came in a request line or header field */
     int in_body;    /* the current request's header section has ended */
     int blank_line; /* the header line being scanned is empty so far */
+    long long reading_since_ms; /* a request began to arrive and is not yet read whole; 0: none */
 };
 TAILQ_HEAD(conn_list, conn);
 
@@ -70,6 +71,7 @@ struct conns_report {
     long long last_ms;
     unsigned long refused_address, refused_full, evicted, accept_errors, shed;
     int accept_error; /* errno of the last failed accept() */
+    unsigned long slow;  /* requests not read whole within the deadline: cut */
 };
 
 struct conns {
@@ -80,6 +82,8 @@ struct conns {
     struct event *ev_check;  /* admits the connections accepted this turn */
     struct event *ev_resume; /* ends a pause of the listener */
     struct event *ev_report; /* writes the report when a second has passed */
+    struct event *ev_deadline; /* cuts requests read too slowly (conns_set_request_deadline) */
+    long long deadline_ms;
     int paused;
     int reserve_fd; /* given up to shed queued connections on EMFILE */
     struct conn_list pending, idle;
@@ -261,13 +265,15 @@ static void conns_report_now(struct conns *c)
 {
     struct conns_report *r = &c->report;
     r->last_ms = conns_now_ms();
-    if (!r->refused_address && !r->refused_full && !r->evicted && !r->accept_errors)
+    if (!r->refused_address && !r->refused_full && !r->evicted && !r->accept_errors && !r->slow)
         return;
     json_t *f = json_pack("{s:I, s:I, s:I, s:i, s:i}", "refused_past_address_limit",
                           (json_int_t)r->refused_address, "refused_past_process_limit",
                           (json_int_t)r->refused_full, "idle_closed_for_room",
                           (json_int_t)r->evicted, "max_connections", c->limits->max,
                           "max_connections_per_address", c->limits->per_address);
+    if (f && r->slow)
+        json_object_set_new(f, "slow_requests_cut", json_integer((json_int_t)r->slow));
     if (f && r->accept_errors) {
         json_object_set_new(f, "accept_errors", json_integer((json_int_t)r->accept_errors));
         json_object_set_new(f, "accept_error", json_string(strerror(r->accept_error)));
@@ -277,7 +283,7 @@ static void conns_report_now(struct conns *c)
     log_event(
         LOG_WARN, NULL,
         r->accept_errors ? "accept failed: pausing the listener" : "connection limits reached", f);
-    r->refused_address = r->refused_full = r->evicted = r->accept_errors = r->shed = 0;
+    r->refused_address = r->refused_full = r->evicted = r->accept_errors = r->shed = r->slow = 0;
 }
 
 static void conns_on_report(evutil_socket_t fd, short what, void *arg)
@@ -436,6 +442,8 @@ static void conns_on_input(struct evbuffer *buf, const struct evbuffer_cb_info *
 {
     struct conn *k = arg;
     size_t len = evbuffer_get_length(buf);
+    if (info->n_added > 0 && !k->reading_since_ms && k->state != CONN_BUSY)
+        k->reading_since_ms = conns_now_ms();
     if (k->in_body || info->n_added == 0 || info->n_added > len)
         return;
     conns_scan_headers(k, buf, len - info->n_added);
@@ -524,7 +532,39 @@ static void conns_on_complete(struct evhttp_request *req, void *arg)
     TAILQ_INSERT_TAIL(&k->owner->idle, k, link);
     k->in_body = 0;
     k->blank_line = 0;
+    k->reading_since_ms = evbuffer_get_length(bufferevent_get_input(k->bev)) ? conns_now_ms() : 0;
     conns_scan_headers(k, bufferevent_get_input(k->bev), 0);
+}
+
+/* Closes the connections whose request has been arriving for longer than
+ * the deadline: a client trickling its headers or body a byte at a time is
+ * never idle long enough for evhttp's read timeout, and would hold its
+ * connection (and its share of the limits) for ever. */
+static void conns_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct conns *c = arg;
+    long long now = conns_now_ms();
+    struct conn *k = TAILQ_FIRST(&c->idle);
+    while (k) {
+        struct conn *next = TAILQ_NEXT(k, link);
+        if (k->reading_since_ms && now - k->reading_since_ms > c->deadline_ms) {
+            c->report.slow++;
+            evhttp_connection_free(k->evcon); /* conns_on_close forgets k */
+        }
+        k = next;
+    }
+    if (c->report.slow)
+        conns_note(c);
+}
+
+int conns_set_request_deadline(struct conns *c, long long ms)
+{
+    c->deadline_ms = ms;
+    if (!c->ev_deadline && !(c->ev_deadline = event_new(c->base, -1, EV_PERSIST, conns_on_deadline, c)))
+        return -1;
+    long long tick = ms / 4 < 100 ? 100 : ms / 4 > 1000 ? 1000 : ms / 4;
+    struct timeval tv = {(time_t)(tick / 1000), (suseconds_t)(tick % 1000) * 1000};
+    return ms > 0 ? evtimer_add(c->ev_deadline, &tv) : 0;
 }
 
 int conns_request_begin(struct conns *c, struct evhttp_request *req)
@@ -533,6 +573,7 @@ int conns_request_begin(struct conns *c, struct evhttp_request *req)
     struct conn *k = c && evcon ? conns_find(c, evcon) : NULL;
     if (!k)
         return 0;
+    k->reading_since_ms = 0; /* read whole */
     if (k->state == CONN_IDLE) {
         TAILQ_REMOVE(&c->idle, k, link);
         k->state = CONN_BUSY;
@@ -609,6 +650,8 @@ void conns_free(struct conns *c)
         event_free(c->ev_resume);
     if (c->ev_report)
         event_free(c->ev_report);
+    if (c->ev_deadline)
+        event_free(c->ev_deadline);
     if (c->reserve_fd >= 0)
         close(c->reserve_fd);
     free(c->buckets);

@@ -79,6 +79,11 @@ struct conns *conns_new(struct event_base *base, struct evhttp *http,
 
 /* Called on the worker's thread before its loop runs: accept errors, which
  * libevent reports without the worker, are then this conns'. */
+/* Cuts a connection whose request (its line, headers and body) has been
+ * arriving for longer than ms without being read whole (0: never). Returns
+ * 0, or -1 when out of memory. */
+int conns_set_request_deadline(struct conns *c, long long ms);
+
 void conns_enter(struct conns *c);
 
 /* A request is about to be handled: its connection is busy (never closed to

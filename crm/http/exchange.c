@@ -280,7 +280,8 @@ void exchange_send_unauthorized(struct exchange *x, const char *detail)
 static int sqlstate_transient(const char *s)
 {
     return strcmp(s, "57014") == 0 || strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0 ||
-           strncmp(s, "57P", 3) == 0 || strncmp(s, "08", 2) == 0 || strcmp(s, "53300") == 0;
+           strncmp(s, "57P", 3) == 0 || strncmp(s, "08", 2) == 0 ||
+           strncmp(s, "53", 2) == 0; /* insufficient resources: disk full, memory, connections */
 }
 
 int exchange_db_failed(struct exchange *x, const struct db_result *r)

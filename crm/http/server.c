@@ -335,7 +335,8 @@ static int worker_init(struct worker *w, struct server *s, int index, int fd,
     if (!(w->bound = evhttp_accept_socket_with_handle(w->http, fd)))
         return -1;
     if (!(w->conns = conns_new(w->base, w->http, evhttp_bound_socket_get_listener(w->bound),
-                               &s->limits, s->nworkers)))
+                               &s->limits, s->nworkers)) ||
+        conns_set_request_deadline(w->conns, (long long)s->cfg->http_timeout_s * 1000) != 0)
         return -1;
     w->ev_stop = event_new(w->base, -1, 0, worker_on_stop, w);
     w->ev_grace = evtimer_new(w->base, worker_on_grace, w);

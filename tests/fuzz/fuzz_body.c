@@ -95,9 +95,9 @@ static int reference_ok(const struct field_spec *s, json_t *v)
     case FIELD_STRING:
         return json_is_string(v) && (!s->max_len || json_string_length(v) <= s->max_len);
     case FIELD_INTEGER:
-        return json_is_integer(v) &&
-               (!s->max_len || (json_integer_value(v) >= 1 &&
-                                (unsigned long long)json_integer_value(v) <= s->max_len));
+        /* Integers are positive (ids and counts from 1), and at most max_len. */
+        return json_is_integer(v) && json_integer_value(v) >= 1 &&
+               (!s->max_len || (unsigned long long)json_integer_value(v) <= s->max_len);
     case FIELD_NATURAL:
         return json_is_integer(v) && json_integer_value(v) >= 0 &&
                (!s->max_len || (unsigned long long)json_integer_value(v) <= s->max_len);
