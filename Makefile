@@ -95,4 +95,4 @@ format:
 	clang-format -i crm/*.c crm/*/*.c crm/*/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD) build-bench build-fuzz
+	rm -rf $(BUILD) $(TEST_BUILD) build-bench build-fuzz $(SOAK_BUILD)

@@ -19,7 +19,6 @@
 /* clang-format off */
 #define END {NULL, 0, 0, 0, 0, NULL}
 #define STR(n, req, max) {n, FIELD_STRING, req, max, 0, NULL}
-#define STR_NULL(n, max) {n, FIELD_STRING, 0, max, 1, NULL}
 #define INT(n, req) {n, FIELD_INTEGER, req, 0, 0, NULL}
 #define INT_NULL(n) {n, FIELD_INTEGER, 0, 0, 1, NULL}
 #define AMOUNT(n, req) {n, FIELD_INTEGER, req, AMOUNT_YUAN_MAX, 0, NULL}
