@@ -5,7 +5,7 @@ BUILD      ?= build
 TEST_BUILD ?= build-test
 JOBS       ?= $(shell nproc)
 
-.PHONY: all build run test test-fault fuzz bench bench-build bench-units bench-login bench-projects bench-stats soak-build soak soak-quick restore-drill clean format
+.PHONY: all build run test test-fault fuzz bench bench-build bench-units bench-login bench-projects bench-stats soak-build soak soak-quick restore-drill clean format schema
 
 all: build
 
@@ -90,6 +90,14 @@ soak-quick: soak-build
 restore-drill: build
 	@scripts/deps.sh restore-drill
 	scripts/restore-drill.sh $(BUILD)/crm
+
+# The committed schema snapshot (tests/sql/schema.snapshot) refreshed from the
+# migrations, after a change to the schema (sql.schema compares them).
+schema:
+	@scripts/deps.sh test
+	cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCRM_SANITIZE=ON -DCRM_TESTS=ON >/dev/null
+	cmake --build $(TEST_BUILD) -j $(JOBS)
+	cd $(TEST_BUILD) && CRM_SCHEMA_UPDATE=1 ctest -R '^sql.schema$$' --output-on-failure
 
 format:
 	clang-format -i crm/*.c crm/*/*.c crm/*/*.h tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h
