@@ -49,6 +49,19 @@ static int database_load_migrations(const struct crm_config *cfg, struct migrati
     return 0;
 }
 
+int database_load_sql(const struct crm_config *cfg, struct migration_set *migrations,
+                      struct migration_set *definitions)
+{
+    char dir[4096], err[512];
+    snprintf(dir, sizeof dir, "%s/schema", cfg->sql_dir);
+    int rc = database_load_migrations(cfg, migrations);
+    if (definition_set_load(definitions, dir, err, sizeof err) != 0) {
+        fprintf(stderr, "crm: %s\n", err);
+        rc = -1;
+    }
+    return rc;
+}
+
 int database_expected_version(const struct crm_config *cfg)
 {
     struct migration_set set;
@@ -91,16 +104,17 @@ int database_migrate(const struct database *db, const struct crm_config *cfg, in
         fprintf(stderr, "crm: no owner connection (CRM_MIGRATE_DATABASE_URL) to migrate with\n");
         return -1;
     }
-    struct migration_set set;
-    if (database_load_migrations(cfg, &set) != 0) {
-        migration_set_free(&set);
+    struct migration_set migrations, definitions;
+    if (database_load_sql(cfg, &migrations, &definitions) != 0) {
+        migration_set_free(&migrations);
+        migration_set_free(&definitions);
         return -1;
     }
     PGconn *conn = PQconnectdb(db->owner_url);
     int rc = -1;
     if (PQstatus(conn) != CONNECTION_OK) {
         fprintf(stderr, "crm: cannot connect as the owner: %s", PQerrorMessage(conn));
-    } else if (migrate_up(conn, &set, stderr) == 0) {
+    } else if (migrate_up(conn, &migrations, &definitions, stderr) == 0) {
         rc = 0;
         if (demo) {
             char dir[4096];
@@ -115,6 +129,7 @@ int database_migrate(const struct database *db, const struct crm_config *cfg, in
         }
     }
     PQfinish(conn);
-    migration_set_free(&set);
+    migration_set_free(&migrations);
+    migration_set_free(&definitions);
     return rc;
 }

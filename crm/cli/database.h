@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "db/cluster.h"
+#include "db/migrate.h"
 
 struct database {
     int embedded;
@@ -34,6 +35,11 @@ int database_migrate(const struct database *db, const struct crm_config *cfg, in
  * passwords, printed on out and saved in <data dir>/demo-logins (0600).
  * Returns 0, or -1. (cli/user.c) */
 int demo_users_load(PGconn *conn, const struct crm_config *cfg, FILE *out);
+
+/* Reads <sql-dir>/migrations and <sql-dir>/schema (db/migrate.h). Returns
+ * 0, or -1 after printing why; free both sets whatever the result. */
+int database_load_sql(const struct crm_config *cfg, struct migration_set *migrations,
+                      struct migration_set *definitions);
 
 /* The schema version this build's migrations reach; -1 on error. */
 int database_expected_version(const struct crm_config *cfg);

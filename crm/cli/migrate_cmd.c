@@ -11,8 +11,10 @@
 
 static const char migrate_usage[] =
     "usage: crm migrate status|up [options]\n\n"
-    "status  lists each migration of <sql-dir>/migrations as applied or pending\n"
-    "up      applies the pending ones in order, each in a transaction\n\n"
+    "status  lists each migration of <sql-dir>/migrations as applied or pending,\n"
+    "        and each definition file of <sql-dir>/schema as current or changed\n"
+    "up      applies the pending migrations in order, each in a transaction, then\n"
+    "        the changed definition files, together in one transaction\n\n"
     "Runs as the owner role: CRM_MIGRATE_DATABASE_URL, or the embedded cluster.";
 
 int cmd_migrate(int argc, char **argv)
@@ -36,18 +38,17 @@ int cmd_migrate(int argc, char **argv)
         if (up) {
             rc = database_migrate(&db, &cfg, cfg.demo) == 0 ? 0 : 1;
         } else if (db.owner_url) {
-            char dir[4096], err[512];
-            snprintf(dir, sizeof dir, "%s/migrations", cfg.sql_dir);
-            struct migration_set set;
+            struct migration_set migrations, definitions;
             PGconn *conn = PQconnectdb(db.owner_url);
-            if (migration_set_load(&set, dir, err, sizeof err) != 0)
-                fprintf(stderr, "crm: %s\n", err);
-            else if (PQstatus(conn) != CONNECTION_OK)
-                fprintf(stderr, "crm: %s", PQerrorMessage(conn));
-            else
-                rc = migrate_status(conn, &set, stdout) == 0 ? 0 : 1;
+            if (database_load_sql(&cfg, &migrations, &definitions) == 0) {
+                if (PQstatus(conn) != CONNECTION_OK)
+                    fprintf(stderr, "crm: %s", PQerrorMessage(conn));
+                else
+                    rc = migrate_status(conn, &migrations, &definitions, stdout) == 0 ? 0 : 1;
+            }
             PQfinish(conn);
-            migration_set_free(&set);
+            migration_set_free(&migrations);
+            migration_set_free(&definitions);
         } else {
             fprintf(stderr, "crm: no owner connection (CRM_MIGRATE_DATABASE_URL)\n");
         }

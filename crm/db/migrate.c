@@ -88,10 +88,49 @@ static char **sql_files(const char *dir, size_t *n)
     return names;
 }
 
-int migration_set_load(struct migration_set *set, const char *dir, char *err, size_t errlen)
+/* Reads dir/restated: "NNNN <sha256>" per line, # comments and blank lines
+ * skipped. A missing file is an empty list. */
+static int restated_load(struct migration_set *set, const char *dir, char *err, size_t errlen)
 {
-    set->items = NULL;
-    set->count = 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/restated", dir);
+    char *text = file_read(path, NULL);
+    if (!text)
+        return errno == ENOENT ? 0 : (snprintf(err, errlen, "cannot read %s", path), -1);
+    int rc = 0, line = 0;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        while (isspace((unsigned char)*l))
+            l++;
+        if (!*l || *l == '#')
+            continue;
+        struct migration_restated r = {0};
+        int used = 0;
+        if (sscanf(l, "%d %64[0-9a-f]%n", &r.version, r.checksum, &used) != 2 || strlen(r.checksum) != 64) {
+            snprintf(err, errlen, "%s:%d: expected \"NNNN <sha256>\"", path, line);
+            rc = -1;
+            break;
+        }
+        struct migration_restated *grown =
+            realloc(set->restated, (set->restated_count + 1) * sizeof *grown);
+        if (!grown) {
+            snprintf(err, errlen, "out of memory reading %s", path);
+            rc = -1;
+            break;
+        }
+        set->restated = grown;
+        set->restated[set->restated_count++] = r;
+    }
+    free(text);
+    return rc;
+}
+
+/* The .sql files of dir named with `digits` digits then '_', their SQL and
+ * SHA-256, sorted by that number (which must be unique). */
+static int set_load(struct migration_set *set, const char *dir, int digits, const char *what,
+                    char *err, size_t errlen)
+{
+    memset(set, 0, sizeof *set);
     size_t n;
     char **names = sql_files(dir, &n);
     int rc = 0;
@@ -102,10 +141,12 @@ int migration_set_load(struct migration_set *set, const char *dir, char *err, si
     set->items = calloc(n ? n : 1, sizeof *set->items);
     for (size_t i = 0; set->items && i < n; i++) {
         const char *name = names[i];
-        if (!(isdigit((unsigned char)name[0]) && isdigit((unsigned char)name[1]) &&
-              isdigit((unsigned char)name[2]) && isdigit((unsigned char)name[3]) &&
-              name[4] == '_')) {
-            snprintf(err, errlen, "%s/%s: a migration is named NNNN_name.sql", dir, name);
+        int ok = name[digits] == '_';
+        for (int d = 0; d < digits; d++)
+            ok = ok && isdigit((unsigned char)name[d]);
+        if (!ok) {
+            snprintf(err, errlen, "%s/%s: %s is named %.*s_name.sql", dir, name, what, digits,
+                     "NNNN");
             rc = -1;
             break;
         }
@@ -133,13 +174,24 @@ int migration_set_load(struct migration_set *set, const char *dir, char *err, si
         qsort(set->items, set->count, sizeof *set->items, migration_cmp);
         for (size_t i = 1; i < set->count; i++) {
             if (set->items[i].version == set->items[i - 1].version) {
-                snprintf(err, errlen, "migrations %s and %s share a version",
-                         set->items[i - 1].name, set->items[i].name);
+                snprintf(err, errlen, "%s and %s share a number", set->items[i - 1].name,
+                         set->items[i].name);
                 return -1;
             }
         }
     }
     return rc;
+}
+
+int migration_set_load(struct migration_set *set, const char *dir, char *err, size_t errlen)
+{
+    int rc = set_load(set, dir, 4, "a migration", err, errlen);
+    return rc == 0 ? restated_load(set, dir, err, errlen) : rc;
+}
+
+int definition_set_load(struct migration_set *set, const char *dir, char *err, size_t errlen)
+{
+    return set_load(set, dir, 2, "a definition file", err, errlen);
 }
 
 void migration_set_free(struct migration_set *set)
@@ -149,8 +201,8 @@ void migration_set_free(struct migration_set *set)
         free(set->items[i].sql);
     }
     free(set->items);
-    set->items = NULL;
-    set->count = 0;
+    free(set->restated);
+    memset(set, 0, sizeof *set);
 }
 
 int migration_set_latest(const struct migration_set *set)
@@ -163,26 +215,52 @@ static int exec_ok(PGconn *conn, const char *sql, FILE *out, const char *what)
 {
     PGresult *r = PQexec(conn, sql);
     ExecStatusType st = PQresultStatus(r);
-    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    /* A migration may hold only comments now (see restated). */
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY;
     if (!ok)
         fprintf(out, "%s: %s", what, PQerrorMessage(conn));
     PQclear(r);
     return ok ? 0 : -1;
 }
 
-static const char migrate_table_sql[] =
+/* Runs sql with n text parameters; 0, or -1 after printing what failed. */
+static int exec_params_ok(PGconn *conn, const char *sql, int n, const char *const *params, FILE *out,
+                          const char *what)
+{
+    PGresult *r = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        fprintf(out, "%s: %s", what, PQerrorMessage(conn));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static const char migrate_tables_sql[] =
     "SET client_min_messages = warning;"
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version integer PRIMARY KEY,"
     " name text NOT NULL,"
     " checksum text NOT NULL,"
+    " applied_at timestamptz NOT NULL DEFAULT now());"
+    "CREATE TABLE IF NOT EXISTS schema_definitions ("
+    " name text PRIMARY KEY,"
+    " checksum text NOT NULL,"
     " applied_at timestamptz NOT NULL DEFAULT now())";
 
-/* Applied versions and checksums, checked against the files. Returns the
- * result (caller clears) or NULL after printing the problem. */
-static PGresult *migrate_applied(PGconn *conn, const struct migration_set *set, FILE *out)
+static int is_restated(const struct migration_set *set, int version, const char *checksum)
 {
-    if (exec_ok(conn, migrate_table_sql, out, "schema_migrations") != 0)
+    for (size_t i = 0; i < set->restated_count; i++)
+        if (set->restated[i].version == version && strcmp(set->restated[i].checksum, checksum) == 0)
+            return 1;
+    return 0;
+}
+
+/* Applied versions and checksums, checked against the files. A checksum
+ * that restated accepts is replaced by the file's when fix is set. Returns
+ * the result (caller clears) or NULL after printing the problem. */
+static PGresult *migrate_applied(PGconn *conn, const struct migration_set *set, int fix, FILE *out)
+{
+    if (exec_ok(conn, migrate_tables_sql, out, "schema_migrations") != 0)
         return NULL;
     PGresult *r = PQexec(conn, "SELECT version, checksum, name FROM schema_migrations ORDER BY 1");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -192,6 +270,7 @@ static PGresult *migrate_applied(PGconn *conn, const struct migration_set *set, 
     }
     for (int row = 0; row < PQntuples(r); row++) {
         int version = atoi(PQgetvalue(r, row, 0));
+        const char *recorded = PQgetvalue(r, row, 1);
         const struct migration *m = NULL;
         for (size_t i = 0; i < set->count; i++)
             if (set->items[i].version == version)
@@ -202,11 +281,24 @@ static PGresult *migrate_applied(PGconn *conn, const struct migration_set *set, 
             PQclear(r);
             return NULL;
         }
-        if (strcmp(m->checksum, PQgetvalue(r, row, 1)) != 0) {
+        if (strcmp(m->checksum, recorded) == 0)
+            continue;
+        if (!is_restated(set, version, recorded)) {
             fprintf(out, "migration %s changed after it was applied (checksum %.12s, now %.12s)\n",
-                    m->name, PQgetvalue(r, row, 1), m->checksum);
+                    m->name, recorded, m->checksum);
             PQclear(r);
             return NULL;
+        }
+        if (fix) {
+            char v[16];
+            snprintf(v, sizeof v, "%d", version);
+            const char *params[] = {m->checksum, v};
+            if (exec_params_ok(conn, "UPDATE schema_migrations SET checksum = $1 WHERE version = $2", 2,
+                               params, out, m->name) != 0) {
+                PQclear(r);
+                return NULL;
+            }
+            fprintf(out, "restated %s\n", m->name);
         }
     }
     return r;
@@ -228,39 +320,66 @@ static int migrate_lock(PGconn *conn, FILE *out, int lock)
     return exec_ok(conn, sql, out, lock ? "advisory lock" : "advisory unlock");
 }
 
-int migrate_status(PGconn *conn, const struct migration_set *set, FILE *out)
+/* The recorded checksums of the definition files (caller clears), or NULL. */
+static PGresult *definitions_recorded(PGconn *conn, FILE *out)
 {
-    if (migrate_lock(conn, out, 1) != 0)
-        return -1;
-    PGresult *applied = migrate_applied(conn, set, out);
-    migrate_lock(conn, out, 0);
-    if (!applied)
-        return -1;
-    for (size_t i = 0; i < set->count; i++)
-        fprintf(out, "%-8s %s\n", is_applied(applied, set->items[i].version) ? "applied" : "pending",
-                set->items[i].name);
-    PQclear(applied);
+    PGresult *r = PQexec(conn, "SELECT name, checksum FROM schema_definitions");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    fprintf(out, "reading schema_definitions: %s", PQerrorMessage(conn));
+    PQclear(r);
+    return NULL;
+}
+
+static int definition_current(const PGresult *recorded, const struct migration *d)
+{
+    for (int row = 0; row < PQntuples(recorded); row++)
+        if (strcmp(PQgetvalue(recorded, row, 0), d->name) == 0)
+            return strcmp(PQgetvalue(recorded, row, 1), d->checksum) == 0;
     return 0;
 }
 
+int migrate_status(PGconn *conn, const struct migration_set *migrations,
+                   const struct migration_set *definitions, FILE *out)
+{
+    if (migrate_lock(conn, out, 1) != 0)
+        return -1;
+    PGresult *applied = migrate_applied(conn, migrations, 0, out);
+    PGresult *recorded = applied ? definitions_recorded(conn, out) : NULL;
+    migrate_lock(conn, out, 0);
+    if (!recorded) {
+        PQclear(applied);
+        return -1;
+    }
+    for (size_t i = 0; i < migrations->count; i++)
+        fprintf(out, "%-8s %s\n",
+                is_applied(applied, migrations->items[i].version) ? "applied" : "pending",
+                migrations->items[i].name);
+    for (size_t i = 0; i < definitions->count; i++)
+        fprintf(out, "%-8s schema/%s\n",
+                definition_current(recorded, &definitions->items[i]) ? "current" : "changed",
+                definitions->items[i].name);
+    PQclear(applied);
+    PQclear(recorded);
+    return 0;
+}
+
+/* Bodies are checked when called: see migrate.h. */
+static const char migrate_begin_sql[] = "BEGIN; SET LOCAL check_function_bodies = off";
+
 static int migrate_apply(PGconn *conn, const struct migration *m, FILE *out)
 {
-    if (exec_ok(conn, "BEGIN", out, m->name) != 0)
+    if (exec_ok(conn, migrate_begin_sql, out, m->name) != 0)
         return -1;
     if (exec_ok(conn, m->sql, out, m->name) != 0)
         goto failed;
     char version[16];
     snprintf(version, sizeof version, "%d", m->version);
     const char *params[] = {version, m->name, m->checksum};
-    PGresult *r = PQexecParams(conn,
-                               "INSERT INTO schema_migrations (version, name, checksum) "
-                               "VALUES ($1, $2, $3)",
-                               3, NULL, params, NULL, NULL, 0);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
-        fprintf(out, "%s: recording: %s", m->name, PQerrorMessage(conn));
-    PQclear(r);
-    if (!ok || exec_ok(conn, "COMMIT", out, m->name) != 0)
+    if (exec_params_ok(conn,
+                       "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                       3, params, out, m->name) != 0 ||
+        exec_ok(conn, "COMMIT", out, m->name) != 0)
         goto failed;
     fprintf(out, "applied  %s\n", m->name);
     return 0;
@@ -269,19 +388,55 @@ failed:
     return -1;
 }
 
-int migrate_up(PGconn *conn, const struct migration_set *set, FILE *out)
+/* Every definition file whose checksum differs from the recorded one, in
+ * name order, in one transaction: a database has all of this build's
+ * definitions or none of them. */
+static int definitions_apply(PGconn *conn, const struct migration_set *definitions, FILE *out)
+{
+    PGresult *recorded = definitions_recorded(conn, out);
+    if (!recorded)
+        return -1;
+    int rc = 0, began = 0;
+    for (size_t i = 0; rc == 0 && i < definitions->count; i++) {
+        const struct migration *d = &definitions->items[i];
+        if (definition_current(recorded, d))
+            continue;
+        if (!began && (rc = exec_ok(conn, migrate_begin_sql, out, d->name)) == 0)
+            began = 1;
+        const char *params[] = {d->name, d->checksum};
+        if (rc == 0)
+            rc = exec_ok(conn, d->sql, out, d->name);
+        if (rc == 0)
+            rc = exec_params_ok(conn,
+                                "INSERT INTO schema_definitions (name, checksum) VALUES ($1, $2) "
+                                "ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, "
+                                "applied_at = now()",
+                                2, params, out, d->name);
+        if (rc == 0)
+            fprintf(out, "defined  schema/%s\n", d->name);
+    }
+    PQclear(recorded);
+    if (began)
+        rc = exec_ok(conn, rc == 0 ? "COMMIT" : "ROLLBACK", out, "schema definitions") == 0 ? rc : -1;
+    return rc;
+}
+
+int migrate_up(PGconn *conn, const struct migration_set *migrations,
+               const struct migration_set *definitions, FILE *out)
 {
     if (migrate_lock(conn, out, 1) != 0)
         return -1;
     int rc = 0;
-    PGresult *applied = migrate_applied(conn, set, out);
+    PGresult *applied = migrate_applied(conn, migrations, 1, out);
     if (!applied)
         rc = -1;
-    for (size_t i = 0; rc == 0 && i < set->count; i++) {
-        if (!is_applied(applied, set->items[i].version))
-            rc = migrate_apply(conn, &set->items[i], out);
+    for (size_t i = 0; rc == 0 && i < migrations->count; i++) {
+        if (!is_applied(applied, migrations->items[i].version))
+            rc = migrate_apply(conn, &migrations->items[i], out);
     }
     PQclear(applied);
+    if (rc == 0)
+        rc = definitions_apply(conn, definitions, out);
     migrate_lock(conn, out, 0);
     return rc;
 }

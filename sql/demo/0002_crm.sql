@@ -15,11 +15,7 @@
 -- is skipped when project JS-2024-001 already exists.
 
 -- Claims are loaded with the times they were reported, verified and
--- revoked, so that figures "as of" a past date show what was known then:
--- d + days at hour o'clock China Standard Time, never later than now.
-CREATE FUNCTION pg_temp.demo_at(d date, days integer, hour integer) RETURNS timestamptz
-LANGUAGE sql STABLE AS
-$$ SELECT least(now(), ((d + days)::timestamp + make_interval(hours => hour)) AT TIME ZONE 'Asia/Shanghai') $$;
+-- revoked: pg_temp.demo_at of 0000_helpers.sql.
 
 -- ---- users ----
 

@@ -35,10 +35,7 @@
 -- later year the demo adds that year and keeps the earlier ones as history.
 -- Skipped in 2024 and before: 2024 is the demo's history.
 
--- d + days at hour o'clock China Standard Time, never later than now (0002's).
-CREATE OR REPLACE FUNCTION pg_temp.demo_at(d date, days integer, hour integer) RETURNS timestamptz
-LANGUAGE sql STABLE AS
-$$ SELECT least(now(), ((d + days)::timestamp + make_interval(hours => hour)) AT TIME ZONE 'Asia/Shanghai') $$;
+-- Claims' moments: pg_temp.demo_at of 0000_helpers.sql.
 
 DO $demo$
 DECLARE

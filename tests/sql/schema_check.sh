@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# sql.schema: the schema an empty database gets from the migrations, dumped
+# sql.schema: the schema an empty database gets from the migrations and the
+# definitions of sql/schema, dumped
 # with pg_dump --schema-only and compared with the committed snapshot
 # tests/sql/schema.snapshot, so that every change to tables, functions,
 # views, policies, triggers and grants shows in review (as Rails'

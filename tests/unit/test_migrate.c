@@ -274,7 +274,7 @@ static void test_migrate_large_file_read_whole(void **state)
 static void test_migrate_latest_of_empty_set(void **state)
 {
     (void)state;
-    struct migration_set set = {NULL, 0};
+    struct migration_set set = {0};
     assert_int_equal(migration_set_latest(&set), 0);
 }
 

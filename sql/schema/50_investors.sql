@@ -1,0 +1,211 @@
+-- Investors and their contacts: rules and the /investors and /contacts routes.
+--
+-- Repeatable definitions, applied after the migrations whenever this file changes
+-- (sql/schema/README.md).
+
+
+-- Name search over a large table: row-level security keeps ILIKE (not
+-- leakproof) out of index scans, so the trigram index is used here, as the
+-- owner, with the caller's scope applied explicitly; the page query then
+-- filters by these ids as the caller, under row-level security as usual.
+CREATE OR REPLACE FUNCTION investor_ids_named(q text, p_after bigint, p_limit integer) RETURNS SETOF bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+BEGIN
+    -- The first matches after the cursor, in id order: the planner walks the
+    -- primary key when matches are many, the trigram index when they are few.
+    RETURN QUERY EXECUTE
+        'SELECT id FROM investor WHERE name ILIKE like_text($1) AND crm_in_scope(unit_path)
+            AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3'
+        USING q, p_after, p_limit;
+END
+$fn$;
+
+-- ---- investors ----
+CREATE OR REPLACE FUNCTION investor_json(i investor) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', i.id, 'unit_id', i.unit_id, 'name', i.name, 'uscc', i.uscc,
+        'origin_region', i.origin_region, 'industry', i.industry, 'chain_role', i.chain_role,
+        'notes', i.notes, 'created_at', i.created_at, 'updated_at', i.updated_at, 'version', i.version)
+$$;
+
+CREATE OR REPLACE FUNCTION investors_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $fn$
+DECLARE
+    ids bigint[] := investor_ids_page(f, p_after, p_limit + 1);
+    next bigint;
+    page text;
+BEGIN
+    IF cardinality(ids) > p_limit THEN
+        next := ids[p_limit];
+        ids := ids[1:p_limit];
+    END IF;
+    SELECT json_build_object('items', coalesce(json_agg(investor_json(i) ORDER BY i.id), '[]'),
+                             'next_after', next)::text
+      INTO page
+      FROM investor i
+     WHERE i.id = ANY (ids);
+    RETURN page;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION investors_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT investor_json(i)::text FROM investor i WHERE i.id = p_id $$;
+
+CREATE OR REPLACE FUNCTION investors_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    i investor;
+BEGIN
+    INSERT INTO investor (unit_id, name, uscc, origin_region, industry, chain_role, notes, created_by)
+    VALUES ((b ->> 'unit_id')::bigint, b ->> 'name', nullif(b ->> 'uscc', ''),
+            coalesce(b ->> 'origin_region', ''), coalesce(b ->> 'industry', ''),
+            coalesce(b ->> 'chain_role', 'none'), coalesce(b ->> 'notes', ''), crm_caller_user())
+    RETURNING * INTO i;
+    RETURN investor_json(i)::text;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION investors_update(p_id bigint, p_version integer, b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    i investor;
+BEGIN
+    UPDATE investor SET
+        unit_id = CASE WHEN b ? 'unit_id' THEN (b ->> 'unit_id')::bigint ELSE unit_id END,
+        name = CASE WHEN b ? 'name' THEN b ->> 'name' ELSE name END,
+        uscc = CASE WHEN b ? 'uscc' THEN nullif(b ->> 'uscc', '') ELSE uscc END,
+        origin_region = CASE WHEN b ? 'origin_region' THEN b ->> 'origin_region' ELSE origin_region END,
+        industry = CASE WHEN b ? 'industry' THEN b ->> 'industry' ELSE industry END,
+        chain_role = CASE WHEN b ? 'chain_role' THEN b ->> 'chain_role' ELSE chain_role END,
+        notes = CASE WHEN b ? 'notes' THEN b ->> 'notes' ELSE notes END
+     WHERE id = p_id AND version = p_version
+    RETURNING * INTO i;
+    RETURN CASE WHEN FOUND THEN investor_json(i)::text END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION investors_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
+$$ SELECT version FROM investor WHERE id = p_id $$;
+
+CREATE OR REPLACE FUNCTION investors_delete(p_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE feature_not_supported USING MESSAGE = 'investors are not deleted';
+END
+$$;
+
+-- ---- contacts ----
+CREATE OR REPLACE FUNCTION contact_json(c contact) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', c.id, 'investor_id', c.investor_id, 'name', c.name,
+        'title', c.title, 'phone', c.phone, 'email', c.email, 'notes', c.notes,
+        'created_at', c.created_at)
+$$;
+
+-- NULL (404) when the investor is not visible: a caller learns nothing of
+-- another unit's investors, not even that they have no contacts.
+CREATE OR REPLACE FUNCTION contacts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    page text;
+BEGIN
+    EXECUTE $q$
+            WITH visible AS (SELECT 1 FROM investor WHERE id = ($1 ->> 'investor_id')::bigint),
+            page AS (
+                SELECT c.id, contact_json(c) AS j FROM contact c
+                 WHERE ($2 IS NULL OR c.id > $2)
+                   AND ($1 ->> 'investor_id' IS NULL OR c.investor_id = ($1 ->> 'investor_id')::bigint)
+                 ORDER BY c.id LIMIT $3 + 1),
+            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+            SELECT CASE WHEN $1 ->> 'investor_id' IS NULL OR EXISTS (SELECT 1 FROM visible) THEN
+                   json_build_object(
+                       'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+                       'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+                   END
+              FROM numbered
+    $q$ INTO page USING f, p_after, p_limit;
+    RETURN page;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION contacts_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT contact_json(c)::text FROM contact c WHERE c.id = p_id $$;
+
+CREATE OR REPLACE FUNCTION contacts_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    c contact;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM investor WHERE id = (b ->> 'investor_id')::bigint) THEN
+        RAISE EXCEPTION 'no such investor' USING ERRCODE = 'CR404';
+    END IF;
+    INSERT INTO contact (investor_id, name, title, phone, email, notes)
+    VALUES ((b ->> 'investor_id')::bigint, b ->> 'name', coalesce(b ->> 'title', ''),
+            coalesce(b ->> 'phone', ''), coalesce(b ->> 'email', ''), coalesce(b ->> 'notes', ''))
+    RETURNING * INTO c;
+    RETURN contact_json(c)::text;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION contacts_update(p_id bigint, p_version integer, b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE feature_not_supported USING MESSAGE = 'contacts are replaced, not changed';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION contacts_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
+$$ SELECT 1 FROM contact WHERE id = p_id $$;
+
+CREATE OR REPLACE FUNCTION contacts_delete(p_id bigint) RETURNS bigint LANGUAGE sql AS
+$$ DELETE FROM contact WHERE id = p_id RETURNING id $$;
+
+-- 7. Investors had the list's problem of 4 (0004): a unit filter on
+--    investors under the row-level policy is not leakproof, so it was never
+--    an index condition, and a township's first page of investors walked the
+--    whole table (91 ms at 100,000 investors). The page's ids are now chosen
+--    as in 4, from the GIN index of the unit the page is drawn from, and the
+--    investors read by id under the policy. The answer is unchanged.
+CREATE OR REPLACE FUNCTION investor_ids_page(f jsonb, p_after bigint, p_limit integer) RETURNS bigint[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    v_unit bigint := crm_page_unit(f);
+    cond text := 'i.unit_path @> ARRAY[$4]';
+    ids bigint[];
+BEGIN
+    IF v_unit IS NULL THEN
+        RETURN '{}';
+    END IF;
+    IF f ? 'q' THEN cond := cond || ' AND i.id IN (SELECT investor_ids_named($1 ->> ''q'', $2, $3))'; END IF;
+    IF f ? 'industry' THEN cond := cond || ' AND i.industry = ($1 ->> ''industry'')'; END IF;
+    IF f ? 'chain_role' THEN cond := cond || ' AND i.chain_role = ($1 ->> ''chain_role'')'; END IF;
+    IF f ? 'uscc' THEN cond := cond || ' AND i.uscc = ($1 ->> ''uscc'')'; END IF;
+    IF p_after IS NOT NULL THEN cond := cond || ' AND i.id > $2'; END IF;
+    EXECUTE format($q$
+        SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM (
+            SELECT i.id FROM investor i WHERE %s ORDER BY i.id LIMIT $3) x
+    $q$, cond) INTO ids USING f, p_after, p_limit, v_unit;
+    RETURN ids;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION investor_ids_page(jsonb, bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION investor_ids_page(jsonb, bigint, integer) TO crm_app;
+
+-- ---- 7. what a taken code tells a township ----
+
+-- Project codes and credit codes are unique across the deployment, so a
+-- township that sends a taken one learns that it is taken; decided
+-- deliberately: a project code is the county's ledger number (a 409 on
+-- `code` says only that the number is used), and a credit code names a
+-- company that another unit already works with, which the bureau should
+-- know (two townships courting one investor): the 409 says so, without
+-- naming the other unit or record, and the attempt is in the log.
+CREATE OR REPLACE FUNCTION investor_uscc_taken() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
+BEGIN
+    IF NEW.uscc IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.uscc IS DISTINCT FROM OLD.uscc)
+       AND EXISTS (SELECT 1 FROM investor i WHERE i.uscc = NEW.uscc AND i.id IS DISTINCT FROM NEW.id) THEN
+        RAISE unique_violation USING COLUMN = 'uscc',
+              MESSAGE = 'this company is already an investor of the county (another unit''s record, or yours): ask the investment bureau';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER investor_uscc_taken BEFORE INSERT OR UPDATE OF uscc ON investor
+    FOR EACH ROW EXECUTE FUNCTION investor_uscc_taken();

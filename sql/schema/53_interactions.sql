@@ -1,0 +1,158 @@
+-- Interactions (meetings with investors) and the leaders present: the /interactions routes.
+--
+-- Repeatable definitions, applied after the migrations whenever this file changes
+-- (sql/schema/README.md).
+
+
+CREATE OR REPLACE FUNCTION interaction_rules() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
+BEGIN
+    IF NEW.occurred_on > crm_today() THEN
+        RAISE check_violation USING MESSAGE = 'an interaction is logged once it happened', COLUMN = 'occurred_on';
+    END IF;
+    IF NEW.project_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM project WHERE id = NEW.project_id AND unit_path @> ARRAY[NEW.unit_id]) THEN
+        RAISE check_violation USING MESSAGE = 'the project belongs to another unit', COLUMN = 'project_id';
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        NEW.created_by := coalesce(crm_caller_user(), NEW.created_by);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER interaction_rules BEFORE INSERT OR UPDATE ON interaction
+    FOR EACH ROW EXECUTE FUNCTION interaction_rules();
+
+CREATE OR REPLACE FUNCTION interaction_leader_rules() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM app_user WHERE id = NEW.leader_id AND role = 'leader') THEN
+        RAISE check_violation USING MESSAGE = 'a leader present must be a user with the leader role',
+              COLUMN = 'leader_ids';
+    END IF;
+    SELECT unit_path INTO NEW.unit_path FROM interaction WHERE id = NEW.interaction_id;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER interaction_leader_rules BEFORE INSERT OR UPDATE ON interaction_leader
+    FOR EACH ROW EXECUTE FUNCTION interaction_leader_rules();
+
+-- An interaction is progress on its project.
+CREATE OR REPLACE FUNCTION interaction_progress() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
+BEGIN
+    IF NEW.project_id IS NOT NULL THEN
+        UPDATE project SET last_progress_at = now() WHERE id = NEW.project_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER interaction_progress AFTER INSERT ON interaction
+    FOR EACH ROW EXECUTE FUNCTION interaction_progress();
+
+-- ---- interactions ----
+CREATE OR REPLACE FUNCTION interaction_json(i interaction) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', i.id, 'unit_id', i.unit_id, 'project_id', i.project_id,
+        'investor_id', i.investor_id, 'kind', i.kind, 'occurred_on', i.occurred_on,
+        'place', i.place, 'summary', i.summary,
+        'leader_ids', coalesce((SELECT jsonb_agg(l.leader_id ORDER BY l.leader_id)
+                                  FROM interaction_leader l WHERE l.interaction_id = i.id), '[]'),
+        'participants', to_jsonb(i.participants), 'next_step', i.next_step,
+        'next_step_due', i.next_step_due, 'created_by', i.created_by, 'created_at', i.created_at,
+        'updated_at', i.updated_at, 'version', i.version)
+$$;
+
+CREATE OR REPLACE FUNCTION interactions_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    page text;
+BEGIN
+    EXECUTE $q$
+            WITH page AS (
+                SELECT i.id, interaction_json(i) AS j FROM interaction i
+                 WHERE ($2 IS NULL OR i.id > $2)
+                   AND ($1 ->> 'unit_id' IS NULL OR i.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+                   AND ($1 ->> 'project_id' IS NULL OR i.project_id = ($1 ->> 'project_id')::bigint)
+                   AND ($1 ->> 'investor_id' IS NULL OR i.investor_id = ($1 ->> 'investor_id')::bigint)
+                   AND ($1 ->> 'kind' IS NULL OR i.kind = $1 ->> 'kind')
+                   AND ($1 ->> 'leader_id' IS NULL OR EXISTS (
+                           SELECT 1 FROM interaction_leader l WHERE l.interaction_id = i.id
+                              AND l.leader_id = ($1 ->> 'leader_id')::bigint))
+                   AND ($1 ->> 'year' IS NULL OR extract(year FROM i.occurred_on) = ($1 ->> 'year')::int)
+                   AND ($1 ->> 'q' IS NULL OR i.summary ILIKE like_text($1 ->> 'q'))
+                 ORDER BY i.id LIMIT $3 + 1),
+            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+            SELECT json_build_object(
+                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+              FROM numbered
+    $q$ INTO page USING f, p_after, p_limit;
+    RETURN page;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION interactions_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT interaction_json(i)::text FROM interaction i WHERE i.id = p_id $$;
+
+CREATE OR REPLACE FUNCTION interaction_set_leaders(p_id bigint, p_leaders jsonb) RETURNS void
+LANGUAGE sql AS $$
+    DELETE FROM interaction_leader WHERE interaction_id = p_id;
+    INSERT INTO interaction_leader (interaction_id, leader_id)
+    SELECT DISTINCT p_id, value::text::bigint FROM jsonb_array_elements(p_leaders);
+$$;
+
+CREATE OR REPLACE FUNCTION interactions_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    i interaction;
+BEGIN
+    INSERT INTO interaction (unit_id, project_id, investor_id, kind, occurred_on, place, summary,
+                             participants, next_step, next_step_due)
+    VALUES ((b ->> 'unit_id')::bigint, (b ->> 'project_id')::bigint, (b ->> 'investor_id')::bigint,
+            b ->> 'kind', (b ->> 'occurred_on')::date, coalesce(b ->> 'place', ''), b ->> 'summary',
+            coalesce(ARRAY(SELECT jsonb_array_elements_text(b -> 'participants')), '{}'),
+            coalesce(b ->> 'next_step', ''), (b ->> 'next_step_due')::date)
+    RETURNING * INTO i;
+    IF b ? 'leader_ids' THEN
+        PERFORM interaction_set_leaders(i.id, b -> 'leader_ids');
+    END IF;
+    RETURN interaction_json(i)::text;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION interactions_update(p_id bigint, p_version integer, b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    i interaction;
+BEGIN
+    UPDATE interaction SET
+        kind = CASE WHEN b ? 'kind' THEN b ->> 'kind' ELSE kind END,
+        occurred_on = CASE WHEN b ? 'occurred_on' THEN (b ->> 'occurred_on')::date ELSE occurred_on END,
+        place = CASE WHEN b ? 'place' THEN b ->> 'place' ELSE place END,
+        summary = CASE WHEN b ? 'summary' THEN b ->> 'summary' ELSE summary END,
+        participants = CASE WHEN b ? 'participants'
+                            THEN ARRAY(SELECT jsonb_array_elements_text(b -> 'participants'))
+                            ELSE participants END,
+        next_step = CASE WHEN b ? 'next_step' THEN b ->> 'next_step' ELSE next_step END,
+        next_step_due = CASE WHEN b ? 'next_step_due' THEN (b ->> 'next_step_due')::date
+                             ELSE next_step_due END
+     WHERE id = p_id AND version = p_version
+    RETURNING * INTO i;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    IF b ? 'leader_ids' THEN
+        PERFORM interaction_set_leaders(i.id, b -> 'leader_ids');
+    END IF;
+    RETURN interaction_json(i)::text;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION interactions_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
+$$ SELECT version FROM interaction WHERE id = p_id $$;
+
+CREATE OR REPLACE FUNCTION interactions_delete(p_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE feature_not_supported USING MESSAGE = 'interactions are kept';
+END
+$$;

@@ -1,0 +1,108 @@
+-- Problems raised on projects: the /problems routes.
+--
+-- Repeatable definitions, applied after the migrations whenever this file changes
+-- (sql/schema/README.md).
+
+
+CREATE OR REPLACE FUNCTION problem_rules() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
+BEGIN
+    SELECT unit_path INTO NEW.unit_path FROM project WHERE id = NEW.project_id;
+    IF NEW.unit_path IS NULL THEN
+        RAISE foreign_key_violation USING MESSAGE = 'project does not exist', COLUMN = 'project_id';
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        NEW.created_by := coalesce(crm_caller_user(), NEW.created_by);
+    END IF;
+    IF NEW.status IN ('resolved', 'closed') AND (TG_OP = 'INSERT' OR OLD.status NOT IN ('resolved', 'closed')) THEN
+        NEW.resolved_at := now();
+    ELSIF NEW.status IN ('open', 'in_progress') THEN
+        NEW.resolved_at := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER problem_rules BEFORE INSERT OR UPDATE ON problem FOR EACH ROW EXECUTE FUNCTION problem_rules();
+
+-- ---- problems ----
+CREATE OR REPLACE FUNCTION problem_json(p problem) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('id', p.id, 'project_id', p.project_id, 'owner_unit_id', p.owner_unit_id,
+        'title', p.title, 'description', p.description, 'due_on', p.due_on, 'level', p.level,
+        'status', p.status, 'overdue', p.status IN ('open', 'in_progress') AND p.due_on < crm_today(),
+        'resolved_at', p.resolved_at, 'created_by', p.created_by, 'created_at', p.created_at,
+        'updated_at', p.updated_at, 'version', p.version)
+$$;
+
+CREATE OR REPLACE FUNCTION problems_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    page text;
+BEGIN
+    EXECUTE $q$
+            WITH page AS (
+                SELECT p.id, problem_json(p) AS j FROM problem p
+                 WHERE ($2 IS NULL OR p.id > $2)
+                   AND ($1 ->> 'unit_id' IS NULL OR p.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+                   AND ($1 ->> 'project_id' IS NULL OR p.project_id = ($1 ->> 'project_id')::bigint)
+                   AND ($1 ->> 'owner_unit_id' IS NULL OR p.owner_unit_id = ($1 ->> 'owner_unit_id')::bigint)
+                   AND ($1 ->> 'status' IS NULL OR p.status = $1 ->> 'status')
+                   AND ($1 ->> 'level' IS NULL OR p.level = ($1 ->> 'level')::int)
+                   AND ($1 ->> 'overdue' IS NULL OR (p.status IN ('open', 'in_progress') AND p.due_on < crm_today())
+                                                   = ($1 ->> 'overdue')::boolean)
+                 ORDER BY p.id LIMIT $3 + 1),
+            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+            SELECT json_build_object(
+                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+              FROM numbered
+    $q$ INTO page USING f, p_after, p_limit;
+    RETURN page;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION problems_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT problem_json(p)::text FROM problem p WHERE p.id = p_id $$;
+
+CREATE OR REPLACE FUNCTION problems_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    p problem;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM project WHERE id = (b ->> 'project_id')::bigint) THEN
+        RAISE foreign_key_violation USING MESSAGE = 'no such project', COLUMN = 'project_id';
+    END IF;
+    INSERT INTO problem (project_id, owner_unit_id, title, description, due_on, level, status)
+    VALUES ((b ->> 'project_id')::bigint, (b ->> 'owner_unit_id')::bigint, b ->> 'title',
+            coalesce(b ->> 'description', ''), (b ->> 'due_on')::date,
+            coalesce((b ->> 'level')::smallint, 1), coalesce(b ->> 'status', 'open'))
+    RETURNING * INTO p;
+    RETURN problem_json(p)::text;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION problems_update(p_id bigint, p_version integer, b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    p problem;
+BEGIN
+    UPDATE problem SET
+        owner_unit_id = CASE WHEN b ? 'owner_unit_id' THEN (b ->> 'owner_unit_id')::bigint ELSE owner_unit_id END,
+        title = CASE WHEN b ? 'title' THEN b ->> 'title' ELSE title END,
+        description = CASE WHEN b ? 'description' THEN b ->> 'description' ELSE description END,
+        due_on = CASE WHEN b ? 'due_on' THEN (b ->> 'due_on')::date ELSE due_on END,
+        level = CASE WHEN b ? 'level' THEN (b ->> 'level')::smallint ELSE level END,
+        status = CASE WHEN b ? 'status' THEN b ->> 'status' ELSE status END
+     WHERE id = p_id AND version = p_version
+    RETURNING * INTO p;
+    RETURN CASE WHEN FOUND THEN problem_json(p)::text END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION problems_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
+$$ SELECT version FROM problem WHERE id = p_id $$;
+
+CREATE OR REPLACE FUNCTION problems_delete(p_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE feature_not_supported USING MESSAGE = 'problems are closed, not deleted';
+END
+$$;
