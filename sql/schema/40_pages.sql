@@ -1,4 +1,5 @@
--- What every collection route shares: text search patterns and the unit filter of a page.
+-- What every collection route shares: the page skeleton, text search patterns and the unit
+-- filter of a page.
 --
 -- Repeatable definitions, applied after the migrations whenever this file changes
 -- (sql/schema/README.md).
@@ -36,3 +37,35 @@ BEGIN
 END
 $$;
 REVOKE EXECUTE ON FUNCTION crm_page_unit(jsonb) FROM PUBLIC;
+
+-- The page of a collection: {"items": [...], "next_after": id or null}, the
+-- rows of table p_table (aliased r) whose id is after p_after and that
+-- p_where keeps, in id order, at most p_limit of them, each as p_json(r);
+-- next_after is the last id given when more rows follow. p_where reads the
+-- filters as $1 (jsonb), the cursor as $2 and the limit as $3; it is the
+-- caller's constant text, never the client's. Run with EXECUTE, so that the
+-- query is planned with the filters' values: planned blind, "(filter IS
+-- NULL OR ...)" looks selective and the planner sorts the whole table
+-- instead of walking the primary key. Row-level security applies: it runs
+-- as the caller.
+CREATE OR REPLACE FUNCTION page_json(p_table regclass, p_json regproc, p_where text, f jsonb,
+                                     p_after bigint, p_limit integer) RETURNS text
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    page text;
+BEGIN
+    EXECUTE format($q$
+            WITH page AS (
+                SELECT r.id, %s(r) AS j FROM %s r
+                 WHERE ($2 IS NULL OR r.id > $2)
+                   AND %s
+                 ORDER BY r.id LIMIT $3 + 1),
+            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
+            SELECT json_build_object(
+                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
+                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
+              FROM numbered
+    $q$, p_json, p_table, p_where) INTO page USING f, p_after, p_limit;
+    RETURN page;
+END
+$fn$;

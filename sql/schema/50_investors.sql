@@ -101,27 +101,13 @@ $$;
 -- NULL (404) when the investor is not visible: a caller learns nothing of
 -- another unit's investors, not even that they have no contacts.
 CREATE OR REPLACE FUNCTION contacts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE plpgsql STABLE AS $fn$
-DECLARE
-    page text;
-BEGIN
-    EXECUTE $q$
-            WITH visible AS (SELECT 1 FROM investor WHERE id = ($1 ->> 'investor_id')::bigint),
-            page AS (
-                SELECT c.id, contact_json(c) AS j FROM contact c
-                 WHERE ($2 IS NULL OR c.id > $2)
-                   AND ($1 ->> 'investor_id' IS NULL OR c.investor_id = ($1 ->> 'investor_id')::bigint)
-                 ORDER BY c.id LIMIT $3 + 1),
-            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-            SELECT CASE WHEN $1 ->> 'investor_id' IS NULL OR EXISTS (SELECT 1 FROM visible) THEN
-                   json_build_object(
-                       'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
-                       'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
-                   END
-              FROM numbered
-    $q$ INTO page USING f, p_after, p_limit;
-    RETURN page;
-END
+LANGUAGE sql STABLE AS $fn$
+SELECT CASE WHEN f ->> 'investor_id' IS NULL
+              OR EXISTS (SELECT 1 FROM investor WHERE id = (f ->> 'investor_id')::bigint) THEN
+       page_json('contact', 'contact_json', $w$
+           ($1 ->> 'investor_id' IS NULL OR r.investor_id = ($1 ->> 'investor_id')::bigint)
+       $w$, f, p_after, p_limit)
+       END
 $fn$;
 
 CREATE OR REPLACE FUNCTION contacts_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS

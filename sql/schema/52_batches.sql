@@ -31,26 +31,12 @@ CREATE OR REPLACE FUNCTION batch_json(b batch) RETURNS jsonb LANGUAGE sql STABLE
 $$;
 
 CREATE OR REPLACE FUNCTION batches_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE plpgsql STABLE AS $fn$
-DECLARE
-    page text;
-BEGIN
-    EXECUTE $q$
-            WITH page AS (
-                SELECT b.id, batch_json(b) AS j FROM batch b
-                 WHERE ($2 IS NULL OR b.id > $2)
-                   AND ($1 ->> 'unit_id' IS NULL OR b.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
-                   AND ($1 ->> 'kind' IS NULL OR b.kind = $1 ->> 'kind')
-                   AND ($1 ->> 'year' IS NULL OR extract(year FROM b.held_on) = ($1 ->> 'year')::int)
-                 ORDER BY b.id LIMIT $3 + 1),
-            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-            SELECT json_build_object(
-                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
-                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
-              FROM numbered
-    $q$ INTO page USING f, p_after, p_limit;
-    RETURN page;
-END
+LANGUAGE sql STABLE AS $fn$
+SELECT page_json('batch', 'batch_json', $w$
+       ($1 ->> 'unit_id' IS NULL OR r.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+   AND ($1 ->> 'kind' IS NULL OR r.kind = $1 ->> 'kind')
+   AND ($1 ->> 'year' IS NULL OR extract(year FROM r.held_on) = ($1 ->> 'year')::int)
+$w$, f, p_after, p_limit)
 $fn$;
 
 CREATE OR REPLACE FUNCTION batches_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS

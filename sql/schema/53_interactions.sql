@@ -66,32 +66,18 @@ CREATE OR REPLACE FUNCTION interaction_json(i interaction) RETURNS jsonb LANGUAG
 $$;
 
 CREATE OR REPLACE FUNCTION interactions_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE plpgsql STABLE AS $fn$
-DECLARE
-    page text;
-BEGIN
-    EXECUTE $q$
-            WITH page AS (
-                SELECT i.id, interaction_json(i) AS j FROM interaction i
-                 WHERE ($2 IS NULL OR i.id > $2)
-                   AND ($1 ->> 'unit_id' IS NULL OR i.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
-                   AND ($1 ->> 'project_id' IS NULL OR i.project_id = ($1 ->> 'project_id')::bigint)
-                   AND ($1 ->> 'investor_id' IS NULL OR i.investor_id = ($1 ->> 'investor_id')::bigint)
-                   AND ($1 ->> 'kind' IS NULL OR i.kind = $1 ->> 'kind')
-                   AND ($1 ->> 'leader_id' IS NULL OR EXISTS (
-                           SELECT 1 FROM interaction_leader l WHERE l.interaction_id = i.id
-                              AND l.leader_id = ($1 ->> 'leader_id')::bigint))
-                   AND ($1 ->> 'year' IS NULL OR extract(year FROM i.occurred_on) = ($1 ->> 'year')::int)
-                   AND ($1 ->> 'q' IS NULL OR i.summary ILIKE like_text($1 ->> 'q'))
-                 ORDER BY i.id LIMIT $3 + 1),
-            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-            SELECT json_build_object(
-                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
-                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
-              FROM numbered
-    $q$ INTO page USING f, p_after, p_limit;
-    RETURN page;
-END
+LANGUAGE sql STABLE AS $fn$
+SELECT page_json('interaction', 'interaction_json', $w$
+       ($1 ->> 'unit_id' IS NULL OR r.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+   AND ($1 ->> 'project_id' IS NULL OR r.project_id = ($1 ->> 'project_id')::bigint)
+   AND ($1 ->> 'investor_id' IS NULL OR r.investor_id = ($1 ->> 'investor_id')::bigint)
+   AND ($1 ->> 'kind' IS NULL OR r.kind = $1 ->> 'kind')
+   AND ($1 ->> 'leader_id' IS NULL OR EXISTS (
+           SELECT 1 FROM interaction_leader l WHERE l.interaction_id = r.id
+              AND l.leader_id = ($1 ->> 'leader_id')::bigint))
+   AND ($1 ->> 'year' IS NULL OR extract(year FROM r.occurred_on) = ($1 ->> 'year')::int)
+   AND ($1 ->> 'q' IS NULL OR r.summary ILIKE like_text($1 ->> 'q'))
+$w$, f, p_after, p_limit)
 $fn$;
 
 CREATE OR REPLACE FUNCTION interactions_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS

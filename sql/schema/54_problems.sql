@@ -35,30 +35,16 @@ CREATE OR REPLACE FUNCTION problem_json(p problem) RETURNS jsonb LANGUAGE sql ST
 $$;
 
 CREATE OR REPLACE FUNCTION problems_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE plpgsql STABLE AS $fn$
-DECLARE
-    page text;
-BEGIN
-    EXECUTE $q$
-            WITH page AS (
-                SELECT p.id, problem_json(p) AS j FROM problem p
-                 WHERE ($2 IS NULL OR p.id > $2)
-                   AND ($1 ->> 'unit_id' IS NULL OR p.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
-                   AND ($1 ->> 'project_id' IS NULL OR p.project_id = ($1 ->> 'project_id')::bigint)
-                   AND ($1 ->> 'owner_unit_id' IS NULL OR p.owner_unit_id = ($1 ->> 'owner_unit_id')::bigint)
-                   AND ($1 ->> 'status' IS NULL OR p.status = $1 ->> 'status')
-                   AND ($1 ->> 'level' IS NULL OR p.level = ($1 ->> 'level')::int)
-                   AND ($1 ->> 'overdue' IS NULL OR (p.status IN ('open', 'in_progress') AND p.due_on < crm_today())
-                                                   = ($1 ->> 'overdue')::boolean)
-                 ORDER BY p.id LIMIT $3 + 1),
-            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-            SELECT json_build_object(
-                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
-                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
-              FROM numbered
-    $q$ INTO page USING f, p_after, p_limit;
-    RETURN page;
-END
+LANGUAGE sql STABLE AS $fn$
+SELECT page_json('problem', 'problem_json', $w$
+       ($1 ->> 'unit_id' IS NULL OR r.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+   AND ($1 ->> 'project_id' IS NULL OR r.project_id = ($1 ->> 'project_id')::bigint)
+   AND ($1 ->> 'owner_unit_id' IS NULL OR r.owner_unit_id = ($1 ->> 'owner_unit_id')::bigint)
+   AND ($1 ->> 'status' IS NULL OR r.status = $1 ->> 'status')
+   AND ($1 ->> 'level' IS NULL OR r.level = ($1 ->> 'level')::int)
+   AND ($1 ->> 'overdue' IS NULL OR (r.status IN ('open', 'in_progress') AND r.due_on < crm_today())
+           = ($1 ->> 'overdue')::boolean)
+$w$, f, p_after, p_limit)
 $fn$;
 
 CREATE OR REPLACE FUNCTION problems_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS

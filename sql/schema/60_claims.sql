@@ -214,28 +214,14 @@ CREATE OR REPLACE FUNCTION start_json(s project_start) RETURNS jsonb LANGUAGE sq
 $$;
 
 CREATE OR REPLACE FUNCTION contracts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE plpgsql STABLE AS $fn$
-DECLARE
-    page text;
-BEGIN
-    EXECUTE $q$
-            WITH page AS (
-                SELECT c.id, contract_json(c) AS j FROM contract c
-                 WHERE ($2 IS NULL OR c.id > $2)
-                   AND ($1 ->> 'project_id' IS NULL OR c.project_id = ($1 ->> 'project_id')::bigint)
-                   AND ($1 ->> 'unit_id' IS NULL OR c.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
-                   AND ($1 ->> 'kind' IS NULL OR c.kind = $1 ->> 'kind')
-                   AND ($1 ->> 'state' IS NULL OR claim_state(c.verified_at, c.revoked_at) = $1 ->> 'state')
-                   AND ($1 ->> 'year' IS NULL OR extract(year FROM c.signed_on) = ($1 ->> 'year')::int)
-                 ORDER BY c.id LIMIT $3 + 1),
-            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-            SELECT json_build_object(
-                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
-                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
-              FROM numbered
-    $q$ INTO page USING f, p_after, p_limit;
-    RETURN page;
-END
+LANGUAGE sql STABLE AS $fn$
+SELECT page_json('contract', 'contract_json', $w$
+       ($1 ->> 'project_id' IS NULL OR r.project_id = ($1 ->> 'project_id')::bigint)
+   AND ($1 ->> 'unit_id' IS NULL OR r.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+   AND ($1 ->> 'kind' IS NULL OR r.kind = $1 ->> 'kind')
+   AND ($1 ->> 'state' IS NULL OR claim_state(r.verified_at, r.revoked_at) = $1 ->> 'state')
+   AND ($1 ->> 'year' IS NULL OR extract(year FROM r.signed_on) = ($1 ->> 'year')::int)
+$w$, f, p_after, p_limit)
 $fn$;
 
 CREATE OR REPLACE FUNCTION contracts_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
@@ -311,27 +297,13 @@ CREATE OR REPLACE FUNCTION contract_verify(p_id bigint) RETURNS text LANGUAGE sq
 $$ SELECT claim_verify('contract', p_id) $$;
 
 CREATE OR REPLACE FUNCTION starts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE plpgsql STABLE AS $fn$
-DECLARE
-    page text;
-BEGIN
-    EXECUTE $q$
-            WITH page AS (
-                SELECT s.id, start_json(s) AS j FROM project_start s
-                 WHERE ($2 IS NULL OR s.id > $2)
-                   AND ($1 ->> 'project_id' IS NULL OR s.project_id = ($1 ->> 'project_id')::bigint)
-                   AND ($1 ->> 'unit_id' IS NULL OR s.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
-                   AND ($1 ->> 'state' IS NULL OR claim_state(s.verified_at, s.revoked_at) = $1 ->> 'state')
-                   AND ($1 ->> 'year' IS NULL OR extract(year FROM s.started_on) = ($1 ->> 'year')::int)
-                 ORDER BY s.id LIMIT $3 + 1),
-            numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
-            SELECT json_build_object(
-                'items', coalesce(json_agg(j ORDER BY id) FILTER (WHERE n <= $3), '[]'),
-                'next_after', CASE WHEN count(*) > $3 THEN max(id) FILTER (WHERE n <= $3) END)::text
-              FROM numbered
-    $q$ INTO page USING f, p_after, p_limit;
-    RETURN page;
-END
+LANGUAGE sql STABLE AS $fn$
+SELECT page_json('project_start', 'start_json', $w$
+       ($1 ->> 'project_id' IS NULL OR r.project_id = ($1 ->> 'project_id')::bigint)
+   AND ($1 ->> 'unit_id' IS NULL OR r.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
+   AND ($1 ->> 'state' IS NULL OR claim_state(r.verified_at, r.revoked_at) = $1 ->> 'state')
+   AND ($1 ->> 'year' IS NULL OR extract(year FROM r.started_on) = ($1 ->> 'year')::int)
+$w$, f, p_after, p_limit)
 $fn$;
 
 CREATE OR REPLACE FUNCTION starts_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
