@@ -27,6 +27,8 @@ CREATE OR REPLACE FUNCTION investor_json(i investor) RETURNS jsonb LANGUAGE sql 
         'notes', i.notes, 'created_at', i.created_at, 'updated_at', i.updated_at, 'version', i.version)
 $$;
 
+-- A page: the ids (one more than asked, to know whether a next page
+-- exists), then their investors; generic plan as projects_page.
 CREATE OR REPLACE FUNCTION investors_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
 LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
@@ -141,12 +143,12 @@ $$ SELECT 1 FROM contact WHERE id = p_id $$;
 CREATE OR REPLACE FUNCTION contacts_delete(p_id bigint) RETURNS bigint LANGUAGE sql AS
 $$ DELETE FROM contact WHERE id = p_id RETURNING id $$;
 
--- 7. Investors had the list's problem of 4 (0004): a unit filter on
---    investors under the row-level policy is not leakproof, so it was never
---    an index condition, and a township's first page of investors walked the
---    whole table (91 ms at 100,000 investors). The page's ids are now chosen
---    as in 4, from the GIN index of the unit the page is drawn from, and the
---    investors read by id under the policy. The answer is unchanged.
+-- The ids of a page of investors, chosen as the owner from the GIN index of
+-- the unit the page is drawn from (crm_page_unit: within the caller's scope);
+-- investors_page then reads them by id under the policy. A unit filter
+-- under the row-level policy is not leakproof, so it would never be an index
+-- condition: a township's first page would walk the whole table (91 ms at
+-- 100,000 investors).
 CREATE OR REPLACE FUNCTION investor_ids_page(f jsonb, p_after bigint, p_limit integer) RETURNS bigint[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
 DECLARE
@@ -172,7 +174,7 @@ $fn$;
 REVOKE EXECUTE ON FUNCTION investor_ids_page(jsonb, bigint, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION investor_ids_page(jsonb, bigint, integer) TO crm_app;
 
--- ---- 7. what a taken code tells a township ----
+-- ---- what a taken code tells a township ----
 
 -- Project codes and credit codes are unique across the deployment, so a
 -- township that sends a taken one learns that it is taken; decided

@@ -372,6 +372,18 @@ SELECT p.id, p.code, p.name, p.unit_id, u.name AS unit_name,
   LEFT JOIN user_name l ON l.id = p.leader_id;
 GRANT SELECT ON project_out TO crm_app;
 
+-- The project a problem or a claim is created on, if the caller sees it;
+-- 'no such project' on project_id otherwise, before the insert's own
+-- checks could name it differently.
+CREATE OR REPLACE FUNCTION project_required(p_id bigint) RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM project WHERE id = p_id) THEN
+        RAISE foreign_key_violation USING MESSAGE = 'no such project', COLUMN = 'project_id';
+    END IF;
+    RETURN p_id;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION project_json(p project) RETURNS json LANGUAGE plpgsql STABLE AS $$
 DECLARE
     j json;

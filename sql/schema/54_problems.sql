@@ -54,9 +54,7 @@ CREATE OR REPLACE FUNCTION problems_create(b jsonb) RETURNS text LANGUAGE plpgsq
 DECLARE
     p problem;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM project WHERE id = (b ->> 'project_id')::bigint) THEN
-        RAISE foreign_key_violation USING MESSAGE = 'no such project', COLUMN = 'project_id';
-    END IF;
+    PERFORM project_required((b ->> 'project_id')::bigint);
     INSERT INTO problem (project_id, owner_unit_id, title, description, due_on, level, status)
     VALUES ((b ->> 'project_id')::bigint, (b ->> 'owner_unit_id')::bigint, b ->> 'title',
             coalesce(b ->> 'description', ''), (b ->> 'due_on')::date,

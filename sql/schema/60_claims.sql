@@ -231,9 +231,7 @@ CREATE OR REPLACE FUNCTION contracts_create(b jsonb) RETURNS text LANGUAGE plpgs
 DECLARE
     c contract;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM project WHERE id = (b ->> 'project_id')::bigint) THEN
-        RAISE foreign_key_violation USING MESSAGE = 'no such project', COLUMN = 'project_id';
-    END IF;
+    PERFORM project_required((b ->> 'project_id')::bigint);
     INSERT INTO contract (project_id, kind, amount_yuan, signed_on, evidence)
     VALUES ((b ->> 'project_id')::bigint, b ->> 'kind', (b ->> 'amount_yuan')::bigint,
             (b ->> 'signed_on')::date, b ->> 'evidence')
@@ -266,12 +264,12 @@ $$ DELETE FROM contract WHERE id = p_id RETURNING id $$;
 
 -- ---- one verification of a claim, however many race ----
 
--- As in 0004, but the update applies only to a claim still reported: of
--- two verifications racing, the second waits for the first's row lock and
--- then finds nothing to verify (409), even when both transactions began in
--- the same microsecond (their now() equal, the second update changed
--- nothing the claim rules could see: two 200s, found by
--- tests/api/crm_concurrency.bats on a fresh clone).
+-- Verifies a reported claim as the caller (NULL when not visible). The
+-- update applies only to a claim still reported: of two verifications
+-- racing, the second waits for the first's row lock and then finds nothing
+-- to verify (409), even when both transactions began in the same
+-- microsecond (with equal now(), an unconditional second update would
+-- change nothing the claim rules could see, and both would answer 200).
 CREATE OR REPLACE FUNCTION claim_verify(tbl regclass, p_id bigint) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     state text;
@@ -313,9 +311,7 @@ CREATE OR REPLACE FUNCTION starts_create(b jsonb) RETURNS text LANGUAGE plpgsql 
 DECLARE
     s project_start;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM project WHERE id = (b ->> 'project_id')::bigint) THEN
-        RAISE foreign_key_violation USING MESSAGE = 'no such project', COLUMN = 'project_id';
-    END IF;
+    PERFORM project_required((b ->> 'project_id')::bigint);
     INSERT INTO project_start (project_id, started_on, evidence)
     VALUES ((b ->> 'project_id')::bigint, (b ->> 'started_on')::date, b ->> 'evidence')
     RETURNING * INTO s;
@@ -377,11 +373,11 @@ RETURNS text LANGUAGE sql AS
 $$ SELECT claim_revoke('project_start', p_id, p_reason, p_falsified) $$;
 GRANT EXECUTE ON FUNCTION start_revoke(bigint, text, boolean) TO crm_app;
 
--- Runs after claim_rules (0003, 0006), which has set reported_by and, on an
+-- Runs after claim_rules, which has set reported_by and, on an
 -- edit of the claim itself, changed_by: touched_by is the reporter and every
 -- editor since, whatever the writer sent; nobody in it verifies. With a
 -- caller, the verifier and the revoker of a verified claim must be
--- independent of the claim's unit (5).
+-- independent of the claim's unit.
 CREATE OR REPLACE FUNCTION claim_independence() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 DECLARE
