@@ -12,42 +12,31 @@
 #   3. POST, every amount changed (updated)
 #   4. the XLSX and CSV exports of the whole ledger
 #   5. crm import of another 10,000 new rows (owner role, no body limit)
-# Starts its own PostgreSQL (bench/out/import-db) and a Release crm, with a
-# statement timeout of 60 s: at the default 5 s, 10,000 new rows do not fit
-# in one request on a small machine (the insert triggers, the audit row and
-# the foreign keys cost ~0.5 ms a row), and the API answers 503 "split the file".
+# Starts its own PostgreSQL (a fresh cluster under bench/out/import-db) and a
+# Release crm, with a statement timeout of 60 s: at the default 5 s, 10,000
+# new rows do not fit in one request on a small machine (the insert triggers,
+# the audit row and the foreign keys cost ~0.5 ms a row), and the API answers
+# 503 "split the file".
 #
 # usage: bench/import.sh [path/to/crm]   (a Release build; make bench builds one)
+# env:   ROWS=10000 BENCH_OUT=bench/out; CRM_BENCH_FLAGS: more `crm serve` flags;
+#        CRM_BENCH_BIN, CRM_BENCH_SQL_DIR: another crm (bench/lib.sh)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-CRM=${1:-build-bench/crm}
-OUT=bench/out
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+OUT=${BENCH_OUT:-bench/out}
+BENCH_TAG=import-
 ROWS=${ROWS:-10000}
 mkdir -p "$OUT"
+bench_crm build-bench/crm "${1:-}"
+bench_build never
 
-"$CRM" pg start --data-dir "$OUT/import-db" > "$OUT/import-env"
-eval "$(cat "$OUT/import-env")"
-"$CRM" migrate up --database-url "$CRM_DATABASE_URL" --migrate-database-url "$CRM_MIGRATE_DATABASE_URL" --demo > /dev/null
-printf '%s\n' 'Bench-admin-2024' | "$CRM" user add --username bench.admin --role admin --unit sx.yc.js \
-  --database-url "$CRM_DATABASE_URL" --migrate-database-url "$CRM_MIGRATE_DATABASE_URL" > /dev/null
-
-setsid "$CRM" serve --listen 127.0.0.1:0 --database-url "$CRM_DATABASE_URL" --access-log 0 \
-  --db-statement-timeout-ms 60000 ${CRM_BENCH_FLAGS:-} > "$OUT/import-crm.out" 2> "$OUT/import-crm.err" &
-pid=$!
-cleanup() {
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  "$CRM" pg stop --data-dir "$OUT/import-db" > /dev/null || true
-}
-trap cleanup EXIT
-for _ in $(seq 1 100); do
-  grep -q '^crm: serving on ' "$OUT/import-crm.out" 2>/dev/null && break
-  sleep 0.1
-done
-url=$(sed -n 's/^crm: serving on //p' "$OUT/import-crm.out")
-curl -sf "$url/readyz" > /dev/null
-token=$(curl -sf -X POST -H 'Content-Type: application/json' \
-  -d '{"username":"bench.admin","password":"Bench-admin-2024"}' "$url/api/v1/auth/login" | jq -r .token)
+bench_pg_fresh "$OUT/import-db"
+bench_pg_start "$OUT/import-db"
+bench_migrate --demo
+bench_user_add bench.admin admin sx.yc.js 'Bench-admin-2024'
+bench_crm_start --access-log 0 --db-statement-timeout-ms 60000
+token=$(bench_login "$CRM_URL" bench.admin 'Bench-admin-2024')
 
 # ledger PREFIX AMOUNT: ROWS rows of codes PREFIX00001...
 ledger() {
@@ -68,7 +57,7 @@ post() {  # post FILE LABEL: prints the time and the outcome counts
   local t
   t=$(curl -s -o "$OUT/import-report.json" -w '%{http_code} %{time_total}' -X POST \
     -H "Authorization: Bearer $token" -H 'Content-Type: text/csv' --data-binary "@$1" \
-    "$url/api/v1/imports/projects")
+    "$CRM_URL/api/v1/imports/projects")
   printf '| POST /imports/projects, %-11s | %6.2f s | %s\n' "$2" "${t#* }" \
     "HTTP ${t%% *}: $(jq -c '{created, updated, unchanged, rejected}' "$OUT/import-report.json" 2>/dev/null || head -c 200 "$OUT/import-report.json")"
 }
@@ -78,7 +67,7 @@ ledger BA 1.5 > "$OUT/import-a2.csv"
 ledger BC 0.8 > "$OUT/import-c.csv"
 size=$(stat -c %s "$OUT/import-a.csv")
 echo
-echo "crm $("$CRM" version | cut -d' ' -f2), $(nproc) cores; $ROWS rows, $size bytes ($(awk -v s="$size" 'BEGIN {printf "%.2f", s / 1048576}') MiB; the API takes 1 MiB)"
+echo "crm $(crm_version), $(nproc) cores; $ROWS rows, $size bytes ($(awk -v s="$size" 'BEGIN {printf "%.2f", s / 1048576}') MiB; the API takes 1 MiB)"
 echo "| what                                | time     | outcome"
 echo "|-------------------------------------|----------|--------"
 post "$OUT/import-a.csv" "new"
@@ -86,7 +75,7 @@ post "$OUT/import-a.csv" "same"
 post "$OUT/import-a2.csv" "changed"
 for ext in xlsx csv; do
   t=$(curl -s -o "$OUT/import-ledger.$ext" -w '%{http_code} %{time_total}' -H "Authorization: Bearer $token" \
-    "$url/api/v1/exports/projects.$ext")
+    "$CRM_URL/api/v1/exports/projects.$ext")
   printf '| GET /exports/projects.%-13s | %6.2f s | HTTP %s, %s bytes\n' "$ext" "${t#* }" "${t%% *}" \
     "$(stat -c %s "$OUT/import-ledger.$ext")"
 done

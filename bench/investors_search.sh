@@ -5,33 +5,25 @@
 # Prints the p50/p99 of $SAMPLES sequential requests per query.
 #
 # usage: bench/investors_search.sh [path/to/crm]   (make bench builds it)
+# env:   INVESTORS=100000 SAMPLES=200 BENCH_OUT=bench/out; CRM_BENCH_FLAGS: more
+#        `crm serve` flags; CRM_BENCH_BIN, CRM_BENCH_SQL_DIR: another crm (bench/lib.sh)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-CRM=${1:-build-bench/crm}
-OUT=bench/out
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+OUT=${BENCH_OUT:-bench/out}
 DATA="$OUT/investors-db"
+BENCH_TAG=investors-
 INVESTORS=${INVESTORS:-100000}
 SAMPLES=${SAMPLES:-200}
 mkdir -p "$OUT"
+bench_crm build-bench/crm "${1:-}"
+bench_build never
 
-if "$CRM" pg env --data-dir "$DATA" > "$OUT/investors-env.old" 2>/dev/null; then
-  eval "$(cat "$OUT/investors-env.old")"
-  "$CRM" pg stop --data-dir "$DATA" > /dev/null 2>&1 || true
-  rm -rf "$CRM_PG_DIR"
-fi
-rm -rf "$DATA" "$OUT/investors-env.old"
-"$CRM" pg start --data-dir "$DATA" > "$OUT/investors-env"
-eval "$(cat "$OUT/investors-env")"
-pid=
-cleanup() {
-  [ -n "$pid" ] && { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
-  "$CRM" pg stop --data-dir "$DATA" > /dev/null 2>&1 || true
-}
-trap cleanup EXIT
-"$CRM" migrate up --database-url "$CRM_DATABASE_URL" --migrate-database-url "$CRM_MIGRATE_DATABASE_URL" --demo > /dev/null
-printf '%s\n' 'Bench-viewer-2024' | "$CRM" user add --username bench.viewer --role viewer --unit sx.yc.js \
-  --database-url "$CRM_DATABASE_URL" --migrate-database-url "$CRM_MIGRATE_DATABASE_URL" > /dev/null
-echo "generating $INVESTORS investors" >&2
+bench_pg_fresh "$DATA"
+bench_pg_start "$DATA"
+bench_migrate --demo
+bench_user_add bench.viewer viewer sx.yc.js 'Bench-viewer-2024'
+say "generating $INVESTORS investors"
 psql -q -v ON_ERROR_STOP=1 "$CRM_MIGRATE_DATABASE_URL" <<SQL
 INSERT INTO investor (unit_id, name, industry)
 SELECT u.id,
@@ -43,26 +35,19 @@ SELECT u.id,
                  OFFSET g % 8 LIMIT 1) u ON true;
 ANALYZE investor;
 SQL
-setsid "$CRM" serve --listen 127.0.0.1:0 --database-url "$CRM_DATABASE_URL" --access-log 0 \
-  > "$OUT/investors-crm.out" 2> "$OUT/investors-crm.err" &
-pid=$!
-for _ in $(seq 1 100); do grep -q '^crm: serving on ' "$OUT/investors-crm.out" 2>/dev/null && break; sleep 0.1; done
-url=$(sed -n 's/^crm: serving on //p' "$OUT/investors-crm.out")
-token=$(curl -sf -X POST -H 'Content-Type: application/json' \
-  -d '{"username":"bench.viewer","password":"Bench-viewer-2024"}' "$url/api/v1/auth/login" | jq -r .token)
+bench_crm_start --access-log 0
+token=$(bench_login "$CRM_URL" bench.viewer 'Bench-viewer-2024')
 
 echo
 echo "$INVESTORS investors; GET /api/v1/investors?q=...&limit=50 as a county viewer, $SAMPLES requests each (ms)"
 echo "| q            | hits on page 1 |    p50 |    p99 |"
 echo "|--------------|----------------|--------|--------|"
 for q in 煤焦油 石墨制品 江苏 光伏 nomatch永不; do
-  hits=$(curl -s -G -H "Authorization: Bearer $token" --data-urlencode "q=$q" "$url/api/v1/investors?limit=50" | jq '.items | length')
+  hits=$(curl -s -G -H "Authorization: Bearer $token" --data-urlencode "q=$q" "$CRM_URL/api/v1/investors?limit=50" | jq '.items | length')
   for _ in $(seq 1 "$SAMPLES"); do
     curl -s -o /dev/null -G -w '%{time_total}\n' -H "Authorization: Bearer $token" --data-urlencode "q=$q" \
-      "$url/api/v1/investors?limit=50"
+      "$CRM_URL/api/v1/investors?limit=50"
   done | sort -n > "$OUT/investors-times"
-  n=$(wc -l < "$OUT/investors-times")
-  p50=$(sed -n "$(( (n + 1) / 2 ))p" "$OUT/investors-times")
-  p99=$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$OUT/investors-times")
-  printf '| %-12s | %14s | %6.2f | %6.2f |\n' "$q" "$hits" "$(echo "$p50 * 1000" | bc -l)" "$(echo "$p99 * 1000" | bc -l)"
+  printf '| %-12s | %14s | %6.2f | %6.2f |\n' "$q" "$hits" "$(pct 50 < "$OUT/investors-times")" \
+    "$(pct 99 < "$OUT/investors-times")"
 done

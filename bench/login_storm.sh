@@ -6,7 +6,7 @@
 #   2. POST /api/v1/auth/login:   wrk -t2 -c64 -d20s --latency -s bench/login.lua
 #      and, from ~3 s into it, GET /healthz again with the same wrk as in 1.
 #
-# Starts its own PostgreSQL (embedded cluster under bench/out/login-db, apart
+# Starts its own PostgreSQL (a fresh embedded cluster under bench/out/login-db, apart
 # from bench/units.sh's), migrates it with the demo data, adds the user
 # bench.login (role unit) with a known password, and runs a Release crm with
 # the login throttles out of the way. Every contender (crm, each wrk) runs
@@ -15,83 +15,57 @@
 #
 # usage: bench/login_storm.sh [path/to/crm]   (make bench builds build-bench/crm)
 # env:   HASH_THREADS (default 2, crm's default: one per core on a 2-core box)
+#        DURATION=10 (seconds of each /healthz run; the storm lasts twice that)
+#        BENCH_OUT=bench/out; CRM_BENCH_FLAGS: more `crm serve` flags;
+#        CRM_BENCH_BIN, CRM_BENCH_SQL_DIR: another crm (bench/lib.sh)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-CRM=${1:-build-bench/crm}
-OUT=bench/out
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+OUT=${BENCH_OUT:-bench/out}
 DB=$OUT/login-db
+BENCH_TAG=login-
 HASH_THREADS=${HASH_THREADS:-2}
+DURATION=${DURATION:-10}
+DURATION=${DURATION%s}
+STORM=$((2 * DURATION))
 export LOGIN_USERNAME=bench.login
 export LOGIN_PASSWORD='Bench-login-2024!'
 mkdir -p "$OUT"
+bench_crm build-bench/crm "${1:-}"
+bench_build never
 
-"$CRM" pg start --data-dir "$DB" > "$OUT/login-env"
-eval "$(cat "$OUT/login-env")"
-"$CRM" migrate up --database-url "$CRM_DATABASE_URL" \
-  --migrate-database-url "$CRM_MIGRATE_DATABASE_URL" --demo > /dev/null
-printf '%s\n' "$LOGIN_PASSWORD" | "$CRM" user add --username "$LOGIN_USERNAME" --role unit \
-  --unit sx.yc.js.xishe --database-url "$CRM_DATABASE_URL" \
-  --migrate-database-url "$CRM_MIGRATE_DATABASE_URL" > /dev/null
+bench_pg_fresh "$DB"
+bench_pg_start "$DB"
+bench_migrate --demo
+bench_user_add "$LOGIN_USERNAME" unit sx.yc.js.xishe "$LOGIN_PASSWORD"
 
 # The failure throttles at their maxima (no login here fails, but none must be
 # refused either) and room for every login in flight, so nothing is shed.
-serve_flags=(--listen 127.0.0.1:0 --access-log 0 --login-max-failures 1000
+serve_flags=(--access-log 0 --login-max-failures 1000
   --login-max-failures-address 100000 --hash-max-in-flight 256 --hash-threads "$HASH_THREADS")
-setsid "$CRM" serve --database-url "$CRM_DATABASE_URL" "${serve_flags[@]}" \
-  > "$OUT/login-crm.out" 2> "$OUT/login-crm.err" &
-pid=$!
-storm=
-cleanup() {
-  if [ -n "$storm" ]; then kill -TERM "$storm" 2>/dev/null || true; fi
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  "$CRM" pg stop --data-dir "$DB" > /dev/null || true
-}
-trap cleanup EXIT
-for _ in $(seq 1 100); do
-  grep -q '^crm: serving on ' "$OUT/login-crm.out" 2>/dev/null && break
-  sleep 0.1
-done
-url=$(sed -n 's/^crm: serving on //p' "$OUT/login-crm.out")
-if [ -z "$url" ]; then
-  echo "crm did not start:" >&2
-  cat "$OUT/login-crm.err" >&2
-  exit 1
-fi
-curl -sf "$url/readyz" > /dev/null
-body=$(printf '{"username":"%s","password":"%s"}' "$LOGIN_USERNAME" "$LOGIN_PASSWORD")
-code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-  --data "$body" "$url/api/v1/auth/login")
-if [ "$code" != 200 ]; then
-  echo "a single login answered $code, not 200" >&2
-  exit 1
-fi
+bench_crm_start "${serve_flags[@]}"
+bench_login "$CRM_URL" "$LOGIN_USERNAME" "$LOGIN_PASSWORD" > /dev/null || die "a single login did not answer 200 with a token"
 
 # Logins queue behind the hashing threads (seconds each with 64 in flight):
 # wrk's default 2 s timeout would count them as errors, hence --timeout.
-healthz_cmd="wrk -t1 -c8 -d10s --latency $url/healthz"
-login_cmd="wrk -t2 -c64 -d20s --timeout 30s --latency -s bench/login.lua $url/api/v1/auth/login"
+healthz_cmd="wrk -t1 -c8 -d${DURATION}s --latency $CRM_URL/healthz"
+login_cmd="wrk -t2 -c64 -d${STORM}s --timeout 30s --latency -s bench/login.lua $CRM_URL/api/v1/auth/login"
 
-setsid wrk -t1 -c8 -d2s "$url/healthz" > /dev/null # warm-up
+setsid wrk -t1 -c8 -d2s "$CRM_URL/healthz" > /dev/null # warm-up
 # shellcheck disable=SC2086
 setsid $healthz_cmd > "$OUT/login-healthz-alone.txt"
-hwm_before=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+hwm_before=$(awk '/VmHWM/ {print $2}' "/proc/$crm_pid/status")
 
 # shellcheck disable=SC2086
 setsid $login_cmd > "$OUT/login-storm.txt" &
-storm=$!
+bg_pid=$!
 sleep 3
 # shellcheck disable=SC2086
 setsid $healthz_cmd > "$OUT/login-healthz-storm.txt"
-wait "$storm"
-storm=
-hwm_after=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-threads=$(awk '/^Threads/ {print $2}' "/proc/$pid/status")
-
-# wrk prints 812.00us, 1.23ms, 2.50s: in ms.
-ms() { awk -v v="$1" 'BEGIN {
-  n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-  printf "%.2f", u == "us" ? n / 1000 : u == "s" ? n * 1000 : u == "m" ? n * 60000 : n }'; }
+wait "$bg_pid"
+bg_pid=
+hwm_after=$(awk '/VmHWM/ {print $2}' "/proc/$crm_pid/status")
+threads=$(awk '/^Threads/ {print $2}' "/proc/$crm_pid/status")
 
 # One table row from a wrk output: run, req/s, avg, p50, p99, max, Little.
 # Little's law: with conns always in flight, the mean time per request is
@@ -103,11 +77,11 @@ ms() { awk -v v="$1" 'BEGIN {
 row() {
   local label=$1 file=$2 conns=$3
   local rps avg p50 p99 max little verdict
-  rps=$(awk '/^Requests\/sec/ {print $2}' "$file")
-  avg=$(ms "$(awk '/^    Latency/ {print $2}' "$file")")
-  max=$(ms "$(awk '/^    Latency/ {print $4}' "$file")")
-  p50=$(ms "$(awk '$1 == "50%" {print $2}' "$file")")
-  p99=$(ms "$(awk '$1 == "99%" {print $2}' "$file")")
+  rps=$(wrk_field "$file" rps)
+  avg=$(ms "$(wrk_field "$file" avg)")
+  max=$(ms "$(wrk_field "$file" max)")
+  p50=$(ms "$(wrk_field "$file" p50)")
+  p99=$(ms "$(wrk_field "$file" p99)")
   little=$(awk -v c="$conns" -v r="$rps" 'BEGIN {printf "%.2f", c / r * 1000}')
   verdict=$(awk -v a="$avg" -v l="$little" -v m="$max" -v c="$conns" 'BEGIN {
     r = a / l
@@ -121,14 +95,14 @@ row() {
 
 login_errors=$(sed -n 's/^login non-200: //p' "$OUT/login-storm.txt")
 login_socket=$(sed -n 's/^login socket errors: //p' "$OUT/login-storm.txt")
-login_count=$(awk '/requests in/ {print $1}' "$OUT/login-storm.txt")
+login_count=$(wrk_field "$OUT/login-storm.txt" reqs)
 healthz_errors() {
-  local e; e=$(awk '/Non-2xx|Socket errors/ {print}' "$1" | tr '\n' ' ' | sed 's/ *$//')
+  local e; e=$(wrk_field "$1" errors | sed 's/ *$//')
   echo "${e:-none}"
 }
 
 echo
-echo "crm $("$CRM" version | cut -d' ' -f2), $(nproc) cores, $HASH_THREADS hashing threads" \
+echo "crm $(crm_version), $(nproc) cores, $HASH_THREADS hashing threads" \
   "(argon2id INTERACTIVE: 64 MiB per hash being computed)"
 echo
 echo "| run                            |     req/s | avg (ms) | p50 (ms) | p99 (ms) | max (ms) | Little: c/req/s ms (avg/that) |"
@@ -137,7 +111,7 @@ row "GET /healthz, c8, no storm" "$OUT/login-healthz-alone.txt" 8
 row "GET /healthz, c8, during storm" "$OUT/login-healthz-storm.txt" 8
 row "POST login, c64 (the storm)" "$OUT/login-storm.txt" 64
 echo
-echo "- logins during the storm: $login_count in 20 s; non-200: $login_errors; socket errors: $login_socket"
+echo "- logins during the storm: $login_count in $STORM s; non-200: $login_errors; socket errors: $login_socket"
 echo "- healthz errors: no storm: $(healthz_errors "$OUT/login-healthz-alone.txt");" \
   "during storm: $(healthz_errors "$OUT/login-healthz-storm.txt")"
 echo "- crm peak RSS (VmHWM): $((hwm_after / 1024)) MiB after the storm," \
@@ -152,7 +126,7 @@ echo '```'
 echo "crm pg start --data-dir $DB"
 echo "crm migrate up --database-url \"\$CRM_DATABASE_URL\" --migrate-database-url \"\$CRM_MIGRATE_DATABASE_URL\" --demo"
 printf '%s\n' "printf '%s\\n' '$LOGIN_PASSWORD' | crm user add --username $LOGIN_USERNAME --role unit --unit sx.yc.js.xishe --database-url \"\$CRM_DATABASE_URL\" --migrate-database-url \"\$CRM_MIGRATE_DATABASE_URL\""
-echo "setsid crm serve --database-url \"\$CRM_DATABASE_URL\" ${serve_flags[*]}"
+echo "setsid crm serve --database-url \"\$CRM_DATABASE_URL\" --listen 127.0.0.1:0 ${serve_flags[*]}${CRM_BENCH_FLAGS:+ $CRM_BENCH_FLAGS}"
 echo "setsid $healthz_cmd"
 echo "setsid $login_cmd &  sleep 3;  setsid $healthz_cmd"
 echo '```'

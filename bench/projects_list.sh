@@ -19,12 +19,15 @@
 # usage: bench/projects_list.sh [path/to/crm]
 #   PROJECTS=100000 SAMPLES=200 PAGES=100 DURATION=10s CONNECTIONS=64 THREADS=1 WRK_TIMEOUT=10s
 #   REBUILD=1 rebuilds build-bench/crm first (as `make bench` does); it is also
-#   rebuilt when missing or older than the sources.
+#   rebuilt when missing or older than the sources. BENCH_OUT=bench/out;
+#   CRM_BENCH_FLAGS: more `crm serve` flags; CRM_BENCH_BIN, CRM_BENCH_SQL_DIR:
+#   another crm (bench/lib.sh)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-CRM=${1:-build-bench/crm}
-OUT=bench/out
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+OUT=${BENCH_OUT:-bench/out}
 DATA="$OUT/projects-db"
+BENCH_TAG=projects-
 PROJECTS=${PROJECTS:-100000}
 SAMPLES=${SAMPLES:-200}
 PAGES=${PAGES:-100}
@@ -33,41 +36,14 @@ CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-1}
 WRK_TIMEOUT=${WRK_TIMEOUT:-10s}
 mkdir -p "$OUT"
-
-# build-bench/crm is built when missing or older than the sources.
-if [ "$CRM" = build-bench/crm ] &&
-  { [ ! -x "$CRM" ] || [ -n "${REBUILD:-}" ] || [ -n "$(find crm CMakeLists.txt -newer "$CRM" -print -quit)" ]; }; then
-  echo "building build-bench/crm (Release)" >&2
-  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCRM_TESTS=OFF > /dev/null
-  cmake --build build-bench -j2 > /dev/null || { echo "the Release build failed (see above)" >&2; exit 1; }
-fi
-[ -x "$CRM" ] || { echo "no crm at $CRM" >&2; exit 1; }
-
-say() { printf '%s\n' "$*" >&2; }
+bench_crm build-bench/crm "${1:-}"
+bench_build stale
 
 # A fresh cluster: a previous run's is stopped and wiped.
-if "$CRM" pg env --data-dir "$DATA" > "$OUT/projects-env.old" 2>/dev/null; then
-  eval "$(cat "$OUT/projects-env.old")"
-  "$CRM" pg stop --data-dir "$DATA" > /dev/null 2>&1 || true
-  rm -rf "$CRM_PG_DIR"
-fi
-rm -rf "$DATA" "$OUT/projects-env.old"
-"$CRM" pg start --data-dir "$DATA" > "$OUT/projects-env"
-eval "$(cat "$OUT/projects-env")"
-pid=
-cleanup() {
-  if [ -n "$pid" ]; then
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
-  "$CRM" pg stop --data-dir "$DATA" > /dev/null 2>&1 || true
-}
-trap cleanup EXIT
-
-"$CRM" migrate up --database-url "$CRM_DATABASE_URL" --migrate-database-url "$CRM_MIGRATE_DATABASE_URL" \
-  --demo > /dev/null
-printf '%s\n' 'Bench-projects-2024' | "$CRM" user add --username bench.projects --role viewer --unit sx.yc.js \
-  --database-url "$CRM_DATABASE_URL" --migrate-database-url "$CRM_MIGRATE_DATABASE_URL" > /dev/null
+bench_pg_fresh "$DATA"
+bench_pg_start "$DATA"
+bench_migrate --demo
+bench_user_add bench.projects viewer sx.yc.js 'Bench-projects-2024'
 
 owner() { psql "$CRM_MIGRATE_DATABASE_URL" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
@@ -105,19 +81,8 @@ SQL
 t1=$(date +%s.%N)
 say "$(owner -c "SELECT count(*) || ' projects, ' || (SELECT count(*) FROM unit WHERE kind IN ('town','township','zone')) || ' townships and zones, ' || pg_size_pretty(pg_total_relation_size('project')) || ' (project with indexes)' FROM project") in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s"
 
-setsid "$CRM" serve --listen 127.0.0.1:0 --database-url "$CRM_DATABASE_URL" --access-log 0 \
-  ${CRM_BENCH_FLAGS:-} > "$OUT/projects-crm.out" 2> "$OUT/projects-crm.err" &
-pid=$!
-for _ in $(seq 1 100); do
-  grep -q '^crm: serving on ' "$OUT/projects-crm.out" 2>/dev/null && break
-  sleep 0.1
-done
-url=$(sed -n 's/^crm: serving on //p' "$OUT/projects-crm.out")
-[ -n "$url" ] || { cat "$OUT/projects-crm.err" >&2; exit 1; }
-curl -sf "$url/readyz" > /dev/null
-token=$(curl -sf -X POST -H 'Content-Type: application/json' \
-  -d '{"username":"bench.projects","password":"Bench-projects-2024"}' "$url/api/v1/auth/login" | jq -r .token)
-auth="Authorization: Bearer $token"
+bench_crm_start --access-log 0
+auth="Authorization: Bearer $(bench_login "$CRM_URL" bench.projects 'Bench-projects-2024')"
 first="/api/v1/projects?limit=50"
 
 # Walk to the last page measured, keeping each page's cursor.
@@ -125,9 +90,9 @@ say "walking $PAGES pages of $first"
 cursor=
 declare -a cursors
 for page in $(seq 1 "$PAGES"); do
-  cursors[$page]=$cursor
+  cursors[page]=$cursor
   path=$first${cursor:+&cursor=$cursor}
-  code=$(curl -s -o "$OUT/projects-page.json" -w '%{http_code}' -H "$auth" "$url$path")
+  code=$(curl -s -o "$OUT/projects-page.json" -w '%{http_code}' -H "$auth" "$CRM_URL$path")
   [ "$code" = 200 ] || { say "page $page: $code $(head -c 300 "$OUT/projects-page.json")"; exit 1; }
   body=$(cat "$OUT/projects-page.json")
   n=$(jq '.items | length' <<<"$body")
@@ -136,39 +101,31 @@ for page in $(seq 1 "$PAGES"); do
   [ -n "$cursor" ] || { say "no page after $page"; exit 1; }
 done
 last="$first&cursor=${cursors[$PAGES]}"
-last_ids=$(curl -sf -H "$auth" "$url$last" | jq -c '[.items[0].id, .items[-1].id]')
+last_ids=$(curl -sf -H "$auth" "$CRM_URL$last" | jq -c '[.items[0].id, .items[-1].id]')
 
 # time_total of SAMPLES sequential requests (one connection each), sorted.
 timings() {
   local path=$1 i
   for i in $(seq 1 "$SAMPLES"); do
-    curl -s -o /dev/null -w '%{time_total}\n' -H "$auth" "$url$path"
+    curl -s -o /dev/null -w '%{time_total}\n' -H "$auth" "$CRM_URL$path"
   done | sort -n
 }
-pct() {  # pct P < sorted seconds: the P-th percentile, in ms
-  awk -v p="$1" '{v[NR] = $1} END {i = int((p / 100) * NR + 0.999999); if (i < 1) i = 1; printf "%.2f", v[i] * 1000}'
-}
-curl -s -o /dev/null -H "$auth" "$url$first"   # warm
-curl -s -o /dev/null -H "$auth" "$url$last"
+curl -s -o /dev/null -H "$auth" "$CRM_URL$first"   # warm
+curl -s -o /dev/null -H "$auth" "$CRM_URL$last"
 timings "$first" > "$OUT/projects-first.txt"
 timings "$last" > "$OUT/projects-last.txt"
 
 wrk_run() {  # wrk_run PATH LABEL: prints a table row
-  local path=$1 label=$2
-  setsid wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "$auth" "$url$path" > /dev/null
-  setsid wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout "$WRK_TIMEOUT" --latency -H "$auth" "$url$path" \
-    > "$OUT/projects-wrk.txt"
-  local rps p50 p99 avg errors
-  rps=$(awk '/^Requests\/sec/ {print $2}' "$OUT/projects-wrk.txt")
-  avg=$(awk '/^    Latency/ {print $2}' "$OUT/projects-wrk.txt")
-  p50=$(awk '$1 == "50%" {print $2}' "$OUT/projects-wrk.txt")
-  p99=$(awk '$1 == "99%" {print $2}' "$OUT/projects-wrk.txt")
-  errors=$(awk '/Non-2xx|Socket errors/ {print}' "$OUT/projects-wrk.txt" | tr '\n' ' ')
-  printf '| %-10s | %10s | %8s | %8s | %8s | %s\n' "$label" "$rps" "$avg" "$p50" "$p99" "${errors:-none}"
+  local path=$1 label=$2 file="$OUT/projects-wrk.txt"
+  wrk_warm -H "$auth" "$CRM_URL$path"
+  wrk_measure "$file" --timeout "$WRK_TIMEOUT" -H "$auth" "$CRM_URL$path"
+  local errors; errors=$(wrk_field "$file" errors)
+  printf '| %-10s | %10s | %8s | %8s | %8s | %s\n' "$label" "$(wrk_field "$file" rps)" "$(wrk_field "$file" avg)" \
+    "$(wrk_field "$file" p50)" "$(wrk_field "$file" p99)" "${errors:-none}"
 }
 
 echo
-echo "crm $("$CRM" version | cut -d' ' -f2) (Release), $(nproc) cores, PostgreSQL $(owner -c 'SHOW server_version'),"
+echo "crm $(crm_version) (Release), $(nproc) cores, PostgreSQL $(owner -c 'SHOW server_version'),"
 echo "$(owner -c 'SELECT count(*) FROM project') projects; GET $first as a county viewer (every project in scope)"
 echo "page $PAGES holds ids $last_ids"
 echo
@@ -191,13 +148,13 @@ wrk_run "$last" "${PAGES}th page"
 # What 64 requests at once get (wrk counts non-2xx answers without saying which).
 burst=$(for i in $(seq 1 "$CONNECTIONS"); do
   [ "$i" -gt 1 ] && echo next
-  printf 'url = "%s"\nheader = "%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' "$url$first" "$auth"
+  printf 'url = "%s"\nheader = "%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' "$CRM_URL$first" "$auth"
 done | curl -s --parallel --parallel-immediate --parallel-max "$CONNECTIONS" -K - 2>/dev/null | sort | uniq -c | tr -s ' \n' ' ')
 echo "$CONNECTIONS requests of the 1st page at once, by status:$burst"
 echo
 echo "commands:"
-echo "  curl -s -o /dev/null -w '%{time_total}\\n' -H 'Authorization: Bearer <token>' '$url$first'   (x$SAMPLES)"
-echo "  curl -s -o /dev/null -w '%{time_total}\\n' -H 'Authorization: Bearer <token>' '$url$last'   (x$SAMPLES)"
-echo "  wrk -t$THREADS -c$CONNECTIONS -d$DURATION --timeout $WRK_TIMEOUT --latency -H 'Authorization: Bearer <token>' '$url$first'"
-echo "  wrk -t$THREADS -c$CONNECTIONS -d$DURATION --timeout $WRK_TIMEOUT --latency -H 'Authorization: Bearer <token>' '$url$last'"
-echo "crm RSS after the load: $(awk '/VmRSS/ {print $2, $3}' "/proc/$pid/status")"
+printf '%s\n' "  curl -s -o /dev/null -w '%{time_total}\\n' -H 'Authorization: Bearer <token>' '$CRM_URL$first'   (x$SAMPLES)"
+printf '%s\n' "  curl -s -o /dev/null -w '%{time_total}\\n' -H 'Authorization: Bearer <token>' '$CRM_URL$last'   (x$SAMPLES)"
+echo "  wrk -t$THREADS -c$CONNECTIONS -d$DURATION --timeout $WRK_TIMEOUT --latency -H 'Authorization: Bearer <token>' '$CRM_URL$first'"
+echo "  wrk -t$THREADS -c$CONNECTIONS -d$DURATION --timeout $WRK_TIMEOUT --latency -H 'Authorization: Bearer <token>' '$CRM_URL$last'"
+echo "crm RSS after the load: $(awk '/VmRSS/ {print $2, $3}' "/proc/$crm_pid/status")"

@@ -39,18 +39,47 @@
 # env:   DURATION=10 (seconds per measured run) WARMUP=2 CONNECTIONS=64 THREADS=2
 #        PGPORT=55432 PEER_PORT=8090 SCALES="county province"
 #        REUSE=1: keep the generated data of a previous run when its parameters,
-#          bench/data/generate.* and sql/migrations are unchanged (a run adds
-#          interactions and sessions: for trying the script, not for figures)
+#          bench/data/generate.* and the SQL (migrations/, schema/) are
+#          unchanged (a run adds interactions and sessions: for trying the
+#          script, not for figures)
 #        PEER=0 skips the peer; CRM_BENCH_FLAGS: more `crm serve` flags
-#        RESULTS=bench/RESULTS.md (where the report goes)
+#        OUT=bench/out/run (raw outputs, the clusters' data)
+#        RESULTS=bench/RESULTS.md (where the report goes; $OUT/RESULTS.md when
+#          any of the four settings below is given: not a run for the record)
+#        BENCH_ROUTES=list,stats,...: only these routes (comma-separated), and
+#          only the scales they need: healthz, get (project_get), list
+#          (projects_list), stats (stats_county and stats_province), write
+#          (interaction_create), login (the storm and /healthz during it)
+#        CRM_BENCH_BIN=/path/to/crm: measure this crm instead of build-bench/crm
+#          (not built here); CRM_BENCH_SQL_DIR=/path/to/sql: its SQL folder
+#          (migrations/, given to crm as CRM_SQL_DIR; without it, the folder
+#          that crm was built with); both relative to the current folder
+#        COUNTY_UNITS=11 COUNTY_PROJECTS=1000 COUNTY_INVESTORS=100
+#          COUNTY_INTERACTIONS=5000 PROVINCE_UNITS=2000 PROVINCE_PROJECTS=1000000
+#          PROVINCE_INVESTORS=100000 PROVINCE_INTERACTIONS=5000000: smaller
+#          scales, to try the script (the labels keep the sizes above)
+#        (bench/lib.sh: the set-up shared with the other bench scripts)
+#
+# Two builds back to back, e.g. the commit before a change against the tree:
+# the older one built in a folder of its own (git archive, no checkout), then
+# each measured on the same routes, each with its own OUT:
+#
+#   git archive OLD_COMMIT | (mkdir -p /tmp/crm-old && tar -x -C /tmp/crm-old)
+#   cmake -S /tmp/crm-old -B /tmp/crm-old/build -DCMAKE_BUILD_TYPE=Release -DCRM_TESTS=OFF
+#   cmake --build /tmp/crm-old/build -j2
+#   CRM_BENCH_BIN=/tmp/crm-old/build/crm CRM_BENCH_SQL_DIR=/tmp/crm-old/sql \
+#     BENCH_ROUTES=get,list,stats OUT=bench/out/old bench/run.sh
+#   BENCH_ROUTES=get,list,stats OUT=bench/out/new bench/run.sh
+#   (reports: bench/out/old/RESULTS.md and bench/out/new/RESULTS.md)
+#
+# Both use this tree's bench/ (data generator, wrk and pgbench scripts, the
+# peer): the older schema must accept them.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 T_BEGIN=$(date +%s)
 
-CRM=${CRM:-build-bench/crm}
 OUT=${OUT:-bench/out/run}
-RESULTS=${RESULTS:-bench/RESULTS.md}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -60,6 +89,16 @@ PEER_PORT=${PEER_PORT:-8090}
 SCALES=${SCALES:-county province}
 REUSE=${REUSE:-0}
 PEER=${PEER:-1}
+COUNTY_SIZE="${COUNTY_UNITS:-11} ${COUNTY_PROJECTS:-1000} ${COUNTY_INVESTORS:-100} ${COUNTY_INTERACTIONS:-5000}"
+PROVINCE_SIZE="${PROVINCE_UNITS:-2000} ${PROVINCE_PROJECTS:-1000000} ${PROVINCE_INVESTORS:-100000} ${PROVINCE_INTERACTIONS:-5000000}"
+# Not a run for the record: what it leaves out or changes (the report says so).
+TRIAL=
+[ -z "${BENCH_ROUTES:-}" ] || TRIAL+="${TRIAL:+; }only routes $BENCH_ROUTES"
+[ -z "${CRM_BENCH_BIN:-}" ] || TRIAL+="${TRIAL:+; }crm $CRM_BENCH_BIN"
+[ -z "${CRM_BENCH_SQL_DIR:-}" ] || TRIAL+="${TRIAL:+; }SQL from $CRM_BENCH_SQL_DIR"
+[ "$COUNTY_SIZE $PROVINCE_SIZE" = "11 1000 100 5000 2000 1000000 100000 5000000" ] ||
+  TRIAL+="${TRIAL:+; }scales of units, projects, investors, interactions: county $COUNTY_SIZE, province $PROVINCE_SIZE"
+if [ -n "$TRIAL" ]; then RESULTS=${RESULTS:-$OUT/RESULTS.md}; else RESULTS=${RESULTS:-bench/RESULTS.md}; fi
 YEAR=2024
 IDLE_S=1800                 # crm's default CRM_SESSION_IDLE_S: what auth_session gets
 READ_ROLES='{admin,leader,bureau,unit,viewer}'   # READERS in crm/api/routes.c, as role_array_literal writes it
@@ -69,6 +108,42 @@ N_READERS=4
 N_WRITERS=4
 N_LOGIN=4
 export BENCH_LUA_DIR=$ROOT/bench/lua
+
+# BENCH_ROUTES: the short names made route keys (route_wanted KEY).
+if [ -n "${BENCH_ROUTES:-}" ]; then
+  routes=
+  for r in ${BENCH_ROUTES//,/ }; do
+    case $r in
+      healthz | login | stats_county | stats_province) routes+=,$r ;;
+      get | project_get) routes+=,project_get ;;
+      list | projects_list) routes+=,projects_list ;;
+      stats) routes+=,stats_county,stats_province ;;
+      write | interaction_create) routes+=,interaction_create ;;
+      *) die "BENCH_ROUTES: no route $r (healthz, get, list, stats, stats_county, stats_province, write, login)" ;;
+    esac
+  done
+  BENCH_ROUTES=${routes#,}
+fi
+
+# ---- processes started here, stopped at exit (bench/lib.sh: crm, bg_pid) ------
+
+peer_pid='' sampler_pid='' PGDATA_DIR='' HUGEPAGES_BEFORE=''
+pg_stop() {
+  [ -n "$PGDATA_DIR" ] || return 0
+  runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl stop -D "$PGDATA_DIR" -m fast -w > /dev/null 2>&1 || true
+  PGDATA_DIR=
+}
+hugepages_restore() {
+  if [ -n "$HUGEPAGES_BEFORE" ] && [ "$(cat /proc/sys/vm/nr_hugepages 2>/dev/null)" != "$HUGEPAGES_BEFORE" ]; then
+    echo "$HUGEPAGES_BEFORE" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+  fi
+}
+bench_on_exit() {
+  [ -z "$sampler_pid" ] || kill "$sampler_pid" 2>/dev/null || true
+  stop_pid "$peer_pid"; peer_pid=
+  pg_stop
+  hugepages_restore
+}
 
 # The same PostgreSQL for every contender. Durable commits (fsync and
 # synchronous_commit on, the defaults): the write is measured as it would run.
@@ -115,44 +190,11 @@ if [ "$(sed -n 's/^Hugepagesize: *\([0-9]*\) kB/\1/p' /proc/meminfo 2>/dev/null)
     HUGEPAGES_NOTE="huge pages could not be reserved (vm.nr_hugepages=$(cat /proc/sys/vm/nr_hugepages)): 4 kB pages"
   fi
 fi
-hugepages_restore() {
-  if [ -n "$HUGEPAGES_BEFORE" ] && [ "$(cat /proc/sys/vm/nr_hugepages 2>/dev/null)" != "$HUGEPAGES_BEFORE" ]; then
-    echo "$HUGEPAGES_BEFORE" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
-  fi
-}
 
 mkdir -p "$OUT"
 LOG="$OUT/run.log"
 : > "$LOG"
 say() { printf '[%4ds] %s\n' "$(( $(date +%s) - T_BEGIN ))" "$*" | tee -a "$LOG" >&2; }
-die() { say "FAILED: $*"; exit 1; }
-
-# ---- processes started here, stopped at exit ------------------------------
-
-crm_pid='' peer_pid='' sampler_pid='' bg_pid='' PGDATA_DIR=''
-stop_pid() {  # stop_pid PID: TERM, wait up to 10 s, then KILL (its process group: it runs under setsid)
-  local p=$1
-  [ -n "$p" ] || return 0
-  kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL -- "-$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-}
-pg_stop() {
-  [ -n "$PGDATA_DIR" ] || return 0
-  runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl stop -D "$PGDATA_DIR" -m fast -w > /dev/null 2>&1 || true
-  PGDATA_DIR=
-}
-cleanup() {
-  [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
-  [ -n "$bg_pid" ] && stop_pid "$bg_pid"
-  stop_pid "$crm_pid"; crm_pid=
-  stop_pid "$peer_pid"; peer_pid=
-  pg_stop
-  hugepages_restore
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # ---- build, peer install ---------------------------------------------------
 
@@ -160,12 +202,8 @@ for tool in wrk pgbench psql jq curl runuser; do
   command -v "$tool" > /dev/null || die "$tool is missing (make bench installs it: scripts/deps.sh bench)"
 done
 PGBIN=$(pg_config --bindir)
-if [ "$CRM" = build-bench/crm ]; then
-  say "building build-bench/crm (Release)"
-  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCRM_TESTS=OFF > /dev/null
-  cmake --build build-bench -j "$(nproc)" > "$OUT/build.log" 2>&1 || { cat "$OUT/build.log" >&2; die "the Release build"; }
-fi
-[ -x "$CRM" ] || die "no crm at $CRM"
+bench_crm build-bench/crm "${CRM:-}"
+bench_build always
 
 PEER_NOTE=
 if [ "$PEER" != 1 ]; then
@@ -184,13 +222,12 @@ fi
 
 # ---- the cluster -------------------------------------------------------------
 
-APP_URL="host=127.0.0.1 port=$PGPORT dbname=crm user=crm_app"
-OWNER_URL="host=127.0.0.1 port=$PGPORT dbname=crm user=crm_owner"
-SU_URL="host=127.0.0.1 port=$PGPORT dbname=crm user=postgres"
 PEER_DB_URL="postgres://crm_app@127.0.0.1:$PGPORT/crm"
-supsql() { psql "$SU_URL" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
-pg_launch() {  # pg_launch PG_DIR: starts the cluster of PG_DIR with PG_SETTINGS
+# pg_launch PG_DIR: starts the cluster of PG_DIR with PG_SETTINGS, on TCP;
+# crm (CRM_DATABASE_URL), its migrations (CRM_MIGRATE_DATABASE_URL) and
+# supsql (SU_URL) then connect there.
+pg_launch() {
   local dir=$1 opts="-p $PGPORT -c unix_socket_directories='$1/run'" s
   for s in "${PG_SETTINGS[@]}"; do opts+=" -c $s"; done
   # Left running by an interrupted run: stopped first.
@@ -204,6 +241,9 @@ pg_launch() {  # pg_launch PG_DIR: starts the cluster of PG_DIR with PG_SETTINGS
     -o "$opts" > /dev/null || { tail -20 "$dir/postgresql.log" >&2; die "pg_ctl start"; }
   psql "host=127.0.0.1 port=$PGPORT dbname=postgres user=postgres" -X -q -v ON_ERROR_STOP=1 \
     -c "ALTER SYSTEM SET pg_stat_statements.track = 'none'" -c "SELECT pg_reload_conf()" > /dev/null
+  CRM_DATABASE_URL="host=127.0.0.1 port=$PGPORT dbname=crm user=crm_app"
+  CRM_MIGRATE_DATABASE_URL="host=127.0.0.1 port=$PGPORT dbname=crm user=crm_owner"
+  SU_URL="host=127.0.0.1 port=$PGPORT dbname=crm user=postgres"
 }
 
 # scale_cluster NAME UNITS PROJECTS INVESTORS INTERACTIONS: a running cluster
@@ -211,7 +251,9 @@ pg_launch() {  # pg_launch PG_DIR: starts the cluster of PG_DIR with PG_SETTINGS
 scale_cluster() {
   local name=$1 units=$2 projects=$3 investors=$4 interactions=$5
   local data="$OUT/$name-db" stamp
-  stamp="$units $projects $investors $interactions $(cat bench/data/generate.sh bench/data/generate.sql sql/migrations/*.sql | sha1sum | cut -c1-16)"
+  BENCH_TAG=$name-
+  local sql; mapfile -t sql < <(find "$BENCH_SQL_DIR/migrations" "$BENCH_SQL_DIR/schema" -name '*.sql' 2>/dev/null | sort)
+  stamp="$units $projects $investors $interactions $(cat bench/data/generate.sh bench/data/generate.sql "${sql[@]}" | sha1sum | cut -c1-16)"
   local pgdir
   pgdir=$("$CRM" pg env --data-dir "$data" 2>/dev/null | sed -n "s/^CRM_PG_DIR='\(.*\)'$/\1/p")
   if [ "$REUSE" = 1 ] && [ -n "$pgdir" ] && [ "$(cat "$data/scale" 2>/dev/null)" = "$stamp" ]; then
@@ -221,24 +263,19 @@ scale_cluster() {
     return
   fi
   # A fresh cluster: crm makes it (initdb, roles, database), pg_ctl restarts it with our settings.
-  if [ -n "$pgdir" ] && [ -d "$pgdir/data" ]; then
-    runuser -u postgres -- "$PGBIN/pg_ctl" stop -D "$pgdir/data" -m fast -w > /dev/null 2>&1 || true
-    rm -rf "$pgdir"
-  fi
-  rm -rf "$data"
-  "$CRM" pg start --data-dir "$data" > "$OUT/$name-env" 2> "$OUT/$name-pg.err" || { cat "$OUT/$name-pg.err" >&2; die "crm pg start"; }
-  pgdir=$(sed -n "s/^CRM_PG_DIR='\(.*\)'$/\1/p" "$OUT/$name-env")
-  "$CRM" pg stop --data-dir "$data" > /dev/null 2>&1
-  pg_launch "$pgdir"
-  "$CRM" migrate up --database-url "$APP_URL" --migrate-database-url "$OWNER_URL" > /dev/null
+  bench_pg_fresh "$data"
+  bench_pg_start "$data"
+  bench_pg_stop
+  pg_launch "$CRM_PG_DIR"
+  bench_migrate
   say "$name: generating $projects projects, $interactions interactions, $investors investors, ~$units units"
   UNITS=$units PROJECTS=$projects INVESTORS=$investors INTERACTIONS=$interactions \
     bench/data/generate.sh "$SU_URL" 2>&1 | tee -a "$LOG" | sed 's/^/    /' >&2
   supsql -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
   local i
-  for i in $(seq 1 "$N_READERS"); do add_user "bench.read$i" viewer; done
-  for i in $(seq 1 "$N_WRITERS"); do add_user "bench.write$i" unit; done
-  for i in $(seq 1 "$N_LOGIN"); do add_user "bench.login$i" unit; done
+  for i in $(seq 1 "$N_READERS"); do bench_user_add "bench.read$i" viewer bench "$PASSWORD"; done
+  for i in $(seq 1 "$N_WRITERS"); do bench_user_add "bench.write$i" unit bench "$PASSWORD"; done
+  for i in $(seq 1 "$N_LOGIN"); do bench_user_add "bench.login$i" unit bench "$PASSWORD"; done
   supsql -c "CHECKPOINT" > /dev/null
   echo "$stamp" > "$data/scale"
   prewarm "$name"
@@ -254,29 +291,16 @@ prewarm() {
                   AND c.relpersistence = 'p'")
   say "$1: prewarmed $((n * 8 / 1024)) MB into shared_buffers in $(( $(date +%s) - t0 )) s"
 }
-add_user() {
-  printf '%s\n' "$PASSWORD" | "$CRM" user add --username "$1" --role "$2" --unit bench \
-    --database-url "$APP_URL" --migrate-database-url "$OWNER_URL" > /dev/null
-}
 
 # ---- the contenders ------------------------------------------------------------
 
-CRM_URL='' PEER_URL=''
+PEER_URL=''
 start_crm() {  # start_crm NAME
   # The login throttles and the cap on hashes in flight out of the way of the
   # storm (no login fails; none must be refused), as bench/login_storm.sh.
-  # shellcheck disable=SC2086
-  setsid "$CRM" serve --listen 127.0.0.1:0 --database-url "$APP_URL" --access-log 0 \
-    --hash-max-in-flight 256 --login-max-failures 1000 --login-max-failures-address 100000 \
-    ${CRM_BENCH_FLAGS:-} > "$OUT/$1-crm.out" 2> "$OUT/$1-crm.err" &
-  crm_pid=$!
-  for _ in $(seq 1 100); do
-    grep -q '^crm: serving on ' "$OUT/$1-crm.out" 2>/dev/null && break
-    sleep 0.1
-  done
-  CRM_URL=$(sed -n 's/^crm: serving on //p' "$OUT/$1-crm.out")
-  [ -n "$CRM_URL" ] || { cat "$OUT/$1-crm.err" >&2; die "crm did not start"; }
-  curl -sf "$CRM_URL/readyz" > /dev/null || die "crm is not ready"
+  BENCH_TAG=$1-
+  bench_crm_start --access-log 0 --hash-max-in-flight 256 --login-max-failures 1000 \
+    --login-max-failures-address 100000
 }
 start_peer() {  # start_peer NAME
   [ -z "$PEER_NOTE" ] || return 0
@@ -298,14 +322,8 @@ start_peer() {  # start_peer NAME
 }
 stop_contenders() { stop_pid "$crm_pid"; crm_pid=; stop_pid "$peer_pid"; peer_pid=; }
 
-login() {  # login URL USER: prints the token
-  curl -sf -X POST -H 'Content-Type: application/json' \
-    -d "{\"username\":\"$2\",\"password\":\"$PASSWORD\"}" "$1/api/v1/auth/login" | jq -r .token
-}
-
 # ---- measuring -----------------------------------------------------------------
 
-hz=$(getconf CLK_TCK)
 per_req() { awk -v t="$1" -v hz="$hz" -v n="$2" 'BEGIN {printf "%.0f", (n > 0) ? t / hz * 1e6 / n : 0}'; }
 little() { awk -v c="$1" -v r="$2" 'BEGIN {printf "%.2f", (r > 0) ? c / r * 1000 : 0}'; }
 tree_pids() {  # the process and its descendants
@@ -321,18 +339,10 @@ tree_sum() {  # tree_sum PID FILE PROGRAM: awk PROGRAM on /proc/P/FILE, summed o
   done
   echo "$t"
 }
+# shellcheck disable=SC2016 # awk programs
 tree_rss_kb() { tree_sum "$1" status '/^VmRSS:/ {print $2}'; }   # kB
+# shellcheck disable=SC2016
 tree_ticks() { tree_sum "$1" stat '{print $14 + $15}'; }         # CPU, clock ticks
-pg_ticks() {  # CPU of the postmaster's children (the backends, the writers), those gone included
-  local pm; pm=$(head -1 "$PGDATA_DIR/postmaster.pid")
-  local t c r
-  t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
-  for c in $(ps -o pid= --ppid "$pm"); do
-    r=$(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || true)
-    t=$((t + ${r:-0}))
-  done
-  echo "$t"
-}
 pg_children() { ps -o pid= --ppid "$(head -1 "$PGDATA_DIR/postmaster.pid")" | wc -l; }
 # pg_backends_gone N: waits (up to 10 s) until the postmaster has N children
 # again: the CPU time of an exiting backend is counted (in the postmaster's
@@ -356,8 +366,6 @@ pg_quiesce() {
   done
   say "  warning: statements of crm_app still running after 30 s"
 }
-# The machine's CPU (jiffies, all cores): busy and total, from /proc/stat.
-box_cpu() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
 # follow_ticks PID: waits for PID (a load generator) to end, printing its
 # last CPU ticks read (polled every 0.2 s: /proc/PID is gone once it ends).
 follow_ticks() {
@@ -378,30 +386,24 @@ others_pct() {
 sampler_start() {  # sampler_start PID FILE: the peak RSS (kB) of the process tree, every 0.2 s
   local pid=$1 file=$2
   echo 0 > "$file"
-  ( max=0; while kill -0 "$pid" 2>/dev/null; do
-      r=$(tree_rss_kb "$pid"); [ "$r" -gt "$max" ] && { max=$r; echo "$max" > "$file"; }
+  ( peak=0; while kill -0 "$pid" 2>/dev/null; do
+      r=$(tree_rss_kb "$pid"); [ "$r" -gt "$peak" ] && { peak=$r; echo "$peak" > "$file"; }
       sleep 0.2; done ) &
   sampler_pid=$!
 }
 sampler_stop() { [ -n "$sampler_pid" ] && { kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; }; sampler_pid=; }
-
-ms() {  # wrk's 812.00us, 1.23ms, 2.50s, 1.00m: in ms
-  awk -v v="$1" 'BEGIN { if (v == "") { print ""; exit }
-    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-    printf "%.2f", u == "us" ? n / 1000 : u == "s" ? n * 1000 : u == "m" ? n * 60000 : n }'
-}
 
 declare -A R   # R[key.field]: every figure measured, key = route key + contender
 
 # wrk_parse KEY FILE CONNS [TIMEOUT_MS]
 wrk_parse() {
   local k=$1 f=$2 c=$3
-  R[$k.rps]=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$f")
-  R[$k.reqs]=$(awk '/requests in/ {print $1}' "$f")
-  R[$k.avg]=$(ms "$(awk '/^    Latency/ {print $2}' "$f")")
-  R[$k.max]=$(ms "$(awk '/^    Latency/ {print $4}' "$f")")
-  R[$k.p50]=$(ms "$(awk '$1 == "50%" {print $2}' "$f")")
-  R[$k.p99]=$(ms "$(awk '$1 == "99%" {print $2}' "$f")")
+  R[$k.rps]=$(wrk_field "$f" rps | awk '{printf "%.0f", $1}')
+  R[$k.reqs]=$(wrk_field "$f" reqs)
+  R[$k.avg]=$(ms "$(wrk_field "$f" avg)")
+  R[$k.max]=$(ms "$(wrk_field "$f" max)")
+  R[$k.p50]=$(ms "$(wrk_field "$f" p50)")
+  R[$k.p99]=$(ms "$(wrk_field "$f" p99)")
   local non2xx sock timeouts
   non2xx=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$f")
   sock=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$f")
@@ -434,12 +436,12 @@ wrk_run() {
   pg_quiesce
   setsid wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "${sargs[@]}" "$@" "$url" > "$OUT/wrk-$key-$who-warmup.txt" 2>&1 || true
   pg_quiesce   # what the warm-up left queued (a slow route) is not the measured run's
-  local t0 p0 b0 tt0; t0=$(tree_ticks "$pid"); p0=$(pg_ticks); read -r b0 tt0 < <(box_cpu)
+  local t0 p0 b0 tt0; t0=$(tree_ticks "$pid"); p0=$(pg_ticks "$PGDATA_DIR"); read -r b0 tt0 < <(box_cpu)
   sampler_start "$pid" "$OUT/rss-$key-$who"
   setsid wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${sargs[@]}" "$@" "$url" > "$file" 2>&1 &
   local wrk_ticks; wrk_ticks=$(follow_ticks $!)
   sampler_stop
-  local t1 p1 b1 tt1; t1=$(tree_ticks "$pid"); p1=$(pg_ticks); read -r b1 tt1 < <(box_cpu)
+  local t1 p1 b1 tt1; t1=$(tree_ticks "$pid"); p1=$(pg_ticks "$PGDATA_DIR"); read -r b1 tt1 < <(box_cpu)
   R[$k.others]=$(others_pct "$b0" "$tt0" "$b1" "$tt1" "$((t1 - t0 + p1 - p0 + wrk_ticks))")
   wrk_parse "$k" "$file" "$CONNECTIONS"
   R[$k.rss]=$(cat "$OUT/rss-$key-$who")
@@ -462,19 +464,19 @@ pgbench_run() {
   # crm's connections run with statement_timeout (CRM_DB_STATEMENT_TIMEOUT_MS): so do pgbench's.
   pg_quiesce
   local nb; nb=$(pg_children)
-  PGOPTIONS='-c statement_timeout=5000' setsid pgbench "${args[@]}" -T "$((WARMUP + DURATION))" -P 1 "$APP_URL" \
+  PGOPTIONS='-c statement_timeout=5000' setsid pgbench "${args[@]}" -T "$((WARMUP + DURATION))" -P 1 "$CRM_DATABASE_URL" \
     > "$file" 2>&1 &
   bg_pid=$!
   sleep "$WARMUP"
-  local p0 b0 tt0 g0; p0=$(pg_ticks); read -r b0 tt0 < <(box_cpu)
+  local p0 b0 tt0 g0; p0=$(pg_ticks "$PGDATA_DIR"); read -r b0 tt0 < <(box_cpu)
   g0=$(awk '{print $14 + $15}' "/proc/$bg_pid/stat" 2>/dev/null || echo 0)
   local g1; g1=$(follow_ticks "$bg_pid")
   bg_pid=''
   pg_backends_gone "$nb"
-  local p1 b1 tt1; p1=$(pg_ticks); read -r b1 tt1 < <(box_cpu)
+  local p1 b1 tt1; p1=$(pg_ticks "$PGDATA_DIR"); read -r b1 tt1 < <(box_cpu)
   R[$k.others]=$(others_pct "$b0" "$tt0" "$b1" "$tt1" "$((p1 - p0 + g1 - g0))")
   # progress: 3.0 s, 2086.0 tps, lat 30.612 ms stddev 9.871, 0 failed
-  read -r R[$k.rps] R[$k.reqs] R[$k.avg] < <(awk -v w="$WARMUP" '
+  read -r "R[$k.rps]" "R[$k.reqs]" "R[$k.avg]" < <(awk -v w="$WARMUP" '
     /^progress: / { t = $2 + 0; if (t > w + 0.5) { n++; tps += $4; lat += $7 * $4 } }
     END { if (n > 0) printf "%.0f %.0f %.2f\n", tps / n, tps, (tps > 0) ? lat / tps : 0; else print "" }' "$file")  || true
   local failed aborted
@@ -520,7 +522,7 @@ probe() {  # probe KEY LUA PGBENCH_SCRIPT -D...
     if [ "$who" = ceil ]; then
       local files; mapfile -t files < <(pgbench_scripts "$script")
       setsid pgbench -n -M prepared -c 4 -j 1 -T 1 "${files[@]}" "${TH_ARGS[@]}" \
-        -D "rid=bench0000000000000000" -D "idle=$IDLE_S" "$@" "$APP_URL" > "$OUT/probe-$key-$who.txt" 2>&1 || true
+        -D "rid=bench0000000000000000" -D "idle=$IDLE_S" "$@" "$CRM_DATABASE_URL" > "$OUT/probe-$key-$who.txt" 2>&1 || true
       n=$(awk '/^number of transactions actually processed/ {print $NF; exit}' "$OUT/probe-$key-$who.txt")
     else
       if [ "$who" = crm ]; then url=$CRM_URL; else url=$PEER_URL; fi
@@ -560,8 +562,7 @@ declare -A SEQ
 tokens_for() {  # tokens_for PREFIX N: logs each user in once (through crm), comma-separated tokens
   local i t out=
   for i in $(seq 1 "$2"); do
-    t=$(login "$CRM_URL" "$1$i")
-    [ -n "$t" ] && [ "$t" != null ] || die "login of $1$i failed"
+    t=$(bench_login "$CRM_URL" "$1$i" "$PASSWORD") || die "login of $1$i failed"
     out+=${out:+,}$t
   done
   echo "$out"
@@ -594,12 +595,10 @@ pgbench_scripts() {
   done
 }
 
-# seq_p50 PATH: 200 requests one after another on one keep-alive connection (curl), p50 and p99 in ms
+# seq_timing URL TOKEN: 200 requests one after another on one keep-alive connection (curl), p50 and p99 in ms
 seq_timing() {
-  local url=$1 token=$2 i
-  for i in $(seq 1 200); do printf 'url = "%s"\noutput = "/dev/null"\n' "$url"; done > "$OUT/seq.cfg"
-  curl -s -H "Authorization: Bearer $token" -w '%{time_total}\n' -K "$OUT/seq.cfg" | sort -n |
-    awk '{v[NR] = $1} END {printf "%.2f %.2f", v[int(NR * 0.5 + 0.5)] * 1000, v[int(NR * 0.99 + 0.5)] * 1000}'
+  curl_seq "$1" 200 -H "Authorization: Bearer $2" | awk '{print $2}' | sort -n > "$OUT/seq.txt"
+  printf '%s %s' "$(pct 50 < "$OUT/seq.txt")" "$(pct 99 < "$OUT/seq.txt")"
 }
 
 route() {  # route KEY LABEL SCALE
@@ -624,9 +623,10 @@ stats_route() {
 }
 
 run_county() {
-  scale_cluster county 11 1000 100 5000
+  # shellcheck disable=SC2086 # COUNTY_SIZE: four numbers
+  scale_cluster county $COUNTY_SIZE
   start_crm county; start_peer county
-  READ_TOKEN=$(login "$CRM_URL" bench.read1)
+  READ_TOKEN=$(bench_login "$CRM_URL" bench.read1 "$PASSWORD")
   export BENCH_TOKENS; BENCH_TOKENS=$(tokens_for bench.read "$N_READERS")
   use_tokens bench.read "$N_READERS"
   local root; root=$(supsql -c "SELECT id FROM unit WHERE code = 'bench'")
@@ -643,9 +643,10 @@ run_county() {
 }
 
 run_province() {
-  scale_cluster province 2000 1000000 100000 5000000
+  # shellcheck disable=SC2086 # PROVINCE_SIZE: four numbers
+  scale_cluster province $PROVINCE_SIZE
   start_crm province; start_peer province
-  READ_TOKEN=$(login "$CRM_URL" bench.read1)
+  READ_TOKEN=$(bench_login "$CRM_URL" bench.read1 "$PASSWORD")
   local read_tokens write_tokens
   read_tokens=$(tokens_for bench.read "$N_READERS")
   write_tokens=$(tokens_for bench.write "$N_WRITERS")
@@ -671,53 +672,76 @@ run_province() {
   local readers=(-D "roles=$READ_ROLES")
 
   local key=healthz
-  route $key "GET /healthz (no database)" province
-  wrk_run $key crm "$CRM_URL/healthz" -
-  [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/healthz" -
+  if route_wanted $key; then
+    route $key "GET /healthz (no database)" province
+    wrk_run $key crm "$CRM_URL/healthz" -
+    [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/healthz" -
+  fi
 
   use_tokens bench.read "$N_READERS"
   key=project_get
-  route $key "GET /projects/{id}" province
-  wrk_run $key crm "$CRM_URL/api/v1/projects/1" project_get.lua
-  [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/projects/1" project_get.lua
-  pgbench_run $key project_get.sql "${readers[@]}" -D "nprojects=$nproj"
-  same_json $key "/api/v1/projects/$((nproj / 2 + 17))"
+  if route_wanted $key; then
+    route $key "GET /projects/{id}" province
+    wrk_run $key crm "$CRM_URL/api/v1/projects/1" project_get.lua
+    [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/projects/1" project_get.lua
+    pgbench_run $key project_get.sql "${readers[@]}" -D "nprojects=$nproj"
+    same_json $key "/api/v1/projects/$((nproj / 2 + 17))"
+  fi
 
   key=projects_list
-  route $key "GET /projects?unit_id=..&limit=50" province
-  wrk_run $key crm "$CRM_URL/api/v1/projects" projects_list.lua
-  [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/projects" projects_list.lua
-  pgbench_run $key projects_list.sql "${readers[@]}" -D "unit_lo=$unit_lo" -D "unit_hi=$unit_hi" -D "limit=50"
-  same_json $key "/api/v1/projects?unit_id=$(( (unit_lo + unit_hi) / 2 ))&limit=50" 'del(.next_cursor)'
+  if route_wanted $key; then
+    route $key "GET /projects?unit_id=..&limit=50" province
+    wrk_run $key crm "$CRM_URL/api/v1/projects" projects_list.lua
+    [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/projects" projects_list.lua
+    pgbench_run $key projects_list.sql "${readers[@]}" -D "unit_lo=$unit_lo" -D "unit_hi=$unit_hi" -D "limit=50"
+    same_json $key "/api/v1/projects?unit_id=$(( (unit_lo + unit_hi) / 2 ))&limit=50" 'del(.next_cursor)'
+  fi
 
   key=stats_province
-  stats_route $key "GET /stats/units/{id} (the province: 1,000,000 projects)" province "$root"
+  route_wanted $key && stats_route $key "GET /stats/units/{id} (the province: 1,000,000 projects)" province "$root"
 
   key=interaction_create
-  route $key "POST /interactions (a write + audit)" province
-  export BENCH_TOKENS=$write_tokens
-  use_tokens bench.write "$N_WRITERS"
-  wrk_run $key crm "$CRM_URL/api/v1/interactions" interaction_create.lua
-  [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/interactions" interaction_create.lua
-  pgbench_run $key interaction_create.sql -D "roles=$LOG_ROLES" -D "nprojects=$nproj" \
-    -D "leaf_lo=$leaf_lo" -D "leaves=$leaves"
-  SAME[$key]="(a write: not compared)"
+  if route_wanted $key; then
+    route $key "POST /interactions (a write + audit)" province
+    export BENCH_TOKENS=$write_tokens
+    use_tokens bench.write "$N_WRITERS"
+    wrk_run $key crm "$CRM_URL/api/v1/interactions" interaction_create.lua
+    [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/interactions" interaction_create.lua
+    pgbench_run $key interaction_create.sql -D "roles=$LOG_ROLES" -D "nprojects=$nproj" \
+      -D "leaf_lo=$leaf_lo" -D "leaves=$leaves"
+    SAME[$key]="(a write: not compared)"
+  fi
 
   # Which statements each contender sends per request (pg_stat_statements).
-  pgss_on
-  export BENCH_TOKENS=$read_tokens; use_tokens bench.read "$N_READERS"
-  PROBE_PATH=/api/v1/projects/1 probe project_get project_get.lua project_get.sql "${readers[@]}" -D "nprojects=$nproj"
-  PROBE_PATH=/api/v1/projects probe projects_list projects_list.lua projects_list.sql "${readers[@]}" \
-    -D "unit_lo=$unit_lo" -D "unit_hi=$unit_hi" -D "limit=50"
-  PROBE_PATH="/api/v1/stats/units/$root?year=$YEAR" probe stats_province stats_unit.lua stats_unit.sql \
-    "${readers[@]}" -D "unit=$root" -D "year=$YEAR"
-  export BENCH_TOKENS=$write_tokens; use_tokens bench.write "$N_WRITERS"
-  PROBE_PATH=/api/v1/interactions probe interaction_create interaction_create.lua interaction_create.sql \
-    -D "roles=$LOG_ROLES" -D "nprojects=$nproj" -D "leaf_lo=$leaf_lo" -D "leaves=$leaves"
-  pgss_off
+  if route_wanted project_get || route_wanted projects_list || route_wanted stats_province ||
+    route_wanted interaction_create; then
+    pgss_on
+    export BENCH_TOKENS=$read_tokens; use_tokens bench.read "$N_READERS"
+    ! route_wanted project_get ||
+      PROBE_PATH=/api/v1/projects/1 probe project_get project_get.lua project_get.sql "${readers[@]}" -D "nprojects=$nproj"
+    ! route_wanted projects_list ||
+      PROBE_PATH=/api/v1/projects probe projects_list projects_list.lua projects_list.sql "${readers[@]}" \
+        -D "unit_lo=$unit_lo" -D "unit_hi=$unit_hi" -D "limit=50"
+    ! route_wanted stats_province ||
+      PROBE_PATH="/api/v1/stats/units/$root?year=$YEAR" probe stats_province stats_unit.lua stats_unit.sql \
+        "${readers[@]}" -D "unit=$root" -D "year=$YEAR"
+    export BENCH_TOKENS=$write_tokens; use_tokens bench.write "$N_WRITERS"
+    ! route_wanted interaction_create ||
+      PROBE_PATH=/api/v1/interactions probe interaction_create interaction_create.lua interaction_create.sql \
+        -D "roles=$LOG_ROLES" -D "nprojects=$nproj" -D "leaf_lo=$leaf_lo" -D "leaves=$leaves"
+    pgss_off
+  fi
 
   # The login storm, with /healthz measured during it (from ~3 s in).
   key=login
+  route_wanted $key && login_storm
+  CRM_HWM=$(awk '/^VmHWM/ {print $2}' "/proc/$crm_pid/status")
+  stop_contenders
+  pg_stop
+}
+
+login_storm() {
+  local key=login
   route $key "POST /auth/login (argon2id storm)" province
   export LOGIN_USERS LOGIN_PASSWORD=$PASSWORD
   LOGIN_USERS=$(seq -f 'bench.login%g' -s, 1 "$N_LOGIN")
@@ -735,7 +759,7 @@ run_province() {
     setsid wrk -t1 -c8 -d"${DURATION}s" --latency "$url/healthz" > "$OUT/wrk-healthz8-$who.txt" 2>&1 || true
     wrk_parse "healthz8.$who" "$OUT/wrk-healthz8-$who.txt" 8
     local storm_s=$((DURATION + 5)) t0 p0
-    t0=$(tree_ticks "$pid"); p0=$(pg_ticks)
+    t0=$(tree_ticks "$pid"); p0=$(pg_ticks "$PGDATA_DIR")
     sampler_start "$pid" "$OUT/rss-$key-$who"
     setsid wrk -t"$THREADS" -c"$CONNECTIONS" -d"${storm_s}s" --timeout 30s --latency -s bench/lua/login.lua \
       "$url/api/v1/auth/login" > "$OUT/wrk-$key-$who.txt" 2>&1 &
@@ -744,7 +768,7 @@ run_province() {
     setsid wrk -t1 -c8 -d"${DURATION}s" --latency "$url/healthz" > "$OUT/wrk-healthz8storm-$who.txt" 2>&1 || true
     wait "$bg_pid" || true; bg_pid=
     sampler_stop
-    local t1 p1; t1=$(tree_ticks "$pid"); p1=$(pg_ticks)
+    local t1 p1; t1=$(tree_ticks "$pid"); p1=$(pg_ticks "$PGDATA_DIR")
     wrk_parse "$key.$who" "$OUT/wrk-$key-$who.txt" "$CONNECTIONS" 30000
     wrk_parse "healthz8storm.$who" "$OUT/wrk-healthz8storm-$who.txt" 8
     local k=$key.$who
@@ -754,18 +778,18 @@ run_province() {
     R[$k.load]=$(cut -d' ' -f1 /proc/loadavg)
     say "  $who: ${R[$k.rps]} logins/s, p50 ${R[$k.p50]} ms, p99 ${R[$k.p99]} ms, errors ${R[$k.errors]}; /healthz -c8 p99 ${R[healthz8.$who.p99]} ms alone, ${R[healthz8storm.$who.p99]} ms during the storm"
   done
-  CRM_HWM=$(awk '/^VmHWM/ {print $2}' "/proc/$crm_pid/status")
-  stop_contenders
-  pg_stop
 }
 
-say "bench/run.sh: crm $("$CRM" version | cut -d' ' -f2), scales: $SCALES, ${DURATION}s per run, c$CONNECTIONS"
+say "bench/run.sh: crm $(crm_version), scales: $SCALES, ${DURATION}s per run, c$CONNECTIONS${BENCH_ROUTES:+, routes $BENCH_ROUTES}"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 DB_SIZE_county='' DB_SIZE_province='' CRM_HWM=''
 for scale in $SCALES; do
   case $scale in
-    county) run_county ;;
-    province) run_province ;;
+    county) route_wanted stats_county || continue; run_county ;;
+    province)
+      route_wanted healthz || route_wanted project_get || route_wanted projects_list ||
+        route_wanted stats_province || route_wanted interaction_create || route_wanted login || continue
+      run_province ;;
     *) die "unknown scale $scale" ;;
   esac
 done
@@ -845,25 +869,30 @@ ratio_verdict() {
   else verdict "$1 >= $2"; fi
 }
 verdict() { awk "BEGIN { exit !($1) }" && echo "met" || echo "NOT met"; }
+# goals: a line per goal of issue 6 whose route was run
 goals() {
   local g=project_get.crm
   local pr cr p99 err
-  cr=$(ratio "${R[$g.rps]:-}" "${R[project_get.ceil.rps]:-}"); pr=$(ratio "${R[$g.rps]:-}" "${R[project_get.peer.rps]:-}")
-  p99=${R[$g.p99]:-}; err=${R[$g.errors]:-}
-  echo "- point read: crm/ceiling $cr (goal ≥ 0.90: $(ratio_verdict "$cr" 0.9 "$err"))," \
-    "crm/peer $pr (goal ≥ 3: $(ratio_verdict "$pr" 3 "$err"))," \
-    "p99 ${p99:-n/a} ms (goal ≤ 5: $(num "$p99" && verdict "$p99 <= 5" || echo "NOT met"))," \
-    "errors ${err:-n/a} (goal 0: $( [ "${err:-x}" = 0 ] && echo met || echo "NOT met"))"
+  if [ -n "${LABEL[project_get]:-}" ]; then
+    cr=$(ratio "${R[$g.rps]:-}" "${R[project_get.ceil.rps]:-}"); pr=$(ratio "${R[$g.rps]:-}" "${R[project_get.peer.rps]:-}")
+    p99=${R[$g.p99]:-}; err=${R[$g.errors]:-}
+    echo "- point read: crm/ceiling $cr (goal ≥ 0.90: $(ratio_verdict "$cr" 0.9 "$err"))," \
+      "crm/peer $pr (goal ≥ 3: $(ratio_verdict "$pr" 3 "$err"))," \
+      "p99 ${p99:-n/a} ms (goal ≤ 5: $(num "$p99" && verdict "$p99 <= 5" || echo "NOT met"))," \
+      "errors ${err:-n/a} (goal 0: $( [ "${err:-x}" = 0 ] && echo met || echo "NOT met"))"
+  fi
   local key
   for key in projects_list stats_county stats_province; do
     [ -n "${LABEL[$key]:-}" ] || continue
     pr=$(ratio "${R[$key.crm.rps]:-}" "${R[$key.peer.rps]:-}")
     echo "- ${LABEL[$key]}: crm/peer $pr (goal ≥ 3: $(ratio_verdict "$pr" 3 "${R[$key.crm.errors]:-}"))"
   done
-  pr=$(ratio "${R[interaction_create.crm.rps]:-}" "${R[interaction_create.peer.rps]:-}")
-  cr=$(ratio "${R[interaction_create.crm.rps]:-}" "${R[interaction_create.ceil.rps]:-}")
-  echo "- write: crm/peer $pr (goal ≥ 2: $(ratio_verdict "$pr" 2 "${R[interaction_create.crm.errors]:-}"))," \
-    "crm/ceiling $cr (goal ≥ 0.80: $(ratio_verdict "$cr" 0.8 "${R[interaction_create.crm.errors]:-}"))"
+  if [ -n "${LABEL[interaction_create]:-}" ]; then
+    pr=$(ratio "${R[interaction_create.crm.rps]:-}" "${R[interaction_create.peer.rps]:-}")
+    cr=$(ratio "${R[interaction_create.crm.rps]:-}" "${R[interaction_create.ceil.rps]:-}")
+    echo "- write: crm/peer $pr (goal ≥ 2: $(ratio_verdict "$pr" 2 "${R[interaction_create.crm.errors]:-}"))," \
+      "crm/ceiling $cr (goal ≥ 0.80: $(ratio_verdict "$cr" 0.8 "${R[interaction_create.crm.errors]:-}"))"
+  fi
   local a=${SEQ[stats_county.crm]:-} b=${SEQ[stats_province.crm]:-}
   if [ -n "$a" ] && [ -n "$b" ]; then
     local r; r=$(ratio "${b%% *}" "${a%% *}")
@@ -880,12 +909,18 @@ goals() {
     "(goal ≤ 32: $(verdict "$maxrss <= 32768")); VmHWM at the end $(mb "$CRM_HWM") MB, which counts the argon2id" \
     "buffers (64 MiB per hash being computed: the start-up dummy hash and the storm's)"
   p99=${R[healthz8storm.crm.p99]:-}
-  echo "- /healthz p99 during the login storm: ${p99:-n/a} ms (goal < 5: $(num "$p99" && verdict "$p99 < 5" || echo "NOT met"))"
+  [ -z "${LABEL[login]:-}" ] ||
+    echo "- /healthz p99 during the login storm: ${p99:-n/a} ms (goal < 5: $(num "$p99" && verdict "$p99 < 5" || echo "NOT met"))"
 }
 
 pg_version=$(psql --version | awk '{print $3}')
 machine() {
-  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); crm $("$CRM" version | cut -d' ' -f2), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crm sql 2>/dev/null || echo ' + uncommitted changes to crm/ or sql/'), Release build"
+  local tree; tree="commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crm sql 2>/dev/null || echo ' + uncommitted changes to crm/ or sql/')"
+  if [ -n "${CRM_BENCH_BIN:-}${CRM_BENCH_SQL_DIR:-}" ]; then
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); crm $(crm_version): $CRM (CRM_BENCH_BIN), SQL from ${CRM_BENCH_SQL_DIR:-the folder it was built with}; bench/ of the tree at $tree"
+  else
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); crm $(crm_version), $tree, Release build"
+  fi
   echo "- machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GB RAM, Linux $(uname -r)"
   echo "- load average at the start: $LOAD_START (other sessions share this box; each run's load is in the details)"
   echo "- PostgreSQL $pg_version, one cluster per scale, same settings for every contender, all over TCP to 127.0.0.1 as crm_app (row-level security on):"
@@ -906,6 +941,7 @@ machine() {
   echo
   echo "Written by \`bench/run.sh\` (\`make bench\`), issue 6. Total run time: $((T_TOTAL / 60)) min $((T_TOTAL % 60)) s."
   echo
+  [ -z "$TRIAL" ] || { echo "**Not a run for the record**: $TRIAL."; echo; }
   table
   echo
   lo=100 hi=0
@@ -962,7 +998,7 @@ machine() {
   done
   echo "Raw outputs: $OUT/ (wrk-*.txt, pgbench-*.txt, probe-*.txt, run.log)."
 } > "$OUT/RESULTS.md"
-cp "$OUT/RESULTS.md" "$RESULTS"
+[ "$OUT/RESULTS.md" -ef "$RESULTS" ] || cp "$OUT/RESULTS.md" "$RESULTS"
 
 echo
 table

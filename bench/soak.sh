@@ -38,9 +38,11 @@
 # adds to or overrides the options), which fills within the warm-up.
 #
 # usage: bench/soak.sh [path/to/crm]   (make soak; make soak-quick)
+# env:   the SOAK_* above, SOAK_OUT=bench/out/soak, SOAK_CRM_FLAGS: more `crm serve`
+#        flags; CRM_BENCH_BIN, CRM_BENCH_SQL_DIR: another crm (bench/lib.sh)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-CRM=${1:-build-soak/crm}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 SOAK_SECONDS=${SOAK_SECONDS:-600}
 SOAK_RATE=${SOAK_RATE:-100}
 SOAK_THREADS=${SOAK_THREADS:-4}
@@ -57,6 +59,7 @@ fi
 
 say() { echo "soak: $*"; }
 die() { echo "soak: $*" >&2; exit 2; }
+bench_crm build-soak/crm "${1:-}"
 [ -x "$CRM" ] || die "$CRM is not built (make soak builds build-soak/crm)"
 for t in wrk jq curl; do command -v "$t" >/dev/null || die "$t is missing (scripts/deps.sh soak)"; done
 libs=$(ldd "$CRM" 2>/dev/null || true)
@@ -73,58 +76,28 @@ fi
 mkdir -p "$OUT"
 rm -f "$OUT"/asan.* "$OUT"/ubsan.* "$OUT"/rss.tsv "$OUT"/wrk.txt "$OUT"/crm.out "$OUT"/crm.err "$OUT"/metrics.txt
 # A previous run's cluster (here or in its /tmp fallback) is stopped and wiped.
-if "$CRM" pg env --data-dir "$OUT/db" > "$OUT/env.old" 2>/dev/null; then
-  eval "$(cat "$OUT/env.old")"
-  "$CRM" pg stop --data-dir "$OUT/db" >/dev/null 2>&1 || true
-  rm -rf "$CRM_PG_DIR"
-fi
+bench_pg_fresh "$OUT/db"
 
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:quarantine_size_mb=16:log_path=$PWD/$OUT/asan${SOAK_ASAN_OPTIONS:+:$SOAK_ASAN_OPTIONS}"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$PWD/$OUT/ubsan"
-"$CRM" pg start --data-dir "$OUT/db" > "$OUT/env" 2> "$OUT/pg.err" || { cat "$OUT/pg.err" >&2; exit 2; }
-eval "$(cat "$OUT/env")"
-pg_stop() { "$CRM" pg stop --data-dir "$OUT/db" >/dev/null 2>&1 || true; }
-trap pg_stop EXIT
-"$CRM" migrate up --database-url "$CRM_DATABASE_URL" --migrate-database-url "$CRM_MIGRATE_DATABASE_URL" \
-  --demo > "$OUT/migrate.out" 2>&1 || { cat "$OUT/migrate.out" >&2; exit 2; }
+out_abs=$(realpath -m -- "$OUT")
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:quarantine_size_mb=16:log_path=$out_abs/asan${SOAK_ASAN_OPTIONS:+:$SOAK_ASAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$out_abs/ubsan"
+bench_pg_start "$OUT/db"
+bench_migrate --demo
 PASSWORD='Soak-user-2026!'
 for u in "soak.viewer viewer sx.yc.js" "soak.bureau bureau sx.yc.js.invest" "soak.login unit sx.yc.js.xishe"; do
   read -r name role unit <<<"$u"
-  printf '%s\n' "$PASSWORD" | "$CRM" user add --username "$name" --role "$role" --unit "$unit" \
-    --database-url "$CRM_DATABASE_URL" --migrate-database-url "$CRM_MIGRATE_DATABASE_URL" > /dev/null 2>&1
+  bench_user_add "$name" "$role" "$unit" "$PASSWORD"
 done
 
-# shellcheck disable=SC2086 # SOAK_CRM_FLAGS: several flags
-setsid "$CRM" serve --listen 127.0.0.1:0 --database-url "$CRM_DATABASE_URL" \
-  ${SOAK_CRM_FLAGS:-} > "$OUT/crm.out" 2> "$OUT/crm.err" &
-pid=$!
-wrkpid=""
-cleanup() {
-  [ -z "$wrkpid" ] || kill -TERM "$wrkpid" 2>/dev/null || true
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  pg_stop
-}
-trap cleanup EXIT
-for _ in $(seq 1 300); do
-  grep -q '^crm: serving on ' "$OUT/crm.out" 2>/dev/null && break
-  kill -0 "$pid" 2>/dev/null || { cat "$OUT/crm.err" >&2; die "crm exited at start"; }
-  sleep 0.1
-done
-url=$(sed -n 's/^crm: serving on //p' "$OUT/crm.out")
-[ -n "$url" ] || die "crm did not start serving in 30 s (see $OUT/crm.err)"
-curl -sf "$url/readyz" > /dev/null || die "crm is not ready"
-token() {
-  curl -sf -X POST -H 'Content-Type: application/json' \
-    -d "{\"username\":\"$1\",\"password\":\"$PASSWORD\"}" "$url/api/v1/auth/login" | jq -r .token
-}
+CRM_BENCH_FLAGS=${SOAK_CRM_FLAGS:-}   # crm serve's defaults otherwise (access log on)
+bench_crm_start
 export SOAK_READ_TOKEN SOAK_WRITE_TOKEN SOAK_PROJECTS SOAK_UNITS
-SOAK_READ_TOKEN=$(token soak.viewer)
-SOAK_WRITE_TOKEN=$(token soak.bureau)
-SOAK_PROJECTS=$(curl -sf -H "Authorization: Bearer $SOAK_READ_TOKEN" "$url/api/v1/projects?limit=200" |
+SOAK_READ_TOKEN=$(bench_login "$CRM_URL" soak.viewer "$PASSWORD")
+SOAK_WRITE_TOKEN=$(bench_login "$CRM_URL" soak.bureau "$PASSWORD")
+SOAK_PROJECTS=$(curl -sf -H "Authorization: Bearer $SOAK_READ_TOKEN" "$CRM_URL/api/v1/projects?limit=200" |
   jq -r '[.items[] | "\(.id):\(.unit_id)"] | join(",")')
 # The county first, then the units ranked under it (no department).
-SOAK_UNITS=$(curl -sf -H "Authorization: Bearer $SOAK_READ_TOKEN" "$url/api/v1/units" |
+SOAK_UNITS=$(curl -sf -H "Authorization: Bearer $SOAK_READ_TOKEN" "$CRM_URL/api/v1/units" |
   jq -r '[(.items[] | select(.kind == "county") | .id), (.items[] | select(.kind != "county" and .kind != "department") | .id)] | map(tostring) | join(",")')
 { [ -n "$SOAK_PROJECTS" ] && [ -n "$SOAK_UNITS" ]; } || die "the demo has no projects or units"
 export SOAK_RATE SOAK_THREADS SOAK_LOGIN_USER=soak.login SOAK_LOGIN_PASSWORD=$PASSWORD
@@ -144,91 +117,78 @@ rss_kb() {
     v=$(awk '/^[0-9a-f]+-[0-9a-f]+ / {anon_rw = ($2 ~ /^rw/ && NF == 5); next}
       /^Size:/ {size = $2; next}
       /^Rss:/ {rss += $2; if (anon_rw && size == 65536) hash += $2}
-      END {if (NR) print rss - hash}' "/proc/$pid/smaps" 2>/dev/null || true)
+      END {if (NR) print rss - hash}' "/proc/$crm_pid/smaps" 2>/dev/null || true)
     [ -n "$v" ] || continue
     if [ -z "$min" ] || [ "$v" -lt "$min" ]; then min=$v; fi
     [ "$i" = 3 ] || sleep 0.1
   done
   echo "${min:-0}"
 }
-box_cpu() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-pg_ticks() {  # the postmaster and its children, those gone included
-  local pm t c r
-  pm=$(head -1 "$CRM_PG_DIR/data/postmaster.pid")
-  t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
-  for c in $(ps -o pid= --ppid "$pm"); do
-    r=$(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || true)
-    t=$((t + ${r:-0}))
-  done
-  echo "$t"
-}
-hz=$(getconf CLK_TCK)
 now_s() { awk '{print $1}' /proc/uptime; }
 load1() { awk '{print $1}' /proc/loadavg; }
 
 sanitized=1; grep -q libasan <<<"$libs" || sanitized=0
 build_kind="AddressSanitizer + LeakSanitizer"; [ "$sanitized" = 1 ] || build_kind="no sanitizer (SOAK_ALLOW_PLAIN=1): RSS only"
-say "crm $("$CRM" version | cut -d' ' -f2) ($build_kind), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+say "crm $(crm_version) ($build_kind), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 say "$SOAK_RATE requests/s for $SOAK_SECONDS s (wrk -t$SOAK_THREADS -c$SOAK_THREADS, bench/lua/soak.lua), RSS every $SOAK_SAMPLE_S s, warm-up $SOAK_WARMUP s"
 printf 'seconds\trss_kb\tload1\n' > "$OUT/rss.tsv"
-crm_t0=$(ticks "$pid"); pg_t0=$(pg_ticks); read -r box_b0 box_t0 < <(box_cpu)
+crm_t0=$(ticks "$crm_pid"); pg_t0=$(pg_ticks "$CRM_PG_DIR/data"); read -r box_b0 box_t0 < <(box_cpu)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(now_s)
 setsid wrk -t"$SOAK_THREADS" -c"$SOAK_THREADS" -d"${SOAK_SECONDS}s" --timeout 10s --latency \
-  -s bench/lua/soak.lua "$url" > "$OUT/wrk.txt" 2>&1 &
-wrkpid=$!
+  -s bench/lua/soak.lua "$CRM_URL" > "$OUT/wrk.txt" 2>&1 &
+bg_pid=$!
 printf '0\t%s\t%s\n' "$(rss_kb)" "$(load1)" >> "$OUT/rss.tsv"
 wrk_ticks=0
 loads=()
 for ((k = 1; k * SOAK_SAMPLE_S < SOAK_SECONDS; k++)); do
   # Sleep until the sample's time (or wrk's end), keeping wrk's CPU time.
-  while kill -0 "$wrkpid" 2>/dev/null && awk -v t0="$t0" -v s=$((k * SOAK_SAMPLE_S)) -v n="$(now_s)" 'BEGIN {exit !(n - t0 < s)}'; do
-    v=$(ticks "$wrkpid"); [ "$v" = 0 ] || wrk_ticks=$v
+  while kill -0 "$bg_pid" 2>/dev/null && awk -v t0="$t0" -v s=$((k * SOAK_SAMPLE_S)) -v n="$(now_s)" 'BEGIN {exit !(n - t0 < s)}'; do
+    v=$(ticks "$bg_pid"); [ "$v" = 0 ] || wrk_ticks=$v
     sleep 0.5
   done
-  kill -0 "$wrkpid" 2>/dev/null || break
+  kill -0 "$bg_pid" 2>/dev/null || break
   l=$(load1); loads+=("$l")
   printf '%d\t%s\t%s\n' $((k * SOAK_SAMPLE_S)) "$(rss_kb)" "$l" >> "$OUT/rss.tsv"
   if [ $((k * SOAK_SAMPLE_S % 60)) = 0 ]; then
     say "  $((k * SOAK_SAMPLE_S)) s: RSS $(tail -1 "$OUT/rss.tsv" | cut -f2) kB, load $l"
   fi
 done
-while kill -0 "$wrkpid" 2>/dev/null; do
-  v=$(ticks "$wrkpid"); [ "$v" = 0 ] || wrk_ticks=$v
+while kill -0 "$bg_pid" 2>/dev/null; do
+  v=$(ticks "$bg_pid"); [ "$v" = 0 ] || wrk_ticks=$v
   sleep 0.2
 done
-wrk_rc=0; wait "$wrkpid" || wrk_rc=$?
-wrkpid=""
+wrk_rc=0; wait "$bg_pid" || wrk_rc=$?
+bg_pid=
 elapsed=$(awk -v t0="$t0" -v n="$(now_s)" 'BEGIN {printf "%.0f", n - t0}')
 printf '%d\t%s\t%s\n' "$SOAK_SECONDS" "$(rss_kb)" "$(load1)" >> "$OUT/rss.tsv"
-crm_t1=$(ticks "$pid"); pg_t1=$(pg_ticks); read -r box_b1 box_t1 < <(box_cpu)
+crm_t1=$(ticks "$crm_pid"); pg_t1=$(pg_ticks "$CRM_PG_DIR/data"); read -r box_b1 box_t1 < <(box_cpu)
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
-curl -s "$url/metrics" > "$OUT/metrics.txt" || true
+hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$crm_pid/status")
+curl -s "$CRM_URL/metrics" > "$OUT/metrics.txt" || true
 
 # --- stopping: SIGTERM, then LeakSanitizer's report --------------------------------
 
-kill -TERM "$pid"
+kill -TERM "$crm_pid"
 crm_rc=""
 for _ in $(seq 1 600); do
-  kill -0 "$pid" 2>/dev/null || break
+  kill -0 "$crm_pid" 2>/dev/null || break
   sleep 0.1
 done
-if kill -0 "$pid" 2>/dev/null; then
-  kill -KILL "$pid" 2>/dev/null || true
+if kill -0 "$crm_pid" 2>/dev/null; then
+  kill -KILL "$crm_pid" 2>/dev/null || true
   crm_rc=killed
 fi
-rc=0; wait "$pid" 2>/dev/null || rc=$?
+rc=0; wait "$crm_pid" 2>/dev/null || rc=$?
 [ -n "$crm_rc" ] || crm_rc=$rc
-trap pg_stop EXIT
+crm_pid=   # stopped: bench_cleanup stops the cluster only
 
 # --- the figures ------------------------------------------------------------------
 
 failures=()
 [ "$wrk_rc" = 0 ] || failures+=("wrk exited $wrk_rc (see $OUT/wrk.txt)")
-requests=$(awk '/requests in/ {print $1}' "$OUT/wrk.txt")
-achieved=$(awk '/^Requests\/sec/ {print $2}' "$OUT/wrk.txt")
+requests=$(wrk_field "$OUT/wrk.txt" reqs)
+achieved=$(wrk_field "$OUT/wrk.txt" rps)
 non2xx=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$OUT/wrk.txt")
 sockerr=$(sed -n 's/^ *Socket errors: //p' "$OUT/wrk.txt")
 missed=$(awk '$1 == "soak:" && $2 == "missed" {print $3}' "$OUT/wrk.txt")
@@ -365,9 +325,9 @@ NOTE
   echo
   echo "## Settings"
   echo
-  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); crm $("$CRM" version | cut -d' ' -f2), commit $commit$dirty, the binary built $(date -u -r "$CRM" '+%Y-%m-%d %H:%M UTC')"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); crm $(crm_version), commit $commit$dirty, the binary built $(date -u -r "$CRM" '+%Y-%m-%d %H:%M UTC')"
   echo "- machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo) GB RAM, shared with other sessions"
-  echo "- crm: $CRM, \`crm serve --listen 127.0.0.1:0 ${SOAK_CRM_FLAGS:-}\` (defaults: one worker per core, 2 connections each, access log on),"
+  echo "- crm: $CRM${CRM_BENCH_SQL_DIR:+ with the SQL of $CRM_BENCH_SQL_DIR}, \`crm serve --listen 127.0.0.1:0 ${SOAK_CRM_FLAGS:-}\` (defaults: one worker per core, 2 connections each, access log on),"
   echo "  ASAN_OPTIONS=${ASAN_OPTIONS//$PWD\//}"
   echo "- PostgreSQL: $(pg_config --version 2>/dev/null || echo 15), crm's embedded cluster (${CRM_PG_DIR#"$PWD"/}), migrated, with the demo data"
   echo "- load: wrk $(wrk -v 2>&1 | awk 'NR == 1 {print $2}') -t$SOAK_THREADS -c$SOAK_THREADS --timeout 10s --latency -s bench/lua/soak.lua (each thread paces its share of the rate)"

@@ -34,12 +34,15 @@
 #   REF_TIMEOUT=60s: kpi_reference runs are stopped after this (0: no limit; at the province root it took
 #     347 s with an index on project_start(project_id), and did not finish without one)
 #   REBUILD=1 rebuilds build-bench/crm first; it is also rebuilt when missing or older than the sources.
+#   BENCH_OUT=bench/out; CRM_BENCH_FLAGS: more `crm serve` flags; CRM_BENCH_BIN, CRM_BENCH_SQL_DIR: another
+#   crm (bench/lib.sh)
 # The report is also kept in bench/out/stats-report.txt.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-CRM=${1:-build-bench/crm}
-OUT=bench/out
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+OUT=${BENCH_OUT:-bench/out}
 DATA="$OUT/stats-db"
+BENCH_TAG=stats-
 SCALES=${SCALES:-county province}
 SAMPLES=${SAMPLES:-300}
 DURATION=${DURATION:-10s}
@@ -51,120 +54,59 @@ YEAR=2024
 mkdir -p "$OUT"
 REPORT="$OUT/stats-report.txt"
 t_begin=$(date +%s)
+bench_crm build-bench/crm "${1:-}"
+bench_build stale
 
-if [ "$CRM" = build-bench/crm ] &&
-  { [ ! -x "$CRM" ] || [ -n "${REBUILD:-}" ] || [ -n "$(find crm CMakeLists.txt -newer "$CRM" -print -quit)" ]; }; then
-  echo "building build-bench/crm (Release)" >&2
-  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCRM_TESTS=OFF > /dev/null
-  cmake --build build-bench -j2 > /dev/null || { echo "the Release build failed (see above)" >&2; exit 1; }
-fi
-[ -x "$CRM" ] || { echo "no crm at $CRM" >&2; exit 1; }
-
-say() { printf '%s\n' "$*" >&2; }
 : > "$REPORT"
 out() { printf '%s\n' "$*" | tee -a "$REPORT"; }
 
-pid=
-stop_all() {
-  if [ -n "$pid" ]; then
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    pid=
-  fi
-  "$CRM" pg stop --data-dir "$DATA" > /dev/null 2>&1 || true
-}
-trap stop_all EXIT
-
 # A fresh cluster: a previous run's is stopped and wiped.
 fresh_cluster() {
-  if "$CRM" pg env --data-dir "$DATA" > "$OUT/stats-env.old" 2>/dev/null; then
-    eval "$(cat "$OUT/stats-env.old")"
-    "$CRM" pg stop --data-dir "$DATA" > /dev/null 2>&1 || true
-    rm -rf "$CRM_PG_DIR"
-  fi
-  rm -rf "$DATA" "$OUT/stats-env.old"
-  "$CRM" pg start --data-dir "$DATA" > "$OUT/stats-env" 2> "$OUT/stats-pg.err"
-  eval "$(cat "$OUT/stats-env")"
-  SU_URL=${CRM_PG_SUPERUSER_URL/dbname=postgres/dbname=crm}
+  bench_pg_fresh "$DATA"
+  bench_pg_start "$DATA"
   # Bulk loads write a lot of WAL: fewer checkpoints (reloadable settings only;
   # the cluster's command line fixes shared_buffers = 128MB).
   psql "$CRM_PG_SUPERUSER_URL" -X -q -v ON_ERROR_STOP=1 \
     -c "ALTER SYSTEM SET max_wal_size = '8GB'" -c "ALTER SYSTEM SET checkpoint_timeout = '30min'" \
     -c "SELECT pg_reload_conf()" > /dev/null
-  "$CRM" migrate up --database-url "$CRM_DATABASE_URL" --migrate-database-url "$CRM_MIGRATE_DATABASE_URL" > /dev/null
+  bench_migrate
 }
-
-supsql() { psql "$SU_URL" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 start_crm() {
-  setsid "$CRM" serve --listen 127.0.0.1:0 --database-url "$CRM_DATABASE_URL" --access-log 0 \
-    ${CRM_BENCH_FLAGS:-} > "$OUT/stats-crm.out" 2> "$OUT/stats-crm.err" &
-  pid=$!
-  for _ in $(seq 1 100); do
-    grep -q '^crm: serving on ' "$OUT/stats-crm.out" 2>/dev/null && break
-    sleep 0.1
-  done
-  url=$(sed -n 's/^crm: serving on //p' "$OUT/stats-crm.out")
-  [ -n "$url" ] || { cat "$OUT/stats-crm.err" >&2; exit 1; }
-  curl -sf "$url/readyz" > /dev/null
-  token=$(curl -sf -X POST -H 'Content-Type: application/json' \
-    -d '{"username":"bench.stats","password":"Bench-stats-2024"}' "$url/api/v1/auth/login" | jq -r .token)
-  auth="Authorization: Bearer $token"
+  bench_crm_start --access-log 0
+  auth="Authorization: Bearer $(bench_login "$CRM_URL" bench.stats 'Bench-stats-2024')"
 }
-
-pct() {  # pct P < sorted seconds: the P-th percentile, in ms
-  awk -v p="$1" '{v[NR] = $1} END {i = int((p / 100) * NR + 0.999999); if (i < 1) i = 1; printf "%.2f", v[i] * 1000}'
-}
-
-# CPU ticks of the cluster's processes (the postmaster's children: crm's pool
-# connections live through a run) and of crm.
-pg_ticks() {
-  local pm; pm=$(head -1 "$CRM_PG_DIR/data/postmaster.pid")
-  local t=0 c
-  for c in $(ps -o pid= --ppid "$pm"); do
-    [ -r "/proc/$c/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$t"
-}
-crm_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-hz=$(getconf CLK_TCK)
 
 declare -a ROWS
 # measure SCALE LABEL PATH: one table row
 measure() {
   local scale=$1 label=$2 path=$3
   local code
-  code=$(curl -s -o "$OUT/stats-answer.json" -w '%{http_code}' -H "$auth" "$url$path")
+  code=$(curl -s -o "$OUT/stats-answer.json" -w '%{http_code}' -H "$auth" "$CRM_URL$path")
   if [ "$code" != 200 ]; then
     say "$path: HTTP $code $(head -c 400 "$OUT/stats-answer.json")"
     exit 1
   fi
   out "  $label $path -> $(jq -c '{as_of, time_progress, target: (.target | if . then {signing_amount_yuan, signed_count, start_rate} else null end), verified: (.verified | {signing_amount_yuan, signed_count, started_count, start_rate, signing_progress, behind}), reported: (.reported | {signing_amount_yuan, signed_count, started_count}), forecast_yuan}' "$OUT/stats-answer.json")"
   # sequential: SAMPLES requests, one after the other, on one keep-alive connection
-  {
-    for _ in $(seq 1 "$SAMPLES"); do
-      printf 'url = "%s"\noutput = "/dev/null"\n' "$url$path"
-    done
-  } > "$OUT/stats-curl.cfg"
-  curl -s -H "$auth" -w '%{http_code} %{time_total}\n' -K "$OUT/stats-curl.cfg" > "$OUT/stats-seq.raw"
+  curl_seq "$CRM_URL$path" "$SAMPLES" -H "$auth" > "$OUT/stats-seq.raw"
   local bad; bad=$(awk '$1 != 200' "$OUT/stats-seq.raw" | wc -l)
   awk '{print $2}' "$OUT/stats-seq.raw" | sort -n > "$OUT/stats-seq.txt"
   local s50 s99 smax
   s50=$(pct 50 < "$OUT/stats-seq.txt"); s99=$(pct 99 < "$OUT/stats-seq.txt"); smax=$(pct 100 < "$OUT/stats-seq.txt")
-  # under load
-  setsid wrk -t"$THREADS" -c"$CONNECTIONS" -d2s --timeout "$WRK_TIMEOUT" -H "$auth" "$url$path" > /dev/null
-  local p0 c0 p1 c1
-  p0=$(pg_ticks); c0=$(crm_ticks)
-  setsid wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout "$WRK_TIMEOUT" --latency -H "$auth" "$url$path" \
-    > "$OUT/stats-wrk.txt"
-  p1=$(pg_ticks); c1=$(crm_ticks)
+  # under load; CPU of the cluster's running processes (crm's pool connections live through a run) and of crm
+  wrk_warm --timeout "$WRK_TIMEOUT" -H "$auth" "$CRM_URL$path"
+  local p0 c0 p1 c1 file="$OUT/stats-wrk.txt"
+  p0=$(pg_ticks "$CRM_PG_DIR/data" live); c0=$(ticks "$crm_pid")
+  wrk_measure "$file" --timeout "$WRK_TIMEOUT" -H "$auth" "$CRM_URL$path"
+  p1=$(pg_ticks "$CRM_PG_DIR/data" live); c1=$(ticks "$crm_pid")
   local rps reqs avg p50 p99 errors little pg_us crm_us
-  rps=$(awk '/^Requests\/sec/ {print $2}' "$OUT/stats-wrk.txt")
-  reqs=$(awk '/requests in/ {print $1}' "$OUT/stats-wrk.txt")
-  avg=$(awk '/^    Latency/ {print $2}' "$OUT/stats-wrk.txt")
-  p50=$(awk '$1 == "50%" {print $2}' "$OUT/stats-wrk.txt")
-  p99=$(awk '$1 == "99%" {print $2}' "$OUT/stats-wrk.txt")
-  errors=$(awk '/Non-2xx|Socket errors/ {print}' "$OUT/stats-wrk.txt" | tr '\n' ' ')
+  rps=$(wrk_field "$file" rps)
+  reqs=$(wrk_field "$file" reqs)
+  avg=$(wrk_field "$file" avg)
+  p50=$(wrk_field "$file" p50)
+  p99=$(wrk_field "$file" p99)
+  errors=$(wrk_field "$file" errors)
   [ "$bad" -gt 0 ] && errors="$errors sequential non-200: $bad"
   little=$(awk -v c="$CONNECTIONS" -v r="$rps" 'BEGIN {printf "%.2fms", c / r * 1000}')
   pg_us=$(awk -v t="$((p1 - p0))" -v hz="$hz" -v n="$reqs" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
@@ -215,6 +157,7 @@ SQL
         out "    == again with a helper index: CREATE INDEX bench_ref_start ON project_start (project_id) (dropped after)"
         supsql -c "CREATE INDEX bench_ref_start ON project_start (project_id)" -c "ANALYZE project_start"
       fi
+      # shellcheck disable=SC2028 # \\echo, \\timing: psql's meta-commands
       {
         echo "SET work_mem = '64MB';"
         echo "\\echo '== kpi_reference ($pass schema): the plan of its body (EXPLAIN, parameters as literals)'"
@@ -281,12 +224,10 @@ run_scale() {
   out "==== $scale scale: ~$units units, $projects projects, $investors investors, $interactions interactions ===="
   local t0; t0=$(date +%s)
   local reused=
-  if [ -n "${REUSE:-}" ] && [ "$(cat "$OUT/stats-scale" 2>/dev/null)" = "$scale $units $projects $investors $interactions" ] &&
-    "$CRM" pg start --data-dir "$DATA" > "$OUT/stats-env" 2> "$OUT/stats-pg.err"; then
-    eval "$(cat "$OUT/stats-env")"
-    SU_URL=${CRM_PG_SUPERUSER_URL/dbname=postgres/dbname=crm}
+  if [ -n "${REUSE:-}" ] && [ "$(cat "$OUT/stats-scale" 2>/dev/null)" = "$scale $units $projects $investors $interactions" ]; then
+    bench_pg_start "$DATA"
     reused=1
-    out "REUSE: the $scale data of the previous run (bench/out/stats-db), not generated again"
+    out "REUSE: the $scale data of the previous run ($DATA), not generated again"
   else
     rm -f "$OUT/stats-scale"
     fresh_cluster
@@ -297,8 +238,7 @@ run_scale() {
     out "generation (fresh cluster, migrations, data, kpi_rebuild, vacuum): $((t1 - t0)) s"
   fi
   out "database size: $(supsql -c "SELECT pg_size_pretty(pg_database_size('crm'))")"
-  [ -n "$reused" ] || printf '%s\n' 'Bench-stats-2024' | "$CRM" user add --username bench.stats --role viewer --unit bench \
-    --database-url "$CRM_DATABASE_URL" --migrate-database-url "$CRM_MIGRATE_DATABASE_URL" > /dev/null
+  [ -n "$reused" ] || bench_user_add bench.stats viewer bench 'Bench-stats-2024'
   start_crm
   local root county
   root=$(supsql -c "SELECT id FROM unit WHERE code = 'bench'")
@@ -316,12 +256,10 @@ run_scale() {
     measure "$scale" "root ($n_root p.)" "/api/v1/stats/units/$root?year=$YEAR"
     measure "$scale" "root ($n_root p.)" "/api/v1/stats/units/$root?year=$YEAR&as_of=$YEAR-06-30"
   fi
-  out "crm RSS after the load: $(awk '/VmRSS/ {print $2, $3}' "/proc/$pid/status")"
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  pid=
+  out "crm RSS after the load: $(awk '/VmRSS/ {print $2, $3}' "/proc/$crm_pid/status")"
+  stop_pid "$crm_pid"; crm_pid=
   explain "$root" "$scale root" "$scale"
-  "$CRM" pg stop --data-dir "$DATA" > /dev/null 2>&1 || true
+  bench_pg_stop
 }
 
 for scale in $SCALES; do
@@ -335,7 +273,7 @@ for scale in $SCALES; do
 done
 
 out ""
-out "crm $("$CRM" version | cut -d' ' -f2) (Release), $(nproc) cores, PostgreSQL 15 (embedded, shared_buffers 128MB), GET /api/v1/stats/units/{id} as a viewer of the root unit"
+out "crm $(crm_version) (Release), $(nproc) cores, PostgreSQL 15 (embedded, shared_buffers 128MB), GET /api/v1/stats/units/{id} as a viewer of the root unit"
 out "sequential: $SAMPLES requests one after another on one keep-alive connection (curl time_total, ms);"
 out "load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --timeout $WRK_TIMEOUT --latency after a 2 s warm-up;"
 out "Little = connections / req/s (the average a stall-free run should show); CPU = µs per request, PostgreSQL backends and crm;"
@@ -348,5 +286,5 @@ out "commands:"
 out "  bench/stats.sh   (SCALES=\"$SCALES\" SAMPLES=$SAMPLES DURATION=$DURATION CONNECTIONS=$CONNECTIONS)"
 out "  UNITS=.. PROJECTS=.. INVESTORS=.. INTERACTIONS=.. bench/data/generate.sh 'host=<socket dir> dbname=crm user=postgres'"
 out "  curl -s -H 'Authorization: Bearer <token>' -w '%{http_code} %{time_total}\\n' -K <config: $SAMPLES x url + output /dev/null>"
-out "  wrk -t$THREADS -c$CONNECTIONS -d$DURATION --timeout $WRK_TIMEOUT --latency -H 'Authorization: Bearer <token>' '<url>/api/v1/stats/units/<id>?year=$YEAR[&as_of=$YEAR-06-30]'"
+out "  wrk -t$THREADS -c$CONNECTIONS -d$DURATION --timeout $WRK_TIMEOUT --latency -H 'Authorization: Bearer <token>' '<url>/api/v1/stats/units/<id>?year=${YEAR}[&as_of=$YEAR-06-30]'"
 out "total run time: $(( $(date +%s) - t_begin )) s"
