@@ -35,7 +35,7 @@ static const struct setting config_settings[] = {
     S("migrate-database-url", "CRM_MIGRATE_DATABASE_URL", migrate_database_url, "",
       "PostgreSQL URL of the owner role used by migrations (default: the embedded cluster)"),
     S("data-dir", "CRM_DATA_DIR", data_dir, "var", "folder of the embedded PostgreSQL cluster"),
-    S("sql-dir", "CRM_SQL_DIR", sql_dir, CRM_SQL_DIR_DEFAULT, "folder holding migrations/ and demo/"),
+    S("sql-dir", "CRM_SQL_DIR", sql_dir, CRM_SQL_DIR_DEFAULT, "folder holding migrations/, schema/ and demo/"),
     S("pg-bindir", "CRM_PG_BINDIR", pg_bindir, CRM_PG_BINDIR_DEFAULT,
       "folder of initdb and pg_ctl for the embedded cluster"),
     I("db-pool-size", "CRM_DB_POOL_SIZE", db_pool_size, "2", 1, 64,

@@ -15,7 +15,7 @@ struct crm_config {
     char *database_url;       /* app role; NULL/empty: embedded cluster */
     char *migrate_database_url; /* owner role; NULL/empty: same as embedded or database_url */
     char *data_dir;           /* embedded cluster lives in data_dir/pg */
-    char *sql_dir;            /* migrations/ and demo/ */
+    char *sql_dir;            /* migrations/, schema/ and demo/ */
     char *pg_bindir;          /* initdb, pg_ctl */
     int db_pool_size;         /* connections per worker */
     int db_pipeline_depth;    /* requests in flight per connection */

@@ -52,7 +52,7 @@ enum statement_id {
     STMT_MARK_STALLED,      /* () -> how many projects were marked stalled */
     STMT_STATEMENT_TIMEOUT, /* (ms) -> a longer statement timeout for the rest of the job */
     /* Targets, KPIs and scores (api/targets.c, api/stats.c, api/scores.c):
-     * JSON built by the functions of migrations 0006 and 0007. */
+     * JSON built by the functions of sql/schema/7x_ and 8x_. */
     STMT_TARGETS_GET,     /* (year) -> {year, targets} */
     STMT_TARGETS_PUT,     /* (year, body) -> {year, targets} */
     STMT_QUOTAS_GET,      /* (year, parent unit or NULL) -> {year, parent_unit_id, quotas} */

@@ -1,6 +1,6 @@
 /*
  * ledger_csv: the project ledger (台账) a county keeps in Excel and saves as
- * CSV, read into JSON rows for project_import (sql/migrations/0005_import.sql).
+ * CSV, read into JSON rows for project_import (sql/schema/90_ledger.sql).
  *
  * Decoding: a UTF-8 byte order mark, or text that is valid UTF-8, is UTF-8;
  * a UTF-16 mark is UTF-16 (Excel's "Unicode text"); anything else is taken

@@ -1,6 +1,6 @@
 /*
  * ledger_export: the project ledger (台账) as a file for Excel, from the
- * rows projects_export returns (sql/migrations/0005_import.sql), with the
+ * rows projects_export returns (sql/schema/90_ledger.sql), with the
  * Chinese headers the import reads back: CSV (UTF-8 with a byte order mark,
  * so that Excel opens it as UTF-8; CRLF line ends) or an XLSX workbook.
  *
