@@ -1,11 +1,19 @@
 -- The caller and what they may see and write: the session's user, role and unit (set by
--- auth_session), a row's scope path, today, and every row-level policy of every table.
+-- auth_session), whether a scope path is in the caller's subtree, today, the links a writer
+-- may make, and every row-level policy of the service's role (crm_app). The owner's blanket
+-- policies stand with their tables in the migrations.
 --
 -- Repeatable definitions, applied after the migrations whenever this file changes
 -- (sql/schema/README.md).
 
 
 -- ---- the caller ----
+
+-- Who the caller is lives in transaction-local settings (crm.user_id,
+-- crm.unit_id, crm.role, crm.request_id), set only by auth_session, the
+-- first statement of every authenticated request's transaction; NULL when
+-- none is set. Row-level security is forced, so the owner obeys it too, and
+-- a transaction that never set a caller sees nothing.
 CREATE OR REPLACE FUNCTION crm_caller_user() RETURNS bigint LANGUAGE sql STABLE AS
 $$ SELECT nullif(current_setting('crm.user_id', true), '')::bigint $$;
 
@@ -18,28 +26,31 @@ $$ SELECT nullif(current_setting('crm.role', true), '') $$;
 CREATE OR REPLACE FUNCTION crm_request_id() RETURNS text LANGUAGE sql STABLE AS
 $$ SELECT nullif(current_setting('crm.request_id', true), '') $$;
 
--- 1. crm_in_scope, the body of every row-level policy, was never inlined:
---    PostgreSQL does not inline a SQL function whose body holds a sub-select,
---    and 0003 had put one there (meant as a once-per-query InitPlan). So each
---    policy check ran the function through the SQL-function executor, its
---    body parsed and planned again in every query and run again for every
---    row: about 70 µs of a point read, and 20 µs per row of a list (a
---    township's 541 projects took 10.7 ms to count). Written as a plain
---    expression it is inlined into the policy: `unit_path @> ARRAY[unit]`,
---    the caller's unit read from the transaction's setting. With no caller
---    the array holds NULL, which no path contains: nothing is in scope, as
---    before.
+-- Whether a row, by its unit path, is in the caller's subtree: the body of
+-- every row-level policy. A plain expression, so that PostgreSQL inlines it
+-- into the policy. It holds no sub-select: a SQL function with one is not
+-- inlined, and each policy check then goes through the SQL-function
+-- executor, planned again in every query and run again for every row (about
+-- 70 µs of a point read and 20 µs per row of a list; a township's 541
+-- projects took 10.7 ms to count). With no caller the array holds NULL,
+-- which no path contains: nothing is in scope.
 CREATE OR REPLACE FUNCTION crm_in_scope(unit_path bigint[]) RETURNS boolean LANGUAGE sql STABLE AS
 $$ SELECT unit_path @> ARRAY[crm_caller_unit()] $$;
 
+-- Whether a unit, by its id, is in the caller's subtree (false when there is
+-- no such unit): the policies that name a unit by id (users, the audit log).
+-- Inlined like crm_in_scope; the path comes from crm_unit_path.
 CREATE OR REPLACE FUNCTION crm_unit_in_scope(p_unit bigint) RETURNS boolean LANGUAGE sql STABLE AS
 $$ SELECT coalesce(crm_in_scope(crm_unit_path(p_unit)), false) $$;
 
+-- Today in China Standard Time, whatever the server's time zone.
 CREATE OR REPLACE FUNCTION crm_today() RETURNS date LANGUAGE sql STABLE AS
 $$ SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date $$;
 
--- 2. The same for the policies that name a unit by id (users, the audit
---    log): inlined, the unit's path looked up by a cached plan.
+-- A unit's path by its id (NULL when there is none), read as the owner,
+-- whatever the caller may see. PL/pgSQL, so that the lookup's plan is kept
+-- for the connection: a SQL function that cannot be inlined (a SECURITY
+-- DEFINER one) is planned again at every call.
 CREATE OR REPLACE FUNCTION crm_unit_path(p_unit bigint) RETURNS bigint[] LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -97,6 +108,11 @@ REVOKE EXECUTE ON FUNCTION crm_caller_county() FROM PUBLIC;
 
 -- ---- departments act for the unit they serve ----
 
+-- A user of a department (the county's investment centre, say) works on the
+-- scope of the unit it serves: auth_session sets crm.unit_id, the root of
+-- the caller's scope that every policy reads, to that unit, and
+-- crm.home_unit_id to the user's own.
+
 -- The root of the scope of a user of p_unit: the unit a department serves
 -- (its parent), any other unit itself.
 CREATE OR REPLACE FUNCTION unit_scope_root(p_unit bigint) RETURNS bigint LANGUAGE plpgsql STABLE
@@ -111,15 +127,18 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION unit_scope_root(bigint) FROM PUBLIC;
 
--- The caller's own unit (crm.unit_id is the root of their scope).
+-- The caller's own unit; crm.unit_id is the root of their scope, which
+-- differs from it for a department's user.
 CREATE OR REPLACE FUNCTION crm_caller_home_unit() RETURNS bigint LANGUAGE sql STABLE AS
 $$ SELECT nullif(current_setting('crm.home_unit_id', true), '')::bigint $$;
 
--- ---- 7. links within the writer's scope; no blank names ----
+-- ---- links within the writer's scope ----
 
 -- A caller links only what they can see: the investor of a project or an
 -- interaction, the project of an interaction; a problem's owner is a unit of
--- their scope or above it. The owner loading data (no caller) is trusted.
+-- their scope or above it. Anything else is "does not name a record you can
+-- see" on the column (a foreign_key_violation, answered 422). The owner
+-- loading data (no caller) is trusted.
 CREATE OR REPLACE FUNCTION links_in_scope() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 DECLARE
@@ -154,6 +173,12 @@ CREATE OR REPLACE TRIGGER interaction_links BEFORE INSERT OR UPDATE OF investor_
 CREATE OR REPLACE TRIGGER problem_links BEFORE INSERT OR UPDATE OF owner_unit_id ON problem
     FOR EACH ROW EXECUTE FUNCTION links_in_scope('owner_unit_id');
 
+-- ---- policies of the service's role ----
+
+-- Reads: every row of the caller's subtree; the users of a unit in it; the
+-- audit log to admins and the assessment office (viewer) only, its rows of
+-- a unit in the subtree or of none; settings and score rules to any caller.
+-- Users are written by admins, within their scope.
 DROP POLICY IF EXISTS unit_read ON unit;
 CREATE POLICY unit_read ON unit FOR SELECT TO crm_app USING (crm_in_scope(path));
 

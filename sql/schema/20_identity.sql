@@ -5,7 +5,13 @@
 -- (sql/schema/README.md).
 
 
--- As in 0002, but the scope's root is unit_scope_root of the user's unit.
+-- The first statement of an authenticated request: checks the session (not
+-- revoked, not past its lifetime, not idle too long, user enabled), checks
+-- the route's roles, touches last_seen_at now and then, and sets the caller
+-- for the rest of the transaction. The root of their scope (crm.unit_id) is
+-- unit_scope_root of their unit: the unit a department serves;
+-- crm.home_unit_id is their own unit. Raises CR401 (answered 401) or CR403
+-- (403), which aborts the statements pipelined after it.
 CREATE OR REPLACE FUNCTION auth_session(p_token_hash bytea, p_request_id text, p_roles text[],
                                         p_idle_s integer)
 RETURNS TABLE (user_id bigint, username text, display_name text, role text, unit_id bigint,
@@ -123,9 +129,20 @@ CREATE OR REPLACE TRIGGER app_user_rights AFTER UPDATE OF role, unit_id, disable
                        OR (NEW.disabled AND NOT OLD.disabled))
     EXECUTE FUNCTION app_user_rights_changed();
 
--- As in 0003, with the written state: only an in_flight key (nothing of
--- its request committed) is taken over after a minute; a written one is
--- answered 'written' (409), never run again.
+-- ---- idempotency keys ----
+
+-- A POST with an Idempotency-Key claims the key in a transaction of its own.
+-- Every transaction the request then runs settles the key with its write:
+-- the statement that answers stores the answer (idempotency_keep: the key is
+-- done, and a retry replays it), any other marks the key written
+-- (idempotency_written); both commit or roll back with the write. A key
+-- still in_flight therefore means nothing of its request committed.
+
+-- Claims a key for the caller: 'new' (go ahead), 'replay' (with the stored
+-- answer), 'mismatch' (the key was used with another request), 'in_flight'
+-- (its request is still running) or 'written' (its write committed but its
+-- answer was not stored: answered 409, never run again). Only an in_flight
+-- key held for over a minute is taken over, as abandoned.
 CREATE OR REPLACE FUNCTION idempotency_claim(p_key text, p_route text, p_hash bytea)
 RETURNS TABLE (outcome text, status integer, content_type text, body text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -152,9 +169,10 @@ BEGIN
 END
 $$;
 
--- As in 0003; the answer stored after the write (a 4xx, or one the write's
--- statement could not keep) settles an in_flight or written key; a 5xx
--- releases only an in_flight one.
+-- Stores an answer under a claimed key after the write's transaction (a
+-- 4xx, or an answer the write's statement could not keep): the key is done,
+-- whether in_flight or written. Status NULL (a 5xx, worth retrying) releases
+-- the key, only while it is in_flight.
 CREATE OR REPLACE FUNCTION idempotency_finish(p_user bigint, p_key text, p_status integer,
                                               p_content_type text, p_body text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -169,6 +187,8 @@ BEGIN
 END
 $$;
 
+-- A user's name (display name, else username) for any id, read as the
+-- owner. project_out reads names through the user_name view instead.
 CREATE OR REPLACE FUNCTION user_display_name(p_id bigint) RETURNS text LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -179,26 +199,18 @@ BEGIN
 END
 $$;
 
--- 3. Projects for answers: a view, which the planner folds into each query
---    (a function is a call per row or per answer, and one returning a set
---    a tuplestore), with the names of a project's unit and investor (under
---    their policies, as before) and of its leader joined to it. The view
---    runs as its caller (security_invoker): the project's own row-level
---    policy applies. Its columns are the keys of a project's JSON, in this
---    order: the one owner of that shape. One project is row_to_json of its
---    row, a page json_agg of its rows: plain json, not jsonb (only text
---    leaves, and jsonb or json_build_object per row took a third more time).
---    The point read went from 0.25 to 0.17 ms of PostgreSQL CPU, a page of
---    50 from 1.8 to 1.5 ms (pgbench -c4 on crm's statements, province data).
---
---    The leader's name: the policy on app_user would hide a county leader
---    from a township head, so names are read through user_name, a view run
---    as its owner that shows only ids and display names (what 0008's
---    user_display_name already answered for any id).
+-- Every user's name (display name, else username) by id, for any caller:
+-- a view run as its owner, which shows only ids and names. A project names
+-- its 包联 leader through it (project_out): the policy on app_user would
+-- hide a county leader from a township head.
 CREATE OR REPLACE VIEW user_name AS
 SELECT l.id, coalesce(nullif(l.display_name, ''), l.username) AS name FROM app_user l;
 GRANT SELECT ON user_name TO crm_app;
 
+-- Stores the answer of a keyed write in the write's own transaction and
+-- returns it: the key is done with p_status and p_body, or only written
+-- when there is no body. The statements that answer a write run wrapped in
+-- it (KEEP in crm/db/statements.c).
 CREATE OR REPLACE FUNCTION idempotency_keep(p_key text, p_status integer, p_body text) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
@@ -212,6 +224,8 @@ BEGIN
 END
 $$;
 
+-- Marks the caller's key written while it is in_flight: the last statement
+-- of every transaction a keyed request runs, for those that store no answer.
 CREATE OR REPLACE FUNCTION idempotency_written(p_key text) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
     UPDATE idempotency_key SET state = 'written'

@@ -1,5 +1,6 @@
 -- The unit tree: its rules, moves that carry their rows along, the units API (/units) and the
--- CSV import of `crm unit import`.
+-- CSV import of `crm unit import`. Each unit carries its path, the ids from the root down to
+-- itself: a user's scope is their unit's subtree.
 --
 -- Repeatable definitions, applied after the migrations whenever this file changes
 -- (sql/schema/README.md).
@@ -42,6 +43,9 @@ CREATE OR REPLACE TRIGGER unit_moved AFTER UPDATE OF parent_id ON unit
     FOR EACH ROW WHEN (OLD.parent_id IS DISTINCT FROM NEW.parent_id)
     EXECUTE FUNCTION unit_move_subtree();
 
+-- A unit as the figures name it: id, code, name, kind, parent. Called only
+-- inside SECURITY DEFINER entry points (stats, scores, scorecard), so it
+-- reads as the owner without a definer switch of its own at every call.
 CREATE OR REPLACE FUNCTION unit_brief(p_unit bigint) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
     j jsonb;
@@ -54,6 +58,7 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION unit_brief(bigint) FROM PUBLIC;
 
+-- A unit's name for any id, read as the owner, whatever the caller sees.
 CREATE OR REPLACE FUNCTION unit_name_of(p_id bigint) RETURNS text LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -72,7 +77,14 @@ CREATE OR REPLACE FUNCTION unit_kind_level(p_kind text) RETURNS integer LANGUAGE
                        WHEN 'town' THEN 4 WHEN 'township' THEN 4 WHEN 'zone' THEN 5 END
 $$;
 
--- The rules of the tree, for every writer. Errors name the field at fault.
+-- The rules of the tree, for every writer (the API, `crm init`, `crm unit
+-- import`, the demo): kinds nest province > city > county > town/township >
+-- zone; a department sits under the unit it serves and has no units under
+-- it; nothing goes under a retired unit; a unit is not moved while it holds
+-- a quota of this year or later, nor made a department while it holds a
+-- target or quota of such a year; and it is retired only once no active
+-- unit, enabled user or open project of it is left. Errors name the field
+-- at fault.
 CREATE OR REPLACE FUNCTION unit_rules() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 DECLARE
@@ -143,8 +155,11 @@ CREATE OR REPLACE TRIGGER unit_rules BEFORE INSERT OR UPDATE OF parent_id, kind,
 -- rows scoped by a unit of the subtree take their new path: re-setting
 -- unit_id fires each table's own unit_path trigger, and the projects'
 -- triggers record the new placement and carry their claims, problems and
--- batch entries along (scope_follows, 0003). Frozen score snapshots keep
--- the path they were frozen with.
+-- batch entries along (scope_follows). Frozen score snapshots keep the path
+-- they were frozen with. The figures keep their history: a project counts
+-- toward the units it belonged to at the time (project_placement), so the
+-- old county keeps what was signed before the move and the new one counts
+-- from it.
 CREATE OR REPLACE FUNCTION unit_scope_follows() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 BEGIN
@@ -195,6 +210,8 @@ CREATE OR REPLACE TRIGGER app_user_unit_accepts BEFORE INSERT OR UPDATE OF unit_
 CREATE OR REPLACE TRIGGER target_unit_accepts BEFORE INSERT OR UPDATE OF unit_id ON target FOR EACH ROW EXECUTE FUNCTION unit_accepts();
 
 -- ---- units through the API ----
+
+-- A unit as the API shows it.
 CREATE OR REPLACE FUNCTION unit_json(u unit) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('id', u.id, 'parent_id', u.parent_id, 'code', u.code, 'name', u.name,
                               'kind', u.kind, 'depth', cardinality(u.path) - 1,
@@ -212,6 +229,7 @@ CREATE OR REPLACE FUNCTION units_get(p_id bigint) RETURNS text LANGUAGE sql STAB
     SELECT unit_json(u)::text FROM unit u WHERE u.id = p_id
 $$;
 
+-- The version (ETag) of a unit of the caller's scope; NULL otherwise.
 CREATE OR REPLACE FUNCTION units_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS $$
     SELECT u.version FROM unit u WHERE u.id = p_id
 $$;
@@ -237,7 +255,7 @@ END
 $$;
 
 -- POST /units {parent_id, code, name, kind}: a unit under one of the
--- caller's scope (an admin's). Audited by unit_audit (0002).
+-- caller's scope (an admin's). Audited by unit_audit.
 CREATE OR REPLACE FUNCTION units_create(b jsonb) RETURNS text LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -294,7 +312,7 @@ BEGIN
 END
 $$;
 
--- ---- the figures: departments never ranked ----
+-- ---- the figures: departments are never ranked ----
 
 -- Whether a unit takes part in its level's ranking of a year: never a
 -- department; a retired unit only for a year it held a target or quota.

@@ -1,5 +1,14 @@
--- The KPIs of DESIGN.md section 3: the signing amount and the same-year start rate per unit,
--- kept exactly in daily roll-ups by the claims' triggers, and the reference computation.
+-- The KPI engine of DESIGN.md section 5: the signing amount, the signed count and the
+-- same-year start rate of any unit's subtree in any year, as of any date, from what was known
+-- then; the time progress, the pipeline and the forecast around them.
+--
+-- A project's contribution changes only when one of its claims is reported, verified or
+-- revoked, or it moves to another unit. Each such change recomputes that project's whole
+-- history (kpi_deltas) and applies the difference from what was stored before to kpi_rollup
+-- (one row per unit of its path, basis, year and day), in the same transaction. A unit's
+-- figures of a year as of a date are then the sum of its rows up to that day: a few hundred
+-- rows at most, whatever the number of projects. kpi_reference computes the same figures from
+-- the raw rows; the tests check that both agree on random histories.
 --
 -- Repeatable definitions, applied after the migrations whenever this file changes
 -- (sql/schema/README.md).
@@ -24,6 +33,10 @@ CREATE OR REPLACE FUNCTION kpi_counts(basis text, reported_at timestamptz, verif
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
 $$ SELECT claim_counts(CASE basis WHEN 'verified' THEN verified_at ELSE reported_at END, revoked_at, cutoff) $$;
 
+-- Where each project was, and since when (project_placement): its figures
+-- count toward the unit it belonged to at the time. The first placement
+-- holds from the beginning of time, each move from the moment it is made;
+-- a move recomputes the project's figures.
 CREATE OR REPLACE FUNCTION project_placed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 BEGIN
@@ -48,6 +61,7 @@ CREATE OR REPLACE TRIGGER project_placed AFTER INSERT ON project
 CREATE OR REPLACE TRIGGER project_moved AFTER UPDATE ON project
     FOR EACH ROW WHEN (OLD.unit_path IS DISTINCT FROM NEW.unit_path) EXECUTE FUNCTION project_placed();
 
+-- A unit's target or quota of a year; all fields NULL when it has none.
 CREATE OR REPLACE FUNCTION unit_target(p_unit bigint, p_year integer) RETURNS target LANGUAGE plpgsql STABLE AS $$
 DECLARE
     t target;
@@ -120,6 +134,8 @@ LANGUAGE sql STABLE AS $$
 $$;
 REVOKE EXECUTE ON FUNCTION kpi_levels(bigint[]) FROM PUBLIC;
 
+-- The same contribution as differences from the day before: the rows
+-- kpi_project_delta keeps, to be undone when a project's history changes.
 CREATE OR REPLACE FUNCTION kpi_deltas(p_projects bigint[])
 RETURNS SETOF kpi_project_delta LANGUAGE sql STABLE AS $$
     WITH l AS MATERIALIZED (SELECT * FROM kpi_levels(p_projects))
@@ -173,6 +189,8 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION kpi_refresh(bigint[]) FROM PUBLIC;
 
+-- A claim's change refreshes its project's figures (both projects' when
+-- the claim moves from one to the other).
 CREATE OR REPLACE FUNCTION kpi_claim_changed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 BEGIN
@@ -201,6 +219,8 @@ CREATE OR REPLACE FUNCTION kpi_pipeline_stage(p project) RETURNS text LANGUAGE s
        AND p.expected_sign_on IS NOT NULL AND p.planned_investment_yuan IS NOT NULL
 $$;
 
+-- Keeps kpi_pipeline (planned investment by unit, year of expected signing
+-- and stage) in step with a project, as differences like the roll-up.
 CREATE OR REPLACE FUNCTION kpi_pipeline_changed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 BEGIN
@@ -278,10 +298,10 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION kpi_fast(bigint, integer, date, text) FROM PUBLIC;
 
--- 6. A unit's figures of a year add up its roll-up rows, one per day with a
---    change (1,345 at the province root for 2024): grouped by basis, each
---    row is added once rather than tested against both bases ten times
---    (0.73 to 0.52 ms at the root).
+-- Both bases of kpi_fast in one pass. A unit's figures of a year add up
+-- its roll-up rows, one per day with a change (1,345 at the province root
+-- for 2024): grouped by basis, each row is added once, not tested against
+-- both bases in ten filtered sums (0.52 ms at the root instead of 0.73).
 CREATE OR REPLACE FUNCTION kpi_fast_both(p_unit bigint, p_year integer, p_as_of date,
                                          OUT verified kpi_figures, OUT reported kpi_figures)
 LANGUAGE plpgsql STABLE AS $$
@@ -371,7 +391,7 @@ $$ SELECT CASE WHEN p_rate IS NULL THEN NULL
                ELSE greatest(0, ceil(p_rate * p_signed - p_started))::integer END $$;
 
 -- The open pipeline expected to sign in the year, each project at its
--- stage's probability; the forecast adds the verified signing as of the date.
+-- stage's probability (the setting forecast_probability).
 CREATE OR REPLACE FUNCTION kpi_pipeline_yuan(p_unit bigint, p_year integer) RETURNS bigint
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -386,6 +406,8 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION kpi_pipeline_yuan(bigint, integer) FROM PUBLIC;
 
+-- The forecast of a year's signing: the verified signing as of the date
+-- plus the pipeline.
 CREATE OR REPLACE FUNCTION kpi_forecast(p_unit bigint, p_year integer, p_as_of date) RETURNS bigint
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -394,8 +416,9 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION kpi_forecast(bigint, integer, date) FROM PUBLIC;
 
--- /stats/units/{id} of a unit that does not exist: 404, like a hidden one
--- (0006 answered 200 with "unit": null).
+-- Whose figures the caller may see: their subtree, and the totals of their
+-- county (a township sees where the county stands). False for a unit that
+-- does not exist, which is then answered 404 like a hidden one.
 CREATE OR REPLACE FUNCTION kpi_visible(p_unit bigint) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
 DECLARE
     me bigint := crm_caller_unit();
@@ -410,7 +433,7 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION kpi_visible(bigint) FROM PUBLIC;
 
--- ---- alerts in the unit people read: ¥亿 ----
+-- ---- amounts in the unit people read: ¥亿 ----
 
 -- An amount of yuan as people read it: ¥185.07亿 (the raw yuan stay in the
 -- alert's figures).

@@ -1,9 +1,12 @@
--- Targets and quotas: the /targets and /quotas routes.
+-- Targets and quotas: /targets/{year} and /targets/{year}/quotas. A target (parent_unit_id
+-- NULL) is what a unit is given for a year; a quota is a unit's share of its parent's target
+-- or quota. Earlier versions are in the audit log.
 --
 -- Repeatable definitions, applied after the migrations whenever this file changes
 -- (sql/schema/README.md).
 
 
+-- A target or quota as the figures show it; NULL when the unit has none.
 CREATE OR REPLACE FUNCTION target_json(t target) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN t.unit_id IS NULL THEN NULL ELSE jsonb_build_object(
         'unit_id', t.unit_id, 'parent_unit_id', t.parent_unit_id,
@@ -12,6 +15,8 @@ CREATE OR REPLACE FUNCTION target_json(t target) RETURNS jsonb LANGUAGE sql STAB
 $$;
 
 -- ---- targets and quotas: read and replace ----
+
+-- A target or quota as the lists show it, with its unit's name.
 CREATE OR REPLACE FUNCTION target_row_json(t target) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT target_json(t) || jsonb_build_object('unit_name', (SELECT name FROM unit WHERE id = t.unit_id))
 $$;
@@ -26,6 +31,8 @@ CREATE OR REPLACE FUNCTION target_visible(t target) RETURNS boolean LANGUAGE sql
 $$;
 REVOKE EXECUTE ON FUNCTION target_visible(target) FROM PUBLIC;
 
+-- GET /targets/{year}: the year's targets the caller may see
+-- (target_visible), by depth in the tree, then unit.
 CREATE OR REPLACE FUNCTION targets_get(p_year integer) RETURNS jsonb LANGUAGE sql STABLE
 SECURITY DEFINER SET search_path = public, pg_temp AS $$
     SELECT jsonb_build_object('year', p_year, 'targets', coalesce(jsonb_agg(target_row_json(t)
@@ -34,6 +41,8 @@ SECURITY DEFINER SET search_path = public, pg_temp AS $$
      WHERE t.year = p_year AND t.parent_unit_id IS NULL AND target_visible(t)
 $$;
 
+-- GET /targets/{year}/quotas: the year's quotas the caller may see, those
+-- under p_parent or all of them, in the same order.
 CREATE OR REPLACE FUNCTION quotas_get(p_year integer, p_parent bigint) RETURNS jsonb LANGUAGE sql STABLE
 SECURITY DEFINER SET search_path = public, pg_temp AS $$
     SELECT jsonb_build_object('year', p_year, 'parent_unit_id', p_parent,

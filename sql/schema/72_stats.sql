@@ -6,8 +6,11 @@
 
 -- ---- the leaders' figures of the year asked ----
 
--- As in 0004, but the projects a leader leads are those in play in the
--- year: created, signed or started in it, or met about in it.
+-- GET /stats/leaders: what each leader personally did in a year (meetings,
+-- site visits accompanied, negotiations, problems coordinated, calls, and
+-- for which projects), and the projects they are the 包联 leader of that
+-- are in play in the year: created, signed or started in it, or met about
+-- in it. Runs as the caller: only what their scope holds counts.
 CREATE OR REPLACE FUNCTION stats_leaders(p_year integer) RETURNS jsonb LANGUAGE sql STABLE AS $$
     WITH acts AS (
         SELECT l.leader_id, i.kind, i.project_id
@@ -82,6 +85,8 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION kpi_json(bigint, integer, date) FROM PUBLIC;
 
+-- One basis's figures as JSON, with the start rates (NULL when nothing is
+-- signed).
 CREATE OR REPLACE FUNCTION kpi_figures_json(f kpi_figures) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
     SELECT jsonb_build_object(
         'signing_amount_yuan', f.signing_amount_yuan, 'signed_count', f.signed_count,
@@ -92,7 +97,8 @@ CREATE OR REPLACE FUNCTION kpi_figures_json(f kpi_figures) RETURNS jsonb LANGUAG
                                      THEN round(f.started_amount_yuan::numeric / f.signed_amount_yuan, 6) END)
 $$;
 
--- GET /stats/units/{id}
+-- GET /stats/units/{id}: the figures of a unit the caller may see
+-- (kpi_visible; 404 otherwise).
 CREATE OR REPLACE FUNCTION stats_unit(p_unit bigint, p_year integer, p_as_of date) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
@@ -103,7 +109,9 @@ BEGIN
 END
 $$;
 
--- As in 0006, with the ranked units only.
+-- GET /stats/ranking: the children of a unit (by default the caller's
+-- county) that take part in its ranking (unit_ranked), ranked by signing
+-- progress, then same-year start rate.
 CREATE OR REPLACE FUNCTION stats_ranking(p_year integer, p_parent bigint, p_as_of date) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE

@@ -4,14 +4,12 @@
 -- (sql/schema/README.md).
 
 
--- ---- scores count every figure of the quota ----
+-- ---- score rules ----
 
--- A quota has three figures (amount, signed projects, same-year start
--- rate), and the score now weighs all three: by default 40 points for the
--- amount, 20 for the number of projects signed, 40 for the start rate
--- (a township that signs its amount in half the projects asked no longer
--- scores 100). Years whose rules were set before keep their scores: their
--- stored rules get a count weight of 0.
+-- The rules used for a year without its own row. The score weighs all three
+-- figures of a quota: by default 40 points for the amount, 20 for the
+-- number of projects signed, 40 for the same-year start rate (a township
+-- that signs its amount in half the projects asked does not score 100).
 CREATE OR REPLACE FUNCTION score_rules_default() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
     SELECT '{"signing_weight": 40, "signed_count_weight": 20, "start_rate_weight": 40,
              "signing_cap": 1.0, "signed_count_cap": 1.0, "start_rate_cap": 1.0,
@@ -66,6 +64,8 @@ SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 REVOKE EXECUTE ON FUNCTION score_rules_effective(integer) FROM PUBLIC;
 
+-- A year's rules as the API shows them: those in force, whether they are
+-- the defaults, and who set them when.
 CREATE OR REPLACE FUNCTION score_rules_json(p_year integer) RETURNS jsonb LANGUAGE sql STABLE
 SECURITY DEFINER SET search_path = public, pg_temp AS $$
     SELECT jsonb_build_object('year', p_year, 'rules', score_rules_effective(p_year),
@@ -122,6 +122,8 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON FUNCTION score_rules_put(integer, jsonb) TO crm_app;
+
+-- ---- scores ----
 
 -- The unit path a project counted toward at an instant (its placement then,
 -- as the KPI roll-ups count it).
@@ -224,10 +226,18 @@ REVOKE EXECUTE ON FUNCTION score_deductions(bigint, integer, date) FROM PUBLIC;
 CREATE OR REPLACE FUNCTION score_round(x numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS
 $$ SELECT trim_scale(round(x, 4)) $$;
 
--- The score of p_unit for p_year as of p_as_of, as in 0007 with a third
--- component:
+-- The score of p_unit for p_year as of p_as_of, given its deductions'
+-- counts, no scope check:
+--   signing      = signing_weight      * least(signing amount / target amount, signing_cap)
 --   signed_count = signed_count_weight * least(signed / target count, signed_count_cap)
---                  (a target count of 0 is met)
+--   start_rate   = start_rate_weight   * least(start rate / target rate, start_rate_cap)
+--                  (a rate with nothing signed is null: 0 points)
+--   overdue      = overdue_deduction per overdue project (score_deductions)
+--   falsified    = falsified_deduction per claim revoked as falsified
+--   score        = greatest(0, signing + signed_count + start_rate - deductions),
+--                  4 decimals (each component rounded first).
+-- A target figure of 0 is met. Null score (and components) when the unit
+-- has no target or quota that year.
 CREATE OR REPLACE FUNCTION score_build(p_unit bigint, p_year integer, p_as_of date, p_overdue integer,
                             p_falsified integer) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
@@ -306,6 +316,8 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION unit_score(bigint, integer, date) TO crm_app;
 
+-- ---- month-end snapshots ----
+
 -- Append-only: a frozen snapshot never changes, whoever tries.
 CREATE OR REPLACE FUNCTION score_snapshot_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -319,6 +331,7 @@ CREATE OR REPLACE TRIGGER score_snapshot_frozen BEFORE UPDATE OR DELETE ON score
 CREATE OR REPLACE TRIGGER score_snapshot_no_truncate BEFORE TRUNCATE ON score_snapshot
     FOR EACH STATEMENT EXECUTE FUNCTION score_snapshot_frozen();
 
+-- A snapshot as the API shows it, with its unit in brief.
 CREATE OR REPLACE FUNCTION snapshot_json(s score_snapshot, u unit) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('id', s.id, 'year', s.year, 'month', s.month,
         'unit', jsonb_build_object('id', u.id, 'code', u.code, 'name', u.name, 'kind', u.kind,
@@ -327,6 +340,7 @@ CREATE OR REPLACE FUNCTION snapshot_json(s score_snapshot, u unit) RETURNS jsonb
         'frozen_by', s.frozen_by, 'frozen_at', s.frozen_at)
 $$;
 
+-- The last day of a month: the date its snapshot is taken as of.
 CREATE OR REPLACE FUNCTION score_month_end(p_year integer, p_month integer) RETURNS date LANGUAGE sql IMMUTABLE AS
 $$ SELECT (make_date(p_year, p_month, 1) + interval '1 month - 1 day')::date $$;
 

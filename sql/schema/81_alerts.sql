@@ -4,7 +4,23 @@
 -- (sql/schema/README.md).
 
 
--- As in 0007, the forecast alert's message in ¥亿.
+-- The alerts of p_root's subtree for p_year as of p_as_of (DESIGN.md
+-- section 5), no scope check: at most p_limit of each part after the
+-- cursor, unsorted (callers sort by sort_key and cut). Kinds and levels:
+--   not_started (red)      signed in the year (verified formal contract), no
+--                          counting start, planned start date passed;
+--   at_risk (yellow)       the same but not yet past its planned date, with
+--                          fewer than 60 days of the year left;
+--   no_progress            nothing logged (last_progress_at) for 2 months
+--                          (yellow) or 3 months (red), projects neither
+--                          terminated nor at capacity;
+--   behind_time_progress   a unit with a target or quota whose verified signing
+--                          progress is under the time progress (red under half of it);
+--   forecast_under_target  (red) a county whose forecast is under its target.
+-- Signed projects are taken as of the cutoff; the subtree is the current
+-- one. Messages are in Chinese, amounts in ¥亿 (yuan_yi). sort_key: level
+-- (0 red, 1 yellow), kind (1..5), unit id and project id (0 for unit
+-- alerts), zero-padded: the keyset of alerts_page.
 CREATE OR REPLACE FUNCTION alerts_compute(p_root bigint, p_year integer, p_as_of date, p_kind text, p_level text,
                                p_after text, p_limit integer)
 RETURNS TABLE (sort_key text, item jsonb)

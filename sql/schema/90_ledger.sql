@@ -1,4 +1,17 @@
--- The project ledger (台账): its CSV/XLSX import and export (/import, /export).
+-- The project ledger (台账): its CSV import (POST /imports/projects, `crm import`) and its
+-- CSV or XLSX export (GET /exports/projects.csv, .xlsx).
+--
+-- The CSV a county keeps in Excel is decoded, parsed and mapped to fields in C
+-- (crm/io/ledger_csv.c) and arrives here as a JSON array of rows, one object per line of the
+-- file: {"line": 7, "code": "...", "name": "...", "unit": "...", ...}, every value the cell's
+-- text. The export is a JSON array that crm/io/ledger_export.c writes as CSV or XLSX.
+--
+-- Both run as the caller (SECURITY INVOKER; `crm import` runs as the owner, with no scope):
+-- row-level security decides which units, investors and projects an import can see and
+-- write, and which projects an export holds.
+-- Only the names a row needs from outside the caller's scope (the county leader who is a
+-- township project's 包联 leader, say) are looked up by the definer helpers below, which
+-- answer only for projects and leaders the caller may see or assign.
 --
 -- Repeatable definitions, applied after the migrations whenever this file changes
 -- (sql/schema/README.md).
