@@ -187,18 +187,6 @@ BEGIN
 END
 $$;
 
--- A user's name (display name, else username) for any id, read as the
--- owner. project_out reads names through the user_name view instead.
-CREATE OR REPLACE FUNCTION user_display_name(p_id bigint) RETURNS text LANGUAGE plpgsql STABLE
-SECURITY DEFINER SET search_path = public, pg_temp AS $$
-DECLARE
-    n text;
-BEGIN
-    SELECT coalesce(nullif(l.display_name, ''), l.username) INTO n FROM app_user l WHERE l.id = p_id;
-    RETURN n;
-END
-$$;
-
 -- Every user's name (display name, else username) by id, for any caller:
 -- a view run as its owner, which shows only ids and names. A project names
 -- its 包联 leader through it (project_out): the policy on app_user would

@@ -58,17 +58,6 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION unit_brief(bigint) FROM PUBLIC;
 
--- A unit's name for any id, read as the owner, whatever the caller sees.
-CREATE OR REPLACE FUNCTION unit_name_of(p_id bigint) RETURNS text LANGUAGE plpgsql STABLE
-SECURITY DEFINER SET search_path = public, pg_temp AS $$
-DECLARE
-    n text;
-BEGIN
-    SELECT u.name INTO n FROM unit u WHERE u.id = p_id;
-    RETURN n;
-END
-$$;
-
 -- The level of a kind in the tree: a unit sits under one of a lower
 -- level. A zone (园区) may lie within a town as well as under a county; a
 -- department has no level of its own.
