@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/db_answers.h"
 #include "api/handlers.h"
 #include "api/routes.h"
+#include "core/bounds.h"
 #include "db/statements.h"
 #include "http/exchange.h"
 #include "http/query.h"
@@ -31,11 +33,7 @@ static int timestamp_valid(const char *t)
 static void audit_on_list(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (r->failure == DB_FAIL_QUERY && strncmp(r->sqlstate, "22", 2) == 0) {
-        exchange_send_problem(x, 400, "'since' and 'until' must be RFC 3339 dates or times.");
-        return;
-    }
-    if (exchange_db_failed(x, r))
+    if (answer_db_error_for(x, r, DB_AUDIT, NULL))
         return;
     handler_send_page(x, "audit", db_value(exchange_result(x, r, 0), 0, 0));
 }
@@ -45,7 +43,7 @@ void audit_list(struct exchange *x)
     int limit;
     long long before, actor;
     if (query_limit(x, &limit) != 0 || query_cursor(x, "audit", &before) != 0 ||
-        query_int(x, "actor_id", 1, 9223372036854775807LL, -1, &actor) != 0)
+        query_int(x, "actor_id", 1, ID_MAX, -1, &actor) != 0)
         return;
     const char *table = exchange_query(x, "table"), *row = exchange_query(x, "row_id");
     const char *since = exchange_query(x, "since"), *until = exchange_query(x, "until");

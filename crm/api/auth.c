@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/db_answers.h"
 #include "api/handlers.h"
 #include "api/routes.h"
 #include "auth/hasher.h"
@@ -87,9 +88,9 @@ static void login_forgive(struct login *l)
 
 /* Counts the attempt against the (account, address) pair, the address and
  * (unless the account succeeded here lately) the account; when one of them
- * is in its backoff, takes back what was counted and answers 429 with
- * Retry-After. */
-static int login_throttled(struct exchange *x, struct login *l)
+ * is in its backoff, takes back what was counted, answers 429 with
+ * Retry-After and returns 1. Returns 0 when the attempt may go on. */
+static int login_answer_throttled(struct exchange *x, struct login *l)
 {
     struct throttle_rule ru = login_rule(x, 0), ra = login_rule(x, 1);
     long long now = throttle_now_ms();
@@ -115,8 +116,9 @@ static int login_throttled(struct exchange *x, struct login *l)
     return 1;
 }
 
-/* The failure was counted when the attempt began (login_throttled). */
-static void login_failed(struct exchange *x, struct login *l)
+/* Answers a failed login 401. The failure was counted when the attempt
+ * began (login_answer_throttled). */
+static void login_answer_failed(struct exchange *x, struct login *l)
 {
     l->counted = 0;
     log_event(LOG_INFO, x->request_id, "login failed", json_pack("{s:s}", "username", l->username));
@@ -127,13 +129,13 @@ static void login_on_open(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
     struct login *l = x->state;
-    if (exchange_db_failed(x, r))
+    if (answer_db_error(x, r))
         return;
     const char *text = db_value(exchange_result(x, r, 0), 0, 0);
     json_t *answer = text && *text ? json_loads(text, 0, NULL) : NULL;
     if (!answer) {
         /* Disabled between the lookup and now. */
-        login_failed(x, l);
+        login_answer_failed(x, l);
         return;
     }
     json_object_set_new(answer, "token", json_string(l->token));
@@ -187,11 +189,11 @@ static void login_on_verify(void *arg, const struct hasher_result *r)
     case HASHER_REFUSED:
         log_event(LOG_ERROR, x->request_id, "login: stored password hash refused",
                   json_pack("{s:I}", "user_id", (json_int_t)l->user_id));
-        login_failed(x, l);
+        login_answer_failed(x, l);
         return;
     case HASHER_MISMATCH:
     case HASHER_DONE:
-        login_failed(x, l);
+        login_answer_failed(x, l);
         return;
     case HASHER_ERROR:
         break;
@@ -205,7 +207,7 @@ static void login_on_lookup(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
     struct login *l = x->state;
-    if (exchange_db_failed(x, r))
+    if (answer_db_error(x, r))
         return;
     const PGresult *res = exchange_result(x, r, 0);
     const char *stored = NULL;
@@ -263,7 +265,7 @@ void auth_login(struct exchange *x)
     evhttp_connection_get_peer(evhttp_request_get_connection(x->req), &peer, &port);
     snprintf(l->address_key, sizeof l->address_key, "a:%s", peer ? peer : "?");
     snprintf(l->pair_key, sizeof l->pair_key, "p:%s %s", l->username, peer ? peer : "?");
-    if (login_throttled(x, l))
+    if (login_answer_throttled(x, l))
         return;
     struct db_job *job = exchange_job(x, login_on_lookup);
     if (!job)
@@ -278,7 +280,7 @@ void auth_login(struct exchange *x)
 static void auth_on_logout(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (!exchange_db_failed(x, r))
+    if (!answer_db_error(x, r))
         exchange_send_empty(x, 204);
 }
 
@@ -324,7 +326,7 @@ static void password_change_free(void *arg)
 static void password_on_set(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (exchange_db_failed(x, r))
+    if (answer_db_error(x, r))
         return;
     log_msg(LOG_INFO, x->request_id, "password changed by its user");
     exchange_send_empty(x, 204);
@@ -373,7 +375,7 @@ static void password_on_current(void *arg, struct db_result *r)
     struct exchange *x = arg;
     struct password_change *p = x->state;
     struct caller c;
-    if (exchange_db_failed(x, r) || exchange_caller(x, r, &c) != 0) {
+    if (answer_db_error(x, r) || exchange_caller(x, r, &c) != 0) {
         if (r->failure == DB_OK)
             exchange_send_problem(x, 500, "An unexpected error occurred.");
         return;

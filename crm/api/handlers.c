@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/db_answers.h"
 #include "api/resources.h"
+#include "core/bounds.h"
 #include "http/exchange.h"
 #include "http/query.h"
 
@@ -60,9 +62,7 @@ enum { ANSWER_ETAG = 1, ANSWER_WRITE = 2, ANSWER_CREATED = 4 };
 
 static void handler_answer(struct exchange *x, struct db_result *r, int how)
 {
-    if ((how & ANSWER_WRITE) && resource_write_refused(x, r, NULL))
-        return;
-    if (exchange_db_failed(x, r))
+    if (answer_db_error_for(x, r, how & ANSWER_WRITE ? DB_WRITE : DB_READ, NULL))
         return;
     const PGresult *res = exchange_result(x, r, 0);
     const char *text = PQntuples(res) > 0 ? db_value(res, 0, 0) : NULL;

@@ -15,12 +15,8 @@ struct exchange;
  * not found). */
 int handler_path_id(struct exchange *x, const char *name, char *out, size_t outlen);
 
-/* The years that targets, figures and scores are kept for. */
-#define KPI_YEAR_MIN 2000
-#define KPI_YEAR_MAX 2100
-
-/* The path parameter "year" (KPI_YEAR_MIN..KPI_YEAR_MAX) into out. Returns
- * 0, or -1 after answering 400 naming it. */
+/* The path parameter "year" (KPI_YEAR_MIN..KPI_YEAR_MAX, core/bounds.h)
+ * into out. Returns 0, or -1 after answering 400 naming it. */
 int handler_path_year(struct exchange *x, char *out, size_t outlen);
 
 /* Runs stmt (after the auth call) and answers 200 with the JSON text in its
@@ -30,8 +26,8 @@ void handler_json_query(struct exchange *x, int stmt, int nparams, const char *c
 void handler_json_query_etag(struct exchange *x, int stmt, int nparams, const char *const *params);
 
 /* As handler_json_query_etag, for a write: a refusal of the data's rules is
- * answered as resource_write_refused does (422 naming the field, 409 for a
- * conflict); success is 200, or 201 when created. */
+ * answered as db_answers' rows for a write say (422 naming the field, 409
+ * for a conflict); success is 200, or 201 when created. */
 void handler_json_write(struct exchange *x, int stmt, int nparams, const char *const *params,
                         int created);
 

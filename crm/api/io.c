@@ -32,9 +32,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/db_answers.h"
 #include "api/routes.h"
+#include "core/bounds.h"
 #include "core/log.h"
 #include "core/offload.h"
+#include "core/project_stages.h"
 #include "db/statements.h"
 #include "http/exchange.h"
 #include "http/problem.h"
@@ -197,17 +200,7 @@ static void imports_on_done(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
     struct import_state *s = x->state;
-    /* A file too big to store within the statement timeout fails the same
-     * way however often it is sent: say so rather than "retry". */
-    if (r->failure == DB_FAIL_QUERY && strcmp(r->sqlstate, "57014") == 0) {
-        log_event(LOG_WARN, x->request_id, "import: timed out",
-                  json_pack("{s:I}", "rows", (json_int_t)json_array_size(s->ledger.rows)));
-        exchange_send_problem(x, 503,
-                              "The import took longer than the service allows; nothing was "
-                              "imported. Split the file into smaller ones.");
-        return;
-    }
-    if (exchange_db_failed(x, r))
+    if (answer_db_error_for(x, r, DB_IMPORT, NULL))
         return;
     struct import_report_job *job = calloc(1, sizeof *job);
     if (!job) {
@@ -430,7 +423,7 @@ static void export_done(void *arg, void *job_arg, int cancelled)
 
 static void exports_on_rows(struct exchange *x, struct db_result *r, enum export_format format)
 {
-    if (exchange_db_failed(x, r))
+    if (answer_db_error(x, r))
         return;
     struct export_job *job = calloc(1, sizeof *job);
     if (!job) {
@@ -454,26 +447,19 @@ static void exports_on_xlsx(void *arg, struct db_result *r)
     exports_on_rows(arg, r, EXPORT_XLSX);
 }
 
-static const char *const export_stages[] = {"planned",     "lead",    "negotiating",
-                                            "signed",      "started", "in_production",
-                                            "at_capacity", "stalled", "terminated"};
-
 /* The filters of ?unit_id, ?stage and ?is_key as a JSON object, or NULL
  * after answering 400 (or 503). */
 static json_t *export_filters(struct exchange *x)
 {
     long long unit;
-    if (query_int(x, "unit_id", 1, 9223372036854775807LL, -1, &unit) != 0)
+    if (query_int(x, "unit_id", 1, ID_MAX, -1, &unit) != 0)
         return NULL;
     const char *stage = exchange_query(x, "stage"), *key = exchange_query(x, "is_key");
-    int stage_ok = !stage;
-    for (size_t i = 0; stage && i < sizeof export_stages / sizeof export_stages[0]; i++)
-        stage_ok |= strcmp(stage, export_stages[i]) == 0;
-    if (!stage_ok) {
-        exchange_send_problem(x, 400,
-                              "The query parameter 'stage' must be a stage: planned, lead, "
-                              "negotiating, signed, started, in_production, at_capacity, "
-                              "stalled or terminated.");
+    if (stage && !project_stage_valid(stage)) {
+        char detail[200], names[128];
+        snprintf(detail, sizeof detail, "The query parameter 'stage' must be a stage: %s.",
+                 project_stages_text(names, sizeof names));
+        exchange_send_problem(x, 400, detail);
         return NULL;
     }
     if (key && strcmp(key, "true") != 0 && strcmp(key, "false") != 0) {

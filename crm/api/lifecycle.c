@@ -8,18 +8,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/db_answers.h"
 #include "api/handlers.h"
 #include "api/resources.h"
 #include "api/routes.h"
+#include "core/bounds.h"
+#include "core/project_stages.h"
 #include "db/statements.h"
 #include "http/body.h"
-#include "http/problem.h"
 #include "http/exchange.h"
 #include "http/query.h"
-
-static const char *const transition_targets[] = {"planned",  "lead",          "negotiating",
-                                                 "signed",   "started",       "in_production",
-                                                 "at_capacity", "stalled",    "terminated", NULL};
 
 /* A reason is at most this many characters (the contract's maxLength; the
  * database's for a termination), whatever the stage asked for. */
@@ -35,7 +33,7 @@ static size_t utf8_chars(const char *s)
 }
 
 static const struct field_spec transition_fields[] = {
-    {"to", FIELD_ENUM, 1, 0, 0, transition_targets},
+    {"to", FIELD_ENUM, 1, 0, 0, project_stages},
     {"on", FIELD_DATE, 0, 0, 0, NULL},
     {"reason", FIELD_STRING, 0, 6000, 0, NULL},
     {NULL, 0, 0, 0, 0, NULL},
@@ -44,17 +42,7 @@ static const struct field_spec transition_fields[] = {
 static void lifecycle_on_transition(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (r->failure == DB_FAIL_QUERY && strcmp(r->sqlstate, "23514") == 0) {
-        /* A lifecycle rule, its message saying which: named by the field of
-         * this request it concerns (the date of production or capacity is
-         * "on"; anything else is about where the project goes, "to"). */
-        int date = strcmp(r->column, "production_on") == 0 || strcmp(r->column, "capacity_on") == 0;
-        json_t *problem = NULL;
-        body_error(&problem, x, date ? "on" : "to", r->primary);
-        body_send_errors(x, problem);
-        return;
-    }
-    if (resource_write_refused(x, r, "to") || exchange_db_failed(x, r))
+    if (answer_db_error_for(x, r, DB_TRANSITION, "to"))
         return;
     if (PQntuples(exchange_result(x, r, 0)) != 1) {
         exchange_send_problem(x, 404, "No such resource.");
@@ -127,16 +115,7 @@ static int claim_statement(const struct exchange *x, int verify)
 static void lifecycle_on_claim(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (r->failure == DB_FAIL_QUERY &&
-        (strcmp(r->sqlstate, "23514") == 0 || strcmp(r->sqlstate, "42501") == 0) &&
-        !strstr(r->primary, "row-level security")) {
-        /* The claim rules: reporter verifying, wrong role, not verifiable. */
-        json_t *problem = problem_new(strcmp(r->sqlstate, "42501") == 0 ? 403 : 409, r->primary,
-                                      x->request_id);
-        exchange_send_problem_json(x, problem);
-        return;
-    }
-    if (resource_write_refused(x, r, NULL) || exchange_db_failed(x, r))
+    if (answer_db_error_for(x, r, DB_CLAIM, NULL))
         return;
     const char *text = db_value(exchange_result(x, r, 0), 0, 0);
     if (!text) {
@@ -202,7 +181,7 @@ void claims_revoke(struct exchange *x)
 void stats_leaders(struct exchange *x)
 {
     long long year;
-    if (query_int_required(x, "year", 1900, 2999, &year) != 0)
+    if (query_int_required(x, "year", DATE_YEAR_MIN, DATE_YEAR_MAX, &year) != 0)
         return;
     char year_s[24];
     snprintf(year_s, sizeof year_s, "%lld", year);

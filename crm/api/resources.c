@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/db_answers.h"
 #include "api/handlers.h"
+#include "core/bounds.h"
+#include "core/project_stages.h"
 #include "db/statements.h"
 #include "http/exchange.h"
-#include "http/problem.h"
 #include "http/query.h"
 
 /* One field description a line. */
@@ -31,10 +33,6 @@
 /* clang-format on */
 
 static const char *const chain_roles[] = {"chain_leader", "supporting", "none", NULL};
-static const char *const first_stages[] = {"planned", "lead", "negotiating", NULL};
-static const char *const stages[] = {
-    "planned",       "lead",        "negotiating", "signed",     "started",
-    "in_production", "at_capacity", "stalled",     "terminated", NULL};
 static const char *const contract_kinds[] = {"intent", "formal", "capital_increase", NULL};
 static const char *const claim_states[] = {"reported", "verified", "revoked", NULL};
 static const char *const interaction_kinds[] = {"meeting",      "site_visit", "negotiation",
@@ -112,7 +110,7 @@ static const struct field_spec project_fields[] = {
     STR("plan", 0, 12000),
     DATE_NULL("planned_start_on"),
     DATE_NULL("expected_sign_on"),
-    ENUM("stage", 0, first_stages),
+    ENUM("stage", 0, project_first_stages),
     END,
 };
 /* No stage and no lifecycle dates: those move only through transitions. */
@@ -132,9 +130,15 @@ static const struct field_spec project_update_fields[] = {
     END,
 };
 static const struct list_filter project_filters[] = {
-    {"unit_id", FILTER_ID, NULL},  {"stage", FILTER_ENUM, stages}, {"chain", FILTER_TEXT, NULL},
-    {"is_key", FILTER_BOOL, NULL}, {"leader_id", FILTER_ID, NULL}, {"investor_id", FILTER_ID, NULL},
-    {"year", FILTER_YEAR, NULL},   {"q", FILTER_TEXT, NULL},       {NULL, 0, NULL},
+    {"unit_id", FILTER_ID, NULL},
+    {"stage", FILTER_ENUM, project_stages},
+    {"chain", FILTER_TEXT, NULL},
+    {"is_key", FILTER_BOOL, NULL},
+    {"leader_id", FILTER_ID, NULL},
+    {"investor_id", FILTER_ID, NULL},
+    {"year", FILTER_YEAR, NULL},
+    {"q", FILTER_TEXT, NULL},
+    {NULL, 0, NULL},
 };
 const struct resource projects = {"projects",
                                   project_fields,
@@ -316,8 +320,8 @@ json_t *list_filters_parse(struct exchange *x, const struct list_filter *filters
             char *end;
             errno = 0;
             n = strtoll(v, &end, 10);
-            long long lo = lf->type == FILTER_YEAR ? 1900 : 1;
-            long long hi = lf->type == FILTER_YEAR ? 2999 : 9223372036854775807LL;
+            long long lo = lf->type == FILTER_YEAR ? DATE_YEAR_MIN : 1;
+            long long hi = lf->type == FILTER_YEAR ? DATE_YEAR_MAX : ID_MAX;
             if (*v == '\0' || *end || errno == ERANGE || n < lo || n > hi)
                 problem = lf->type == FILTER_YEAR ? "must be a year" : "must be a positive integer";
             else
@@ -361,7 +365,7 @@ json_t *list_filters_parse(struct exchange *x, const struct list_filter *filters
 static void resource_on_page(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (exchange_db_failed(x, r))
+    if (answer_db_error(x, r))
         return;
     const char *text = db_value(exchange_result(x, r, 0), 0, 0);
     if (!text) {
@@ -423,74 +427,6 @@ void resource_get(struct exchange *x)
     handler_json_query_etag(x, resource_of(x)->stmt_first + OP_GET, 1, params);
 }
 
-/* "project_code_check" on table project -> "code"; "investor_uscc_key" -> "uscc". */
-static void field_from_constraint(const char *constraint, char *out, size_t len)
-{
-    static const char *const suffixes[] = {"_check", "_fkey", "_key", "_not_null"};
-    /* Tables whose names have an underscore, then the others. */
-    static const char *const tables[] = {"project_start_", "start_", "interaction_leader_",
-                                         "batch_project_"};
-    const char *u = NULL;
-    for (size_t i = 0; !u && i < sizeof tables / sizeof tables[0]; i++)
-        if (strncmp(constraint, tables[i], strlen(tables[i])) == 0)
-            u = constraint + strlen(tables[i]) - 1;
-    if (!u)
-        u = strchr(constraint, '_');
-    snprintf(out, len, "%s", u ? u + 1 : constraint);
-    size_t n = strlen(out);
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        size_t sl = strlen(suffixes[i]);
-        if (n > sl && strcmp(out + n - sl, suffixes[i]) == 0) {
-            out[n - sl] = '\0';
-            break;
-        }
-    }
-}
-
-int resource_write_refused(struct exchange *x, const struct db_result *r, const char *scope_field)
-{
-    if (r->failure != DB_FAIL_QUERY)
-        return 0;
-    const char *st = r->sqlstate;
-    int status;
-    char field[64];
-    const char *message;
-    if (strcmp(st, "42501") == 0 && strstr(r->primary, "row-level security")) {
-        status = 422;
-        snprintf(field, sizeof field, "%s", scope_field ? scope_field : "body");
-        message = "is not within what you may change";
-    } else if (strcmp(st, "23505") == 0) {
-        status = 409;
-        if (*r->column)
-            snprintf(field, sizeof field, "%s", r->column);
-        else
-            field_from_constraint(r->constraint, field, sizeof field);
-        message = *r->column ? r->primary : "is already taken";
-    } else if (strncmp(st, "23", 2) == 0 || strncmp(st, "22", 2) == 0) {
-        status = 422;
-        if (*r->column) {
-            snprintf(field, sizeof field, "%s", r->column);
-            message = r->primary;
-        } else if (*r->constraint) {
-            field_from_constraint(r->constraint, field, sizeof field);
-            message = strcmp(st, "23503") == 0 ? "does not name a record you can see"
-                                               : "is not acceptable";
-        } else {
-            snprintf(field, sizeof field, "body");
-            message = r->primary;
-        }
-    } else {
-        return 0;
-    }
-    json_t *problem = problem_new(status,
-                                  status == 409 ? "This conflicts with an existing record."
-                                                : "The request breaks a rule of the data.",
-                                  x->request_id);
-    problem_add_error(problem, field, message);
-    exchange_send_problem_json(x, problem);
-    return 1;
-}
-
 /* Answers a write's JSON result: the record with its ETag (and Location). */
 static void resource_send_record(struct exchange *x, int status, const char *text)
 {
@@ -514,7 +450,7 @@ static void resource_send_record(struct exchange *x, int status, const char *tex
 static void resource_on_created(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (resource_write_refused(x, r, resource_of(x)->scope_field) || exchange_db_failed(x, r))
+    if (answer_db_error_for(x, r, DB_WRITE, resource_of(x)->scope_field))
         return;
     resource_send_record(x, 201, db_value(exchange_result(x, r, 0), 0, 0));
 }
@@ -557,7 +493,7 @@ void resource_create_of(struct exchange *x)
 static void resource_on_updated(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (resource_write_refused(x, r, resource_of(x)->scope_field) || exchange_db_failed(x, r))
+    if (answer_db_error_for(x, r, DB_WRITE, resource_of(x)->scope_field))
         return;
     const char *text = db_value(exchange_result(x, r, 0), 0, 0);
     if (text) {
@@ -616,7 +552,7 @@ void resource_update(struct exchange *x)
 static void resource_on_deleted(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (resource_write_refused(x, r, NULL) || exchange_db_failed(x, r))
+    if (answer_db_error_for(x, r, DB_WRITE, NULL))
         return;
     if (db_value(exchange_result(x, r, 0), 0, 0))
         exchange_send_empty(x, 204);

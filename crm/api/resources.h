@@ -58,9 +58,4 @@ void resource_delete(struct exchange *x);
 void resource_list_of(struct exchange *x);
 void resource_create_of(struct exchange *x);
 
-/* The 422 (or 409) a refused write deserves, when r is one: a check,
- * reference or unique violation named by its column or constraint, or a
- * row-level security refusal (named scope_field). Returns 1 when answered. */
-int resource_write_refused(struct exchange *x, const struct db_result *r, const char *scope_field);
-
 #endif

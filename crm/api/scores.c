@@ -11,6 +11,7 @@
 
 #include "api/handlers.h"
 #include "api/routes.h"
+#include "core/bounds.h"
 #include "db/statements.h"
 #include "http/body.h"
 #include "http/exchange.h"

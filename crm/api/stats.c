@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/db_answers.h"
 #include "api/handlers.h"
 #include "api/resources.h"
 #include "api/routes.h"
+#include "core/bounds.h"
 #include "db/statements.h"
 #include "http/exchange.h"
 #include "http/query.h"
@@ -60,7 +62,7 @@ void stats_ranking(struct exchange *x)
     const char *period[2];
     long long parent;
     if (stats_period(x, year, as_of, period) != 0 ||
-        query_int(x, "parent", 1, 9223372036854775807LL, -1, &parent) != 0)
+        query_int(x, "parent", 1, ID_MAX, -1, &parent) != 0)
         return;
     snprintf(parent_s, sizeof parent_s, "%lld", parent);
     const char *params[] = {period[0], parent > 0 ? parent_s : NULL, period[1]};
@@ -83,7 +85,7 @@ static const struct list_filter alert_filters[] = {
 static void stats_on_alerts(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (exchange_db_failed(x, r))
+    if (answer_db_error(x, r))
         return;
     handler_send_page(x, "alerts", db_value(exchange_result(x, r, 0), 0, 0));
 }

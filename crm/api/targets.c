@@ -13,12 +13,13 @@
 
 #include "api/handlers.h"
 #include "api/routes.h"
+#include "core/bounds.h"
 #include "db/statements.h"
 #include "http/body.h"
 #include "http/exchange.h"
 #include "http/query.h"
 
-#define UNIT_ID_MAX      ((size_t)9223372036854775807LL)
+#define UNIT_ID_MAX      ((size_t)ID_MAX)
 #define TARGET_ITEMS_MAX 500
 
 /* One unit's target or quota. */
@@ -90,7 +91,7 @@ void quotas_get(struct exchange *x)
     char year[8], parent_s[24];
     long long parent;
     if (handler_path_year(x, year, sizeof year) != 0 ||
-        query_int(x, "parent_unit_id", 1, 9223372036854775807LL, -1, &parent) != 0)
+        query_int(x, "parent_unit_id", 1, ID_MAX, -1, &parent) != 0)
         return;
     snprintf(parent_s, sizeof parent_s, "%lld", parent);
     const char *params[] = {year, parent > 0 ? parent_s : NULL};

@@ -13,15 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/db_answers.h"
 #include "api/handlers.h"
 #include "api/routes.h"
 #include "auth/hasher.h"
 #include "auth/password_policy.h"
 #include "auth/roles.h"
+#include "core/bounds.h"
 #include "core/log.h"
 #include "db/statements.h"
 #include "http/body.h"
-#include "http/problem.h"
 #include "http/exchange.h"
 #include "http/query.h"
 #include "http/worker.h"
@@ -92,7 +93,8 @@ static void user_hash_password(struct exchange *x, hasher_cb next)
     }
 }
 
-static int user_hash_failed(struct exchange *x, const struct hasher_result *r)
+/* When the hashing failed, answers 503 and returns 1; returns 0 when done. */
+static int user_answer_hash_failed(struct exchange *x, const struct hasher_result *r)
 {
     if (r->outcome == HASHER_DONE)
         return 0;
@@ -106,7 +108,7 @@ static int user_hash_failed(struct exchange *x, const struct hasher_result *r)
 static void users_on_list(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (exchange_db_failed(x, r))
+    if (answer_db_error(x, r))
         return;
     handler_send_page(x, "users", db_value(exchange_result(x, r, 0), 0, 0));
 }
@@ -116,7 +118,7 @@ void users_list(struct exchange *x)
     int limit;
     long long after, unit;
     if (query_limit(x, &limit) != 0 || query_cursor(x, "users", &after) != 0 ||
-        query_int(x, "unit_id", 1, 9223372036854775807LL, -1, &unit) != 0)
+        query_int(x, "unit_id", 1, ID_MAX, -1, &unit) != 0)
         return;
     const char *role = exchange_query(x, "role");
     if (role && !role_parse(role)) {
@@ -156,23 +158,7 @@ void users_get(struct exchange *x)
 static void users_on_created(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (r->failure == DB_FAIL_QUERY) {
-        /* A unit outside the caller's scope fails the row-level check
-         * (42501) or does not exist (23503): either way, no such unit. */
-        if (strcmp(r->sqlstate, "42501") == 0 || strcmp(r->sqlstate, "23503") == 0) {
-            json_t *problem = NULL;
-            body_error(&problem, x, "unit_id", "is not a unit you can manage");
-            body_send_errors(x, problem);
-            return;
-        }
-        if (strcmp(r->sqlstate, "23505") == 0) {
-            json_t *problem = problem_new(409, "This username is taken.", x->request_id);
-            problem_add_error(problem, "username", "is taken");
-            exchange_send_problem_json(x, problem);
-            return;
-        }
-    }
-    if (exchange_db_failed(x, r))
+    if (answer_db_error_for(x, r, DB_USER_CREATE, NULL))
         return;
     const char *text = db_value(exchange_result(x, r, 0), 0, 0);
     json_t *user = text ? json_loads(text, 0, NULL) : NULL;
@@ -192,7 +178,7 @@ static void users_on_create_hashed(void *arg, const struct hasher_result *r)
 {
     struct exchange *x = arg;
     struct user_write *w = x->state;
-    if (user_hash_failed(x, r))
+    if (user_answer_hash_failed(x, r))
         return;
     memcpy(w->hash, r->hash, sizeof w->hash);
     struct db_job *job = exchange_job(x, users_on_created);
@@ -208,7 +194,7 @@ static void users_on_create_hashed(void *arg, const struct hasher_result *r)
 static void users_on_create_caller(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (!exchange_db_failed(x, r))
+    if (!answer_db_error(x, r))
         user_hash_password(x, users_on_create_hashed);
 }
 
@@ -273,14 +259,7 @@ void users_create(struct exchange *x)
 static void users_on_updated(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (r->failure == DB_FAIL_QUERY &&
-        (strcmp(r->sqlstate, "42501") == 0 || strcmp(r->sqlstate, "23503") == 0)) {
-        json_t *problem = NULL;
-        body_error(&problem, x, "unit_id", "is not a unit you can manage");
-        body_send_errors(x, problem);
-        return;
-    }
-    if (exchange_db_failed(x, r))
+    if (answer_db_error_for(x, r, DB_USER_UPDATE, NULL))
         return;
     const char *text = db_value(exchange_result(x, r, 0), 0, 0);
     if (text && PQntuples(exchange_result(x, r, 0)) == 1) {
@@ -361,7 +340,7 @@ void users_update(struct exchange *x)
 static void users_on_reset(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (exchange_db_failed(x, r))
+    if (answer_db_error(x, r))
         return;
     if (PQntuples(exchange_result(x, r, 0)) != 1) {
         exchange_send_problem(x, 404, "No such resource.");
@@ -375,7 +354,7 @@ static void users_on_reset_hashed(void *arg, const struct hasher_result *r)
 {
     struct exchange *x = arg;
     struct user_write *w = x->state;
-    if (user_hash_failed(x, r))
+    if (user_answer_hash_failed(x, r))
         return;
     memcpy(w->hash, r->hash, sizeof w->hash);
     struct db_job *job = exchange_job(x, users_on_reset);
@@ -393,7 +372,7 @@ static void users_on_reset_target(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
     struct user_write *w = x->state;
-    if (exchange_db_failed(x, r))
+    if (answer_db_error(x, r))
         return;
     const char *text = db_value(exchange_result(x, r, 0), 0, 0);
     json_t *user = text && PQntuples(exchange_result(x, r, 0)) == 1 ? json_loads(text, 0, NULL)
@@ -446,7 +425,7 @@ void users_password_reset(struct exchange *x)
 static void users_on_sessions_end(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (exchange_db_failed(x, r))
+    if (answer_db_error(x, r))
         return;
     const char *ok = db_value(exchange_result(x, r, 0), 0, 0);
     if (ok && strcmp(ok, "t") == 0)

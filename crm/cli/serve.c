@@ -7,7 +7,7 @@
  */
 #include <stdio.h>
 
-#include "api/routes.h"
+#include "api/app.h"
 #include "cli/commands.h"
 #include "cli/database.h"
 #include "core/log.h"
@@ -63,7 +63,8 @@ int cmd_serve(int argc, char **argv)
         goto close;
     if ((db.embedded || db.owner_url) && database_migrate(&db, &cfg, cfg.demo) != 0)
         goto close;
-    rc = server_run(&cfg, &listener, db.app_url, api_routes, api_nroutes, expected);
+    struct server_app app = api_app();
+    rc = server_run(&cfg, &listener, db.app_url, &app, expected);
 close:
     database_close(&db, 1);
 done:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/bounds.h"
 #include "core/uscc.h"
 #include "http/exchange.h"
 #include "http/problem.h"
@@ -99,7 +100,7 @@ int date_valid(const char *t)
         if (i != 4 && i != 7 && (t[i] < '0' || t[i] > '9'))
             return 0;
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return y >= 1900 && y <= 2999 && m >= 1 && m <= 12 && d >= 1 &&
+    return y >= DATE_YEAR_MIN && y <= DATE_YEAR_MAX && m >= 1 && m <= 12 && d >= 1 &&
            d <= days[m - 1] + (m == 2 && leap);
 }
 

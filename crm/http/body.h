@@ -38,7 +38,8 @@ struct field_spec {
     const char *const *values;  /* FIELD_ENUM: NULL-terminated */
 };
 
-/* Whether text is a real calendar date written YYYY-MM-DD. */
+/* Whether text is a real calendar date written YYYY-MM-DD, of a year from
+ * DATE_YEAR_MIN to DATE_YEAR_MAX (core/bounds.h). */
 int date_valid(const char *text);
 
 /* The body as a JSON object: malformed or truncated JSON, duplicate keys,

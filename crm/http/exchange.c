@@ -14,11 +14,10 @@
 
 #include "auth/roles.h"
 #include "core/log.h"
-#include "db/statements.h"
-#include "http/idempotency.h"
 #include "http/json_text.h"
 #include "http/metrics.h"
 #include "http/problem.h"
+#include "http/server.h"
 #include "http/worker.h"
 
 static long long monotonic_us(void)
@@ -105,25 +104,30 @@ static void exchange_common_headers(struct exchange *x)
 void exchange_send(struct exchange *x, int status, const char *content_type, const char *body,
                    size_t len)
 {
+    struct exchange_answer a = {status, content_type, body, len};
+    worker_on_answer(x, &a);
+}
+
+void exchange_transmit(struct exchange *x, const struct exchange_answer *a)
+{
     struct worker *w = x->worker;
-    if (idempotency_store(x, status, content_type, body, len))
-        return; /* sent once stored */
     exchange_common_headers(x);
     struct evbuffer *buf = NULL;
-    if (content_type)
-        evhttp_add_header(evhttp_request_get_output_headers(x->req), "Content-Type", content_type);
-    if (body) {
+    if (a->content_type)
+        evhttp_add_header(evhttp_request_get_output_headers(x->req), "Content-Type",
+                          a->content_type);
+    if (a->body) {
         buf = evbuffer_new();
         if (buf)
-            evbuffer_add(buf, body, len);
+            evbuffer_add(buf, a->body, a->len);
     }
     long long us = monotonic_us() - x->start_us;
-    metrics_observe(x->route_index, status, us);
+    metrics_observe(x->route_index, a->status, us);
     /* Logged before the send: evhttp_send_reply may free the request (at
      * once when its connection is gone), and the line reads its path and
      * peer. After the send, x->req and x->path must not be touched. */
-    exchange_access_log(x, status, body ? len : 0, us);
-    evhttp_send_reply(x->req, status, NULL, buf);
+    exchange_access_log(x, a->status, a->body ? a->len : 0, us);
+    evhttp_send_reply(x->req, a->status, NULL, buf);
     if (buf)
         evbuffer_free(buf);
     free(x->idem_key);
@@ -163,7 +167,7 @@ void exchange_send_json(struct exchange *x, int status, json_t *body)
 static void exchange_on_auth_then_problem(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    if (exchange_db_failed(x, r))
+    if (exchange_answer_db_error(x, r))
         return;
     json_t *problem = x->pending_problem;
     x->pending_problem = NULL;
@@ -210,14 +214,7 @@ struct db_pool *exchange_pool(struct exchange *x)
 
 void exchange_db_submit(struct exchange *x, struct db_job *job)
 {
-    idempotency_settle(x, job);
-    struct db_pool *pool = x->worker->pool;
-    if (pool) {
-        db_submit(pool, job);
-        return;
-    }
-    /* After the grace period the pool is gone: fail like a freed pool. */
-    db_job_fail(job, DB_FAIL_SHUTDOWN);
+    worker_on_job(x, job);
 }
 
 /* Every job of an exchange reports here first: once the database has run
@@ -245,7 +242,7 @@ struct db_job *exchange_job(struct exchange *x, db_done_cb cb)
         role_array_literal(x->match.route->roles, roles, sizeof roles);
         snprintf(idle, sizeof idle, "%d", cfg->session_idle_s);
         const char *params[] = {x->token_hash_hex, x->request_id, roles, idle};
-        db_job_add(job, STMT_AUTH_SESSION, 4, params);
+        db_job_add(job, x->worker->server->app->statements.auth_session, 4, params);
     }
     return job;
 }
@@ -274,22 +271,40 @@ void exchange_send_unauthorized(struct exchange *x, const char *detail)
     exchange_send_problem(x, 401, detail);
 }
 
-/* SQLSTATEs that mean "try again" rather than "this request is wrong":
- * query_canceled (statement timeout), serialization and deadlock failures,
- * the admin shutting the server down, and connection exceptions. */
+/* The SQLSTATEs (and classes: two characters) that mean "try again"
+ * rather than "this request is wrong", in any application. */
+static const char *const sqlstates_transient[] = {
+    "57014", /* query_canceled: the statement timeout */
+    "40001", /* serialization_failure */
+    "40P01", /* deadlock_detected */
+    "57P",   /* the admin shutting the server down, a crash, no connection now */
+    "08",    /* connection exceptions */
+    "53",    /* insufficient resources: disk full, memory, connections */
+};
+
 static int sqlstate_transient(const char *s)
 {
-    return strcmp(s, "57014") == 0 || strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0 ||
-           strncmp(s, "57P", 3) == 0 || strncmp(s, "08", 2) == 0 ||
-           strncmp(s, "53", 2) == 0; /* insufficient resources: disk full, memory, connections */
+    for (size_t i = 0; i < sizeof sqlstates_transient / sizeof sqlstates_transient[0]; i++)
+        if (strncmp(s, sqlstates_transient[i], strlen(sqlstates_transient[i])) == 0)
+            return 1;
+    return 0;
 }
 
-int exchange_db_failed(struct exchange *x, const struct db_result *r)
+int exchange_answer_db_error(struct exchange *x, const struct db_result *r)
+{
+    if (r->failure == DB_OK)
+        return 0;
+    const struct server_app *app = x->worker->server->app;
+    if (app && app->answer_db_error)
+        return app->answer_db_error(x, r);
+    exchange_answer_db_failure(x, r);
+    return 1;
+}
+
+void exchange_answer_db_failure(struct exchange *x, const struct db_result *r)
 {
     const char *detail;
     switch (r->failure) {
-    case DB_OK:
-        return 0;
     case DB_FAIL_QUEUE_FULL:
     case DB_FAIL_TIMEOUT:
         detail = "The service is busy; retry shortly.";
@@ -298,47 +313,21 @@ int exchange_db_failed(struct exchange *x, const struct db_result *r)
     case DB_FAIL_SHUTDOWN:
         detail = "The database is unavailable; retry shortly.";
         break;
-    case DB_FAIL_QUERY: {
-        const char *st = r->sqlstate;
-        if (strcmp(st, "CR401") == 0) {
-            exchange_send_unauthorized(x,
-                                       "The session is missing, expired or ended; log in again.");
-            return 1;
-        }
-        if (strcmp(st, "CR404") == 0) {
-            exchange_send_problem(x, 404, "No such resource.");
-            return 1;
-        }
-        if (strcmp(st, "CR403") == 0) {
-            exchange_send_problem(x, 403, "Your role may not do this.");
-            return 1;
-        }
-        if (strcmp(st, "23505") == 0) {
-            exchange_send_problem(x, 409, "This conflicts with an existing record.");
-            return 1;
-        }
-        if (strncmp(st, "23", 2) == 0 || strncmp(st, "22", 2) == 0) {
-            log_event(LOG_INFO, x->request_id, "db: rejected",
-                      json_pack("{s:s, s:s}", "sqlstate", st, "error", r->message));
-            exchange_send_problem(x, 422, "The request breaks a rule of the data.");
-            return 1;
-        }
-        if (sqlstate_transient(st)) {
+    case DB_FAIL_QUERY:
+        if (sqlstate_transient(r->sqlstate)) {
             detail = "The database could not answer in time; retry shortly.";
             break;
         }
-    }
         /* fall through */
     default:
         log_event(LOG_ERROR, x->request_id, "db: query failed",
                   json_pack("{s:s, s:s}", "sqlstate", r->sqlstate, "error", r->message));
         exchange_send_problem(x, 500, "An unexpected error occurred.");
-        return 1;
+        return;
     }
     log_event(LOG_WARN, x->request_id, "db: unavailable",
               json_pack("{s:i, s:s, s:s}", "failure", (int)r->failure, "sqlstate", r->sqlstate,
                         "error", r->message));
     exchange_add_header(x, "Retry-After", "1");
     exchange_send_problem(x, 503, detail);
-    return 1;
 }

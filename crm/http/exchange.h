@@ -3,10 +3,13 @@
  *
  * The server creates an exchange for each request and hands it to a route
  * handler. The handler (or a database callback later) answers exactly once
- * with one of the exchange_send_* functions, which add the project's headers
- * (request id, security headers, CORS), write the body in one reply, record
- * metrics and the access log line, and free the exchange: after a send the
- * exchange must not be touched.
+ * with one of the exchange_send_* functions (or a function named
+ * *_answer_*, which calls one): the answer goes through the request path's
+ * last step (worker_on_answer: stored first under a claimed
+ * Idempotency-Key), then exchange_transmit adds the project's headers
+ * (request id, security headers, CORS), writes the body in one reply,
+ * records metrics and the access log line, and frees the exchange: after a
+ * send the exchange must not be touched.
  */
 #ifndef CRM_EXCHANGE_H
 #define CRM_EXCHANGE_H
@@ -56,12 +59,24 @@ struct caller {
     long long unit_id;
 };
 
+/* An answer on its way out: what exchange_send was given. */
+struct exchange_answer {
+    int status;
+    const char *content_type; /* or NULL */
+    const char *body;         /* len bytes, or NULL */
+    size_t len;
+};
+
 /* Allocates the exchange for req. Returns NULL when out of memory. */
 struct exchange *exchange_new(struct evhttp_request *req, struct worker *w, unsigned method);
 
 /* Answers with body (len bytes, copied) and content_type. */
 void exchange_send(struct exchange *x, int status, const char *content_type, const char *body,
                    size_t len);
+
+/* Writes a out (its body copied) and frees the exchange: the request path's
+ * very last step, called by worker_on_answer, never by a handler. */
+void exchange_transmit(struct exchange *x, const struct exchange_answer *a);
 
 /* Answers with a JSON document; takes the reference to body. */
 void exchange_send_json(struct exchange *x, int status, json_t *body);
@@ -106,17 +121,23 @@ int exchange_caller(const struct exchange *x, const struct db_result *r, struct 
 /* Answers 401 with WWW-Authenticate: Bearer. */
 void exchange_send_unauthorized(struct exchange *x, const char *detail);
 
-/* Submits job to the worker's pool; if there is no pool, fails the job the
- * same way a shut-down pool would. */
+/* Submits job through the request path (worker_on_job) to the worker's
+ * pool; if there is no pool, fails the job the same way a shut-down pool
+ * would. */
 void exchange_db_submit(struct exchange *x, struct db_job *job);
 
-/* When r is a failure, answers the right problem and returns 1; returns 0 on
- * success. For want of a connection or a lost one: 503 with Retry-After. An
- * invalid session (CR401): 401. A role the route refuses (CR403): 403. A
- * parent record the caller cannot see (CR404): 404. A
- * unique violation: 409. A broken reference or check: 422. Anything else,
- * a row-level security check included (handlers that can meet one answer it
- * themselves): 500, logged with the request id. */
-int exchange_db_failed(struct exchange *x, const struct db_result *r);
+/* When r is a failure, answers it as the application's table says
+ * (server_app.answer_db_error: api/db_answers.c, whose answer_db_error the
+ * handlers call themselves) and returns 1; returns 0 on success. For the
+ * jobs http/ runs itself: the caller's check, the Idempotency-Key claim.
+ * Without an application (unit tests): exchange_answer_db_failure. */
+int exchange_answer_db_error(struct exchange *x, const struct db_result *r);
+
+/* Answers a failure (r->failure != DB_OK) as any application would: for
+ * want of a connection, a full queue, a lost connection or a SQLSTATE that
+ * means "try again" (40001 serialization, 40P01 deadlock, 57014 statement
+ * timeout, 57P.. shutdown, 08... connection, 53... insufficient resources):
+ * 503 with Retry-After. Anything else: 500, logged with the request id. */
+void exchange_answer_db_failure(struct exchange *x, const struct db_result *r);
 
 #endif

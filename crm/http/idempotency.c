@@ -12,10 +12,16 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "db/statements.h"
 #include "http/exchange.h"
 #include "http/problem.h"
+#include "http/server.h"
 #include "http/worker.h"
+
+/* The application's statements for the keys. */
+static const struct server_statements *idempotency_statements(const struct exchange *x)
+{
+    return &x->worker->server->app->statements;
+}
 
 static int idempotency_key_valid(const char *k)
 {
@@ -50,7 +56,7 @@ static void idempotency_on_claim(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
     struct caller c;
-    if (exchange_db_failed(x, r))
+    if (exchange_answer_db_error(x, r))
         return;
     const PGresult *res = exchange_result(x, r, 0);
     const char *outcome = db_value(res, 0, 0);
@@ -91,8 +97,10 @@ static void idempotency_on_claim(void *arg, struct db_result *r)
 
 void idempotency_settle(struct exchange *x, struct db_job *job)
 {
-    if (x->idem_key && x->idem_user)
-        db_job_keep(job, x->idem_key, statement_keeper, STMT_IDEMPOTENCY_WRITTEN);
+    if (!x->idem_key || !x->idem_user)
+        return;
+    const struct server_statements *st = idempotency_statements(x);
+    db_job_keep(job, x->idem_key, st->keeper, st->idempotency_written);
 }
 
 int idempotency_start(struct exchange *x)
@@ -123,62 +131,63 @@ int idempotency_start(struct exchange *x)
     if (!job)
         return 1;
     const char *params[] = {key, x->match.route->pattern, hex};
-    db_job_add(job, STMT_IDEMPOTENCY_CLAIM, 3, params);
+    db_job_add(job, idempotency_statements(x)->idempotency_claim, 3, params);
     exchange_db_submit(x, job);
     return 1;
 }
 
-/* The answer waiting for its storage, owned by the exchange's state. */
+/* The answer waiting for its storage, owned by the exchange (idem_answer):
+ * its strings are copies. */
 struct stored_answer {
-    int status;
+    struct exchange_answer answer; /* points to the copies below */
     char *content_type;
     char *body;
-    size_t len;
 };
+
+static void stored_answer_free(struct stored_answer *a)
+{
+    if (!a)
+        return;
+    free(a->content_type);
+    free(a->body);
+    free(a);
+}
 
 static void idempotency_on_stored(void *arg, struct db_result *r)
 {
     struct exchange *x = arg;
-    struct stored_answer a = *(struct stored_answer *)x->idem_answer;
-    free(x->idem_answer);
+    struct stored_answer *a = x->idem_answer;
     x->idem_answer = NULL;
     if (r->failure != DB_OK)
         log_event(LOG_WARN, x->request_id, "idempotency: answer not stored",
                   json_pack("{s:s}", "error", r->message));
-    exchange_send(x, a.status, a.content_type, a.body, a.len);
-    free(a.content_type);
-    free(a.body);
+    exchange_transmit(x, &a->answer);
+    stored_answer_free(a);
 }
 
-int idempotency_store(struct exchange *x, int status, const char *content_type, const char *body,
-                      size_t len)
+int idempotency_store(struct exchange *x, const struct exchange_answer *answer)
 {
     if (!x->idem_key || !x->idem_user || !x->worker->pool)
         return 0;
     char user[24], status_s[8];
     snprintf(user, sizeof user, "%lld", x->idem_user);
-    snprintf(status_s, sizeof status_s, "%d", status);
+    snprintf(status_s, sizeof status_s, "%d", answer->status);
     struct stored_answer *a = calloc(1, sizeof *a);
     if (a) {
-        a->status = status;
-        a->content_type = content_type ? strdup(content_type) : NULL;
-        a->body = body ? strndup(body, len) : NULL;
-        a->len = len;
+        a->content_type = answer->content_type ? strdup(answer->content_type) : NULL;
+        a->body = answer->body ? strndup(answer->body, answer->len) : NULL;
+        a->answer = (struct exchange_answer){answer->status, a->content_type, a->body, answer->len};
     }
     struct db_job *job = NULL;
-    if (!a || (content_type && !a->content_type) || (body && !a->body) ||
+    if (!a || (answer->content_type && !a->content_type) || (answer->body && !a->body) ||
         !(job = db_job_new(idempotency_on_stored, x))) {
-        if (a) {
-            free(a->content_type);
-            free(a->body);
-            free(a);
-        }
+        stored_answer_free(a);
         return 0; /* out of memory: answer without storing */
     }
-    const char *params[] = {user, x->idem_key, status >= 500 ? NULL : status_s, content_type,
-                            a->body};
-    db_job_add(job, STMT_IDEMPOTENCY_FINISH, 5, params);
-    free(x->idem_key); /* the answer is being stored: the next send is the real one */
+    const char *params[] = {user, x->idem_key, answer->status >= 500 ? NULL : status_s,
+                            a->content_type, a->body};
+    db_job_add(job, idempotency_statements(x)->idempotency_finish, 5, params);
+    free(x->idem_key); /* the answer is being stored: the next step transmits it */
     x->idem_key = NULL;
     x->idem_answer = a;
     db_submit(x->worker->pool, job);

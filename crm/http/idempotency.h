@@ -9,6 +9,11 @@
  * again before it is sent. A 5xx answer releases a key whose request wrote
  * nothing, so that the client may retry; a key whose request wrote but whose
  * answer could not be kept is answered 409, never run twice.
+ *
+ * The three are steps of the request path (http/server.c): the claim before
+ * the handler (worker_on_request), the settling with each of its jobs
+ * (worker_on_job), the storing of its answer (worker_on_answer). The
+ * statements are the application's (server_app.statements).
  */
 #ifndef CRM_IDEMPOTENCY_H
 #define CRM_IDEMPOTENCY_H
@@ -16,6 +21,7 @@
 #include <stddef.h>
 
 struct exchange;
+struct exchange_answer;
 struct db_job;
 
 /* When the request carries an Idempotency-Key, claims it and returns 1: the
@@ -23,18 +29,17 @@ struct db_job;
  * Returns 0 when there is no key. */
 int idempotency_start(struct exchange *x);
 
-/* Called by exchange_db_submit with each job of the exchange: when the
- * request's key was claimed, the job settles it in its own transaction (a
- * statement answering a write stores its answer there; any job marks the key
- * written), so that a retry never runs a committed write again. */
+/* With each job of the exchange: when the request's key was claimed, the
+ * job settles it in its own transaction (a statement answering a write
+ * stores its answer there; any job marks the key written), so that a retry
+ * never runs a committed write again. */
 void idempotency_settle(struct exchange *x, struct db_job *job);
 
-/* Called by exchange_send with the answer. When a key was claimed, stores
- * the answer under it (or releases the key on a 5xx) and returns 1: the
- * answer is sent once it is stored, so that a client who has it and retries
- * gets the replay, never a "still running". Returns 0 when there is nothing
- * to store (send now). */
-int idempotency_store(struct exchange *x, int status, const char *content_type, const char *body,
-                      size_t len);
+/* With the handler's answer a (copied). When a key was claimed, stores the
+ * answer under it (or releases the key on a 5xx) and returns 1: the answer
+ * is transmitted once it is stored, so that a client who has it and
+ * retries gets the replay, never a "still running". Returns 0 when there is
+ * nothing to store (transmit now). */
+int idempotency_store(struct exchange *x, const struct exchange_answer *a);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bounds.h"
 #include "http/body.h"
 #include "http/exchange.h"
 
@@ -143,7 +144,7 @@ int cursor_decode(const char *kind, const char *text, long long *key)
     char k[CURSOR_KEY_MAX + 1];
     if (cursor_decode_text(kind, text, k, sizeof k) != 0)
         return -1;
-    return query_parse_int(k, 1, 9223372036854775807LL, key);
+    return query_parse_int(k, 1, ID_MAX, key);
 }
 
 int cursor_encode_text(const char *kind, const char *key, char *out, size_t outlen)

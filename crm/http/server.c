@@ -1,10 +1,20 @@
 /*
  * server: see server.h.
  *
+ * The request path, in order (each step a function here):
+ *   worker_on_request  limits, route, the caller's token, media type; a
+ *                      POST's Idempotency-Key claimed (idempotency_start);
+ *                      then the route's handler
+ *   worker_on_job      each database job of the handler: settles a claimed
+ *                      key with the write, then goes to the pool
+ *   worker_on_answer   the handler's answer: stored under a claimed key,
+ *                      then transmitted (exchange_transmit)
+ *
  * Ownership: server_run owns the server and its workers; each worker owns its
- * event_base, evhttp, pool and events, created here before its thread starts
- * and freed here after it ends. Signals are blocked in every thread and taken
- * with sigwait by the calling thread, so no handler runs on a worker loop.
+ * event_base, evhttp, pool, events and (worker 0) the application's janitor,
+ * created here before its thread starts and freed here after it ends.
+ * Signals are blocked in every thread and taken with sigwait by the calling
+ * thread, so no handler runs on a worker loop.
  */
 #include "http/server.h"
 
@@ -27,7 +37,6 @@
 #include "core/log.h"
 #include "core/offload.h"
 #include "db/pool.h"
-#include "db/statements.h"
 #include "http/conns.h"
 #include "http/exchange.h"
 #include "http/idempotency.h"
@@ -157,7 +166,8 @@ static void server_answer_options(struct exchange *x, unsigned allowed)
     exchange_send_empty(x, 204);
 }
 
-/* Every request enters here: limits, routing, caller, media type, then the handler. */
+/* Every request enters here: limits, routing, caller, media type, an
+ * Idempotency-Key claimed, then the handler. */
 static void worker_on_request(struct evhttp_request *req, void *arg)
 {
     struct worker *w = arg;
@@ -232,8 +242,27 @@ static void worker_on_request(struct evhttp_request *req, void *arg)
         return;
     }
     if (method == HTTP_POST && x->authenticated && idempotency_start(x))
-        return;
+        return; /* the handler runs once the key is claimed */
     x->match.route->handler(x);
+}
+
+void worker_on_job(struct exchange *x, struct db_job *job)
+{
+    idempotency_settle(x, job);
+    struct db_pool *pool = x->worker->pool;
+    if (pool) {
+        db_submit(pool, job);
+        return;
+    }
+    /* After the grace period the pool is gone: fail like a freed pool. */
+    db_job_fail(job, DB_FAIL_SHUTDOWN);
+}
+
+void worker_on_answer(struct exchange *x, const struct exchange_answer *a)
+{
+    if (idempotency_store(x, a))
+        return; /* transmitted once stored */
+    exchange_transmit(x, a);
 }
 
 void worker_exchange_done(struct worker *w)
@@ -261,39 +290,16 @@ static void worker_on_grace(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(w->base, &flush);
 }
 
-static void worker_on_stalled(void *arg, struct db_result *r)
-{
-    if (r->failure != DB_OK) {
-        log_msg(LOG_WARN, NULL, "stalled-project sweep failed: %s", r->message);
-        return;
-    }
-    const char *n = db_value(r->results[0], 0, 0);
-    if (n && strcmp(n, "0") != 0)
-        log_msg(LOG_INFO, NULL, "%s projects without progress marked stalled", n);
-}
-
-/* Marks projects without progress as stalled (the rule is the database's;
- * the service only runs it now and then). */
-static void worker_on_stall_timer(evutil_socket_t fd, short what, void *arg)
-{
-    struct worker *w = arg;
-    struct db_job *job;
-    if (w->stopping || !w->pool || !(job = db_job_new(worker_on_stalled, w)))
-        return;
-    db_job_add(job, STMT_MARK_STALLED, 0, NULL);
-    db_submit(w->pool, job);
-    struct timeval next = {w->server->cfg->stall_check_s, 0};
-    evtimer_add(w->ev_stall, &next);
-}
-
 static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
     if (w->stopping)
         return;
     w->stopping = 1;
-    if (w->ev_stall)
-        evtimer_del(w->ev_stall);
+    if (w->janitor) {
+        w->server->app->janitor_stop(w->janitor);
+        w->janitor = NULL;
+    }
     if (w->bound) {
         conns_listener_gone(w->conns);
         evhttp_del_accept_socket(w->http, w->bound);
@@ -340,13 +346,11 @@ static int worker_init(struct worker *w, struct server *s, int index, int fd,
         return -1;
     w->ev_stop = event_new(w->base, -1, 0, worker_on_stop, w);
     w->ev_grace = evtimer_new(w->base, worker_on_grace, w);
-    w->pool = db_pool_new(w->base, pcfg, statements, STMT_COUNT, &w->pool_stats);
-    if (index == 0 && s->cfg->stall_check_s > 0) {
-        struct timeval soon = {5, 0};
-        if (!(w->ev_stall = evtimer_new(w->base, worker_on_stall_timer, w)))
-            return -1;
-        evtimer_add(w->ev_stall, &soon);
-    }
+    const struct server_statements *st = &s->app->statements;
+    w->pool = db_pool_new(w->base, pcfg, st->all, st->count, &w->pool_stats);
+    /* The first worker's loop hosts the service's periodic work. */
+    if (index == 0 && s->app->janitor_start && !(w->janitor = s->app->janitor_start(w)))
+        return -1;
     return w->ev_stop && w->ev_grace && w->pool ? 0 : -1;
 }
 
@@ -362,8 +366,9 @@ static void worker_cleanup(struct worker *w)
         event_free(w->ev_stop);
     if (w->ev_grace)
         event_free(w->ev_grace);
-    if (w->ev_stall)
-        event_free(w->ev_stall);
+    if (w->janitor)
+        w->server->app->janitor_stop(w->janitor);
+    w->janitor = NULL;
     if (w->http)
         evhttp_free(w->http); /* closes the listener and every connection */
     else if (w->listen_fd >= 0)
@@ -409,10 +414,11 @@ static int server_wait_signal(void)
 }
 
 int server_run(const struct crm_config *cfg, struct listener *listener,
-               const char *database_url, const struct route *routes, size_t nroutes,
-               int schema_version)
+               const char *database_url, const struct server_app *app, int schema_version)
 {
-    struct server s = {.cfg = cfg, .routes = routes, .nroutes = nroutes,
+    const struct route *routes = app->routes;
+    size_t nroutes = app->nroutes;
+    struct server s = {.cfg = cfg, .app = app, .routes = routes, .nroutes = nroutes,
                        .schema_version = schema_version, .port = listener->port};
     int rc = 1, started = 0;
     if (cursor_key_set(cfg->cursor_key) != 0) {

@@ -1,7 +1,8 @@
 /*
  * worker: what one worker thread owns (its event loop, its evhttp, its
  * database pool), and what all workers share (the server). Only server.c
- * creates and frees these; exchange.c reads them.
+ * creates and frees these; exchange.c reads them, and reaches the request
+ * path's steps after the handler (worker_on_job, worker_on_answer) here.
  */
 #ifndef CRM_WORKER_H
 #define CRM_WORKER_H
@@ -20,9 +21,15 @@ struct evhttp;
 struct evhttp_bound_socket;
 struct event;
 struct db_pool;
+struct db_job;
+struct exchange;
+struct exchange_answer;
+struct janitor;
+struct server_app;
 
 struct server {
     const struct crm_config *cfg;
+    const struct server_app *app; /* routes, statements, answers, janitor (http/server.h) */
     const struct route *routes;
     size_t nroutes;
     struct cors_list cors;
@@ -46,12 +53,22 @@ struct worker {
     struct db_pool_stats pool_stats;
     struct event *ev_stop;
     struct event *ev_grace;
-    struct event *ev_stall; /* worker 0 only: the stalled-project sweep */
+    struct janitor *janitor; /* worker 0 only: the application's periodic work */
     int stopping;
     size_t in_flight; /* exchanges received and not yet answered */
 };
 
 /* Called by exchange.c when an exchange has been answered and freed. */
 void worker_exchange_done(struct worker *w);
+
+/* The request path's step for each database job of a handler (called by
+ * exchange_db_submit): settles a claimed Idempotency-Key with the job's
+ * write, then submits the job. */
+void worker_on_job(struct exchange *x, struct db_job *job);
+
+/* The request path's last step, after the handler (called by
+ * exchange_send): an answer under a claimed Idempotency-Key is stored,
+ * then sent (exchange_transmit). */
+void worker_on_answer(struct exchange *x, const struct exchange_answer *a);
 
 #endif

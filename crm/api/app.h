@@ -1,0 +1,16 @@
+/*
+ * app: the application as the server sees it (struct server_app): the
+ * routes, the statement registry and the statements http/ runs on the
+ * application's behalf (the caller's check, the Idempotency-Key's), the
+ * answers to database errors (api/db_answers.h) and the janitor
+ * (api/janitor.h). cli/serve.c hands it to server_run.
+ */
+#ifndef CRM_APP_H
+#define CRM_APP_H
+
+#include "http/server.h"
+
+/* The application, filled in. */
+struct server_app api_app(void);
+
+#endif
