@@ -39,9 +39,7 @@ SELECT plan(146);
 
 -- ---- helpers (in pg_temp, and rolled back with the rest) ----
 
--- A fixture id by name: test.<name>.
-CREATE FUNCTION pg_temp.id(p_name text) RETURNS bigint LANGUAGE sql STABLE AS
-$$ SELECT current_setting('test.' || p_name)::bigint $$;
+\ir lib/helpers.sql
 
 -- A project of unit p_unit, negotiating, with what signing needs.
 CREATE FUNCTION pg_temp.project(p_name text, p_unit text) RETURNS bigint LANGUAGE plpgsql AS $$

@@ -19,9 +19,7 @@ SELECT plan(220);
 
 -- ---- helpers (in pg_temp, and rolled back with the rest) ----
 
--- A fixture id by name: test.<name>.
-CREATE FUNCTION pg_temp.id(p_name text) RETURNS bigint LANGUAGE sql STABLE AS
-$$ SELECT current_setting('test.' || p_name)::bigint $$;
+\ir lib/helpers.sql
 
 -- Plays a fixture user (test.u_<who>, with its unit and role), as
 -- auth_session would set the caller.
@@ -58,21 +56,6 @@ DECLARE
 BEGIN
     RETURN NEXT throws_ok(p_sql, p_errcode, p_errmsg, p_descr);
     RETURN NEXT is(pg_temp.state(p_probe), before, p_descr || ': nothing changed');
-END
-$$;
-
--- The rows a statement affected, run with the caller's rights; NULL (and a
--- warning) when it failed, so that the assertion fails instead of the file.
-CREATE FUNCTION pg_temp.affected(p_sql text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    n bigint;
-BEGIN
-    EXECUTE p_sql;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
-EXCEPTION WHEN OTHERS THEN
-    RAISE WARNING 'affected(%): % (%)', p_sql, SQLERRM, SQLSTATE;
-    RETURN NULL;
 END
 $$;
 

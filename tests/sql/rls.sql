@@ -14,20 +14,7 @@ SELECT plan(60);
 
 -- ---- helpers (in pg_temp, and rolled back with the rest) ----
 
--- The rows a statement affected, run with the caller's rights; NULL (and a
--- warning) when it failed, so that the assertion fails instead of the file.
-CREATE FUNCTION pg_temp.affected(sql text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    n bigint;
-BEGIN
-    EXECUTE sql;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
-EXCEPTION WHEN OTHERS THEN
-    RAISE WARNING 'affected(%): % (%)', sql, SQLERRM, SQLSTATE;
-    RETURN NULL;
-END
-$$;
+\ir lib/helpers.sql
 
 -- Plays a caller, as auth_session would set it (NULLs: no caller).
 CREATE PROCEDURE pg_temp.act_as(p_user text, p_unit text, p_role text, p_request text)
