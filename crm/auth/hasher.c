@@ -2,9 +2,12 @@
  * hasher: see hasher.h.
  *
  * Ownership: a task is created by hasher_submit on the loop thread, queued,
- * taken by a hashing thread, then handed back to the loop through its event;
- * the loop callback (or hasher_cancel) frees it. A task cancelled while a
- * thread runs it is marked orphaned and freed by that thread instead.
+ * taken by a hashing thread, then handed back to the loop through its event
+ * and kept on the done list until the loop callback (or hasher_cancel) takes
+ * it off and frees it. A task is always in exactly one place, under the lock:
+ * the queue, a thread's running slot, or the done list; hasher_cancel looks in
+ * all three. A task cancelled while a thread runs it is marked orphaned and
+ * freed by that thread instead.
  */
 #include "auth/hasher.h"
 
@@ -26,7 +29,7 @@
 enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_DONE, TASK_ORPHANED };
 
 struct task {
-    struct task *next;
+    struct task *next, *prev; /* the queue (next only) or the done list */
     struct event_base *base;
     struct event *ev;
     enum hasher_op op;
@@ -44,6 +47,7 @@ static struct {
     pthread_cond_t wake;
     struct task *head, *tail;
     struct task **running; /* what each thread is doing, for cancel */
+    struct task *done;     /* hashed, event active, not yet delivered: for cancel */
     pthread_t *threads;
     int nthreads;
     int in_flight;
@@ -62,6 +66,29 @@ static void task_free(struct task *t)
         event_free(t->ev);
     sodium_memzero(&t->result, sizeof t->result);
     free(t);
+}
+
+/* Under the lock: t is hashed and waits for its loop. */
+static void done_push(struct task *t)
+{
+    t->state = TASK_DONE;
+    t->prev = NULL;
+    t->next = hasher.done;
+    if (hasher.done)
+        hasher.done->prev = t;
+    hasher.done = t;
+}
+
+/* Under the lock: t leaves the done list, to be delivered or cancelled. */
+static void done_unlink(struct task *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        hasher.done = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->next = t->prev = NULL;
 }
 
 /* A stored hash taken apart: the parameters, the salt and the digest. */
@@ -178,7 +205,7 @@ static void *hasher_thread(void *arg)
         if (t->state == TASK_ORPHANED) {
             task_free(t); /* hasher_cancel already answered and freed its event */
         } else {
-            t->state = TASK_DONE;
+            done_push(t);
             event_active(t->ev, EV_READ, 0);
         }
     }
@@ -191,6 +218,7 @@ static void task_deliver(evutil_socket_t fd, short what, void *arg)
 {
     struct task *t = arg;
     pthread_mutex_lock(&hasher.lock);
+    done_unlink(t);
     hasher.in_flight--;
     pthread_mutex_unlock(&hasher.lock);
     t->cb(t->arg, &t->result);
@@ -275,48 +303,86 @@ int hasher_submit(struct event_base *base, enum hasher_op op, const char *passwo
     return 0;
 }
 
-void hasher_cancel(struct event_base *base)
+/* Under the lock: moves every queued and every done task of base onto
+ * *taken (the caller then owns them) and gives back their places under the
+ * cap. A done task's event is still active; task_free deletes it, so it is
+ * never delivered. */
+static void tasks_take(struct event_base *base, struct task **taken)
 {
-    struct task *cancelled = NULL;
-    pthread_mutex_lock(&hasher.lock);
-    /* Queued: unlink. */
     struct task **link = &hasher.head;
     hasher.tail = NULL;
     while (*link) {
         struct task *t = *link;
         if (t->base == base) {
             *link = t->next;
-            t->next = cancelled;
-            cancelled = t;
+            t->next = *taken;
+            *taken = t;
             hasher.in_flight--;
         } else {
             hasher.tail = t;
             link = &t->next;
         }
     }
-    /* Running: orphan, and answer for them now. Done but not yet delivered:
-     * their event is active on this loop; deliver them now too. */
+    for (struct task *t = hasher.done, *next; t; t = next) {
+        next = t->next;
+        if (t->base == base) {
+            done_unlink(t);
+            t->next = *taken;
+            *taken = t;
+            hasher.in_flight--;
+        }
+    }
+}
+
+/* Under the lock: orphans one task of base that a thread is running (the
+ * thread frees it when done), gives back its place and frees its event.
+ * Returns 1 and the callback to answer, or 0 when there is none. */
+static int task_orphan(struct event_base *base, hasher_cb *cb, void **arg)
+{
     for (int i = 0; i < hasher.nthreads; i++) {
         struct task *t = hasher.running[i];
         if (t && t->base == base && t->state == TASK_RUNNING) {
             t->state = TASK_ORPHANED;
             hasher.in_flight--;
-            struct hasher_result r = {.outcome = HASHER_ERROR};
             event_free(t->ev);
             t->ev = NULL;
-            hasher_cb cb = t->cb;
-            void *arg = t->arg;
+            *cb = t->cb;
+            *arg = t->arg;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Callbacks run without the lock (they may submit again), and while one
+ * runs a thread may finish another task of base: so the lists are looked at
+ * again until nothing of base is left anywhere. */
+void hasher_cancel(struct event_base *base)
+{
+    pthread_mutex_lock(&hasher.lock);
+    for (;;) {
+        struct task *taken = NULL;
+        hasher_cb cb;
+        void *arg;
+        tasks_take(base, &taken);
+        if (taken) {
             pthread_mutex_unlock(&hasher.lock);
+            while (taken) {
+                struct task *next = taken->next;
+                struct hasher_result r = {.outcome = HASHER_ERROR};
+                taken->cb(taken->arg, &r);
+                task_free(taken);
+                taken = next;
+            }
+            pthread_mutex_lock(&hasher.lock);
+        } else if (task_orphan(base, &cb, &arg)) {
+            pthread_mutex_unlock(&hasher.lock);
+            struct hasher_result r = {.outcome = HASHER_ERROR};
             cb(arg, &r);
             pthread_mutex_lock(&hasher.lock);
+        } else {
+            break;
         }
     }
     pthread_mutex_unlock(&hasher.lock);
-    while (cancelled) {
-        struct task *next = cancelled->next;
-        struct hasher_result r = {.outcome = HASHER_ERROR};
-        cancelled->cb(cancelled->arg, &r);
-        task_free(cancelled);
-        cancelled = next;
-    }
 }

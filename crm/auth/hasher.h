@@ -49,7 +49,11 @@ int hasher_submit(struct event_base *base, enum hasher_op op, const char *passwo
                   const char *stored, hasher_cb cb, void *arg);
 
 /* Fails every operation submitted from base with HASHER_ERROR, now, on the
- * calling (base's) thread; operations already running finish unseen. */
+ * calling (base's) thread: queued, running, or hashed but not yet delivered
+ * (and any a callback submits from base meanwhile). Each is answered once and
+ * nothing of base is delivered afterwards, so the callbacks' memory may be
+ * freed on return; operations already running finish unseen. Call it from
+ * base's loop, or once that loop has stopped. */
 void hasher_cancel(struct event_base *base);
 
 /* Whether a stored hash is one this service will verify: argon2id, v=19,

@@ -1,19 +1,13 @@
 /*
  * Unit test of auth/hasher's cancel path for a task that has finished
  * hashing but is not yet delivered (its event is active on a loop that has
- * not run since): hasher.h promises that hasher_cancel "fails every
- * operation submitted from base with HASHER_ERROR, now", and hasher.c's
- * comment in hasher_cancel says such tasks are delivered "now too". Neither
- * holds today (issue 13, item 6, finding): hasher_cancel looks only at the
- * queue and at the running tasks, so such a task is not answered by the
- * cancel; it is delivered later with its real outcome if the loop runs again
- * (after the caller may have freed what the callback uses), and leaked with
- * its password copy and its event, and its place under the cap, if the loop
- * never runs again (worker_cleanup: hasher_cancel, then event_base_free).
- *
- * tests/CMakeLists.txt registers this test DISABLED until hasher_cancel is
- * fixed; run it with `ctest -R hasher_cancel_done -C any` after removing the
- * property, or run the program itself.
+ * not run since): hasher_cancel answers it once, with HASHER_ERROR, at once,
+ * and nothing is delivered afterwards. Before the fix (issue 13, item 6) such
+ * a task was in neither the queue nor the running slots: it was delivered
+ * later with its real outcome if the loop ran again (after the caller may
+ * have freed what the callback uses), or leaked with its password copy, its
+ * event and its place under the cap if the loop never ran again
+ * (worker_cleanup: hasher_cancel, then event_base_free).
  */
 #include <setjmp.h>
 #include <stdarg.h>
