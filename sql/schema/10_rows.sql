@@ -16,6 +16,32 @@ $$;
 
 CREATE OR REPLACE TRIGGER app_user_touch BEFORE UPDATE ON app_user FOR EACH ROW EXECUTE FUNCTION row_touch();
 
+-- What an update changed, for the audit: the fields whose values differ
+-- between p_old and p_new (version and updated_at aside), and those named in
+-- p_changed (a redacted field whose real value changed), as they were
+-- (before) and as they became (after); both NULL when nothing changed.
+CREATE OR REPLACE FUNCTION audit_changes(p_old jsonb, p_new jsonb, p_changed text[],
+                                         OUT before jsonb, OUT after jsonb)
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    k text;
+BEGIN
+    before := '{}';
+    after := '{}';
+    FOR k IN SELECT jsonb_object_keys(p_new) LOOP
+        CONTINUE WHEN k IN ('version', 'updated_at');
+        IF p_new -> k IS DISTINCT FROM p_old -> k OR k = ANY (p_changed) THEN
+            before := before || jsonb_build_object(k, p_old -> k);
+            after := after || jsonb_build_object(k, p_new -> k);
+        END IF;
+    END LOOP;
+    IF after = '{}' THEN
+        before := NULL;
+        after := NULL;
+    END IF;
+END
+$$;
+
 -- The audit record of a change to a unit or a user, written in the changing
 -- transaction: audit_row(unit column, redacted columns...), an AFTER ROW
 -- trigger. An update records only the fields it changed (version and
@@ -28,7 +54,6 @@ DECLARE
     new_j  jsonb;
     before jsonb;
     after  jsonb;
-    k      text;
     i      int;
 BEGIN
     IF TG_OP <> 'INSERT' THEN old_j := to_jsonb(OLD); END IF;
@@ -38,17 +63,10 @@ BEGIN
         IF new_j ? TG_ARGV[i] THEN new_j := new_j || jsonb_build_object(TG_ARGV[i], '[redacted]'); END IF;
     END LOOP;
     IF TG_OP = 'UPDATE' THEN
-        before := '{}';
-        after := '{}';
-        FOR k IN SELECT jsonb_object_keys(new_j) LOOP
-            CONTINUE WHEN k IN ('version', 'updated_at');
-            IF new_j -> k IS DISTINCT FROM old_j -> k
-               OR (k = ANY (TG_ARGV[1:]) AND to_jsonb(NEW) -> k IS DISTINCT FROM to_jsonb(OLD) -> k) THEN
-                before := before || jsonb_build_object(k, old_j -> k);
-                after := after || jsonb_build_object(k, new_j -> k);
-            END IF;
-        END LOOP;
-        IF after = '{}' THEN RETURN NULL; END IF;
+        SELECT c.before, c.after INTO before, after
+          FROM audit_changes(old_j, new_j, ARRAY(SELECT a FROM unnest(TG_ARGV[1:]) a
+                                                  WHERE to_jsonb(NEW) -> a IS DISTINCT FROM to_jsonb(OLD) -> a)) c;
+        IF after IS NULL THEN RETURN NULL; END IF;
     ELSE
         before := old_j;
         after := new_j;
@@ -123,22 +141,13 @@ DECLARE
     row_j  jsonb;
     before jsonb;
     after  jsonb;
-    k      text;
 BEGIN
     IF TG_OP <> 'INSERT' THEN old_j := to_jsonb(OLD) - 'unit_path'; END IF;
     IF TG_OP <> 'DELETE' THEN new_j := to_jsonb(NEW) - 'unit_path'; END IF;
     row_j := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END;
     IF TG_OP = 'UPDATE' THEN
-        before := '{}';
-        after := '{}';
-        FOR k IN SELECT jsonb_object_keys(new_j) LOOP
-            CONTINUE WHEN k IN ('version', 'updated_at');
-            IF new_j -> k IS DISTINCT FROM old_j -> k THEN
-                before := before || jsonb_build_object(k, old_j -> k);
-                after := after || jsonb_build_object(k, new_j -> k);
-            END IF;
-        END LOOP;
-        IF after = '{}' THEN RETURN NULL; END IF;
+        SELECT c.before, c.after INTO before, after FROM audit_changes(old_j, new_j, '{}') c;
+        IF after IS NULL THEN RETURN NULL; END IF;
     ELSE
         before := old_j;
         after := new_j;
