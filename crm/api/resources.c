@@ -17,19 +17,41 @@
 #include "http/exchange.h"
 #include "http/query.h"
 
-/* One field description a line. */
+/*
+ * Each resource describes its fields once, a line each, as
+ * F(on POST, on PATCH, the field); its POST and PATCH tables are both built
+ * from that one list (FIELDS_CREATE, FIELDS_UPDATE), so they cannot disagree
+ * on a field's type, bounds or nullability:
+ * - on POST: REQ (must be sent), OPT (may be), NO (is not a field of it);
+ * - on PATCH: YES (may be sent, never must), NO (is not a field of it: the
+ *   field is set once, or moves only through a transition).
+ */
 /* clang-format off */
-#define END {NULL, 0, 0, 0, 0, NULL}
-#define STR(n, req, max) {n, FIELD_STRING, req, max, 0, NULL}
-#define INT(n, req) {n, FIELD_INTEGER, req, 0, 0, NULL}
-#define INT_NULL(n) {n, FIELD_INTEGER, 0, 0, 1, NULL}
-#define AMOUNT(n, req) {n, FIELD_INTEGER, req, AMOUNT_YUAN_MAX, 0, NULL}
-#define AMOUNT_NULL(n) {n, FIELD_INTEGER, 0, AMOUNT_YUAN_MAX, 1, NULL}
-#define BOOL(n) {n, FIELD_BOOLEAN, 0, 0, 0, NULL}
-#define DATE(n, req) {n, FIELD_DATE, req, 0, 0, NULL}
-#define DATE_NULL(n) {n, FIELD_DATE, 0, 0, 1, NULL}
-#define ENUM(n, req, v) {n, FIELD_ENUM, req, 0, 0, v}
-#define USCC_NULL(n) {n, FIELD_USCC, 0, 0, 1, NULL}
+#define STR(n, max)      .name = n, .type = FIELD_STRING, .max_len = max
+#define INT(n)           .name = n, .type = FIELD_INTEGER
+#define INT_UPTO(n, max) INT(n), .max_len = max
+#define INT_NULL(n)      INT(n), .nullable = 1
+#define AMOUNT(n)        INT_UPTO(n, AMOUNT_YUAN_MAX)
+#define AMOUNT_NULL(n)   AMOUNT(n), .nullable = 1
+#define BOOL(n)          .name = n, .type = FIELD_BOOLEAN
+#define DATE(n)          .name = n, .type = FIELD_DATE
+#define DATE_NULL(n)     DATE(n), .nullable = 1
+#define ENUM(n, v)       .name = n, .type = FIELD_ENUM, .values = v
+#define USCC_NULL(n)     .name = n, .type = FIELD_USCC, .nullable = 1
+#define OBJECT(n)        .name = n, .type = FIELD_OBJECT
+#define IDS(n, max)      .name = n, .type = FIELD_ID_ARRAY, .max_len = max
+#define STRINGS(n, max)  .name = n, .type = FIELD_STRING_ARRAY, .max_len = max
+
+#define POST_REQ(...)  {__VA_ARGS__, .required = 1},
+#define POST_OPT(...)  {__VA_ARGS__},
+#define POST_NO(...)
+#define PATCH_YES(...) {__VA_ARGS__},
+#define PATCH_NO(...)
+#define ON_POST(post, patch, ...)  POST_##post(__VA_ARGS__)
+#define ON_PATCH(post, patch, ...) PATCH_##patch(__VA_ARGS__)
+#define END                        {NULL, 0, 0, 0, 0, NULL}
+#define FIELDS_CREATE(list)        {list(ON_POST) END}
+#define FIELDS_UPDATE(list)        {list(ON_PATCH) END}
 /* clang-format on */
 
 static const char *const chain_roles[] = {"chain_leader", "supporting", "none", NULL};
@@ -45,31 +67,31 @@ static const char *const batch_kinds[] = {"signing", "start", "production", NULL
 
 static const char *const unit_kinds[] = {"province", "city", "county",     "town",
                                          "township", "zone", "department", NULL};
-static const struct field_spec unit_fields[] = {
-    INT("parent_id", 1), STR("code", 1, 64), STR("name", 1, 200), ENUM("kind", 1, unit_kinds), END,
-};
-static const struct field_spec unit_update_fields[] = {
-    INT("parent_id", 0),         STR("code", 0, 64), STR("name", 0, 200),
-    ENUM("kind", 0, unit_kinds), BOOL("retired"),    END,
-};
+/* A unit is retired (and brought back) by PATCH only. */
+#define UNIT_FIELDS(F)                                                                             \
+    F(REQ, YES, INT("parent_id"))                                                                  \
+    F(REQ, YES, STR("code", 64))                                                                   \
+    F(REQ, YES, STR("name", 200))                                                                  \
+    F(REQ, YES, ENUM("kind", unit_kinds))                                                          \
+    F(NO, YES, BOOL("retired"))
+static const struct field_spec unit_fields[] = FIELDS_CREATE(UNIT_FIELDS);
+static const struct field_spec unit_update_fields[] = FIELDS_UPDATE(UNIT_FIELDS);
 _Static_assert(STMT_UNITS_VERSION == STMT_UNITS_LIST + 4, "units follow the resource layout");
 const struct resource units = {"units",     unit_fields, unit_update_fields, NULL, STMT_UNITS_LIST,
                                "parent_id", NULL};
 
 /* ---- investors and contacts ---- */
 
-static const struct field_spec investor_fields[] = {
-    STR("name", 1, 600),     INT("unit_id", 1),
-    USCC_NULL("uscc"),       STR("origin_region", 0, 300),
-    STR("industry", 0, 300), ENUM("chain_role", 0, chain_roles),
-    STR("notes", 0, 12000),  END,
-};
-static const struct field_spec investor_update_fields[] = {
-    STR("name", 0, 600),     INT("unit_id", 0),
-    USCC_NULL("uscc"),       STR("origin_region", 0, 300),
-    STR("industry", 0, 300), ENUM("chain_role", 0, chain_roles),
-    STR("notes", 0, 12000),  END,
-};
+#define INVESTOR_FIELDS(F)                                                                         \
+    F(REQ, YES, STR("name", 600))                                                                  \
+    F(REQ, YES, INT("unit_id"))                                                                    \
+    F(OPT, YES, USCC_NULL("uscc"))                                                                 \
+    F(OPT, YES, STR("origin_region", 300))                                                         \
+    F(OPT, YES, STR("industry", 300))                                                              \
+    F(OPT, YES, ENUM("chain_role", chain_roles))                                                   \
+    F(OPT, YES, STR("notes", 12000))
+static const struct field_spec investor_fields[] = FIELDS_CREATE(INVESTOR_FIELDS);
+static const struct field_spec investor_update_fields[] = FIELDS_UPDATE(INVESTOR_FIELDS);
 static const struct list_filter investor_filters[] = {
     {"unit_id", FILTER_ID, NULL},    {"q", FILTER_TEXT, NULL},
     {"industry", FILTER_TEXT, NULL}, {"chain_role", FILTER_ENUM, chain_roles},
@@ -83,10 +105,14 @@ const struct resource investors = {"investors",
                                    "unit_id",
                                    NULL};
 
-static const struct field_spec contact_fields[] = {
-    STR("name", 1, 300),  STR("title", 0, 300),  STR("phone", 0, 32),
-    STR("email", 0, 200), STR("notes", 0, 6000), END,
-};
+/* A contact has no PATCH route (api/routes.c), so no PATCH table. */
+#define CONTACT_FIELDS(F)                                                                          \
+    F(REQ, NO, STR("name", 300))                                                                   \
+    F(OPT, NO, STR("title", 300))                                                                  \
+    F(OPT, NO, STR("phone", 32))                                                                   \
+    F(OPT, NO, STR("email", 200))                                                                  \
+    F(OPT, NO, STR("notes", 6000))
+static const struct field_spec contact_fields[] = FIELDS_CREATE(CONTACT_FIELDS);
 static const struct list_filter contact_filters[] = {
     {"investor_id", FILTER_ID, NULL},
     {NULL, 0, NULL},
@@ -96,39 +122,26 @@ const struct resource contacts = {"contacts",         contact_fields, NULL,     
 
 /* ---- projects ---- */
 
-static const struct field_spec project_fields[] = {
-    STR("code", 1, 40),
-    STR("name", 1, 600),
-    INT("unit_id", 1),
-    INT_NULL("investor_id"),
-    INT_NULL("leader_id"),
-    STR("industry_chain", 0, 300),
-    STR("park", 0, 300),
-    AMOUNT_NULL("planned_investment_yuan"),
-    BOOL("is_key"),
-    {"five_one", FIELD_OBJECT, 0, 0, 0, NULL},
-    STR("plan", 0, 12000),
-    DATE_NULL("planned_start_on"),
-    DATE_NULL("expected_sign_on"),
-    ENUM("stage", 0, project_first_stages),
-    END,
-};
-/* No stage and no lifecycle dates: those move only through transitions. */
-static const struct field_spec project_update_fields[] = {
-    STR("name", 0, 600),
-    INT("unit_id", 0),
-    INT_NULL("investor_id"),
-    INT_NULL("leader_id"),
-    STR("industry_chain", 0, 300),
-    STR("park", 0, 300),
-    AMOUNT_NULL("planned_investment_yuan"),
-    BOOL("is_key"),
-    {"five_one", FIELD_OBJECT, 0, 0, 0, NULL},
-    STR("plan", 0, 12000),
-    DATE_NULL("planned_start_on"),
-    DATE_NULL("expected_sign_on"),
-    END,
-};
+/* No code and no stage on PATCH: a project keeps its code, and its stage
+ * (with the lifecycle dates, not fields here) moves only through
+ * transitions. */
+#define PROJECT_FIELDS(F)                                                                          \
+    F(REQ, NO, STR("code", 40))                                                                    \
+    F(REQ, YES, STR("name", 600))                                                                  \
+    F(REQ, YES, INT("unit_id"))                                                                    \
+    F(OPT, YES, INT_NULL("investor_id"))                                                           \
+    F(OPT, YES, INT_NULL("leader_id"))                                                             \
+    F(OPT, YES, STR("industry_chain", 300))                                                        \
+    F(OPT, YES, STR("park", 300))                                                                  \
+    F(OPT, YES, AMOUNT_NULL("planned_investment_yuan"))                                            \
+    F(OPT, YES, BOOL("is_key"))                                                                    \
+    F(OPT, YES, OBJECT("five_one"))                                                                \
+    F(OPT, YES, STR("plan", 12000))                                                                \
+    F(OPT, YES, DATE_NULL("planned_start_on"))                                                     \
+    F(OPT, YES, DATE_NULL("expected_sign_on"))                                                     \
+    F(OPT, NO, ENUM("stage", project_first_stages))
+static const struct field_spec project_fields[] = FIELDS_CREATE(PROJECT_FIELDS);
+static const struct field_spec project_update_fields[] = FIELDS_UPDATE(PROJECT_FIELDS);
 static const struct list_filter project_filters[] = {
     {"unit_id", FILTER_ID, NULL},
     {"stage", FILTER_ENUM, project_stages},
@@ -150,17 +163,15 @@ const struct resource projects = {"projects",
 
 /* ---- claims ---- */
 
-static const struct field_spec contract_fields[] = {
-    INT("project_id", 1), ENUM("kind", 1, contract_kinds), AMOUNT("amount_yuan", 1),
-    DATE("signed_on", 1), STR("evidence", 1, 6000),        END,
-};
-static const struct field_spec contract_update_fields[] = {
-    ENUM("kind", 0, contract_kinds),
-    INT("amount_yuan", 0),
-    DATE("signed_on", 0),
-    STR("evidence", 0, 6000),
-    END,
-};
+/* A claim stays with the project it was reported for. */
+#define CONTRACT_FIELDS(F)                                                                         \
+    F(REQ, NO, INT("project_id"))                                                                  \
+    F(REQ, YES, ENUM("kind", contract_kinds))                                                      \
+    F(REQ, YES, AMOUNT("amount_yuan"))                                                             \
+    F(REQ, YES, DATE("signed_on"))                                                                 \
+    F(REQ, YES, STR("evidence", 6000))
+static const struct field_spec contract_fields[] = FIELDS_CREATE(CONTRACT_FIELDS);
+static const struct field_spec contract_update_fields[] = FIELDS_UPDATE(CONTRACT_FIELDS);
 static const struct list_filter claim_filters[] = {
     {"project_id", FILTER_ID, NULL},       {"unit_id", FILTER_ID, NULL},
     {"state", FILTER_ENUM, claim_states},  {"year", FILTER_YEAR, NULL},
@@ -170,17 +181,12 @@ const struct resource contracts = {"contracts",   contract_fields,     contract_
                                    claim_filters, STMT_CONTRACTS_PAGE, "project_id",
                                    NULL};
 
-static const struct field_spec start_fields[] = {
-    INT("project_id", 1),
-    DATE("started_on", 1),
-    STR("evidence", 1, 6000),
-    END,
-};
-static const struct field_spec start_update_fields[] = {
-    DATE("started_on", 0),
-    STR("evidence", 0, 6000),
-    END,
-};
+#define START_FIELDS(F)                                                                            \
+    F(REQ, NO, INT("project_id"))                                                                  \
+    F(REQ, YES, DATE("started_on"))                                                                \
+    F(REQ, YES, STR("evidence", 6000))
+static const struct field_spec start_fields[] = FIELDS_CREATE(START_FIELDS);
+static const struct field_spec start_update_fields[] = FIELDS_UPDATE(START_FIELDS);
 static const struct list_filter start_filters[] = {
     {"project_id", FILTER_ID, NULL},
     {"unit_id", FILTER_ID, NULL},
@@ -194,31 +200,21 @@ const struct resource starts = {"starts",      start_fields,     start_update_fi
 
 /* ---- interactions, problems, batches ---- */
 
-static const struct field_spec interaction_fields[] = {
-    INT("unit_id", 1),
-    INT_NULL("project_id"),
-    INT_NULL("investor_id"),
-    ENUM("kind", 1, interaction_kinds),
-    DATE("occurred_on", 1),
-    STR("place", 0, 600),
-    STR("summary", 1, 12000),
-    {"leader_ids", FIELD_ID_ARRAY, 0, 20, 0, NULL},
-    {"participants", FIELD_STRING_ARRAY, 0, 50, 0, NULL},
-    STR("next_step", 0, 6000),
-    DATE_NULL("next_step_due"),
-    END,
-};
-static const struct field_spec interaction_update_fields[] = {
-    ENUM("kind", 0, interaction_kinds),
-    DATE("occurred_on", 0),
-    STR("place", 0, 600),
-    STR("summary", 0, 12000),
-    {"leader_ids", FIELD_ID_ARRAY, 0, 20, 0, NULL},
-    {"participants", FIELD_STRING_ARRAY, 0, 50, 0, NULL},
-    STR("next_step", 0, 6000),
-    DATE_NULL("next_step_due"),
-    END,
-};
+/* Each keeps the unit, project or investor it was recorded for. */
+#define INTERACTION_FIELDS(F)                                                                      \
+    F(REQ, NO, INT("unit_id"))                                                                     \
+    F(OPT, NO, INT_NULL("project_id"))                                                             \
+    F(OPT, NO, INT_NULL("investor_id"))                                                            \
+    F(REQ, YES, ENUM("kind", interaction_kinds))                                                   \
+    F(REQ, YES, DATE("occurred_on"))                                                               \
+    F(OPT, YES, STR("place", 600))                                                                 \
+    F(REQ, YES, STR("summary", 12000))                                                             \
+    F(OPT, YES, IDS("leader_ids", 20))                                                             \
+    F(OPT, YES, STRINGS("participants", 50))                                                       \
+    F(OPT, YES, STR("next_step", 6000))                                                            \
+    F(OPT, YES, DATE_NULL("next_step_due"))
+static const struct field_spec interaction_fields[] = FIELDS_CREATE(INTERACTION_FIELDS);
+static const struct field_spec interaction_update_fields[] = FIELDS_UPDATE(INTERACTION_FIELDS);
 static const struct list_filter interaction_filters[] = {
     {"unit_id", FILTER_ID, NULL},     {"project_id", FILTER_ID, NULL},
     {"investor_id", FILTER_ID, NULL}, {"kind", FILTER_ENUM, interaction_kinds},
@@ -233,25 +229,16 @@ const struct resource interactions = {"interactions",
                                       "unit_id",
                                       NULL};
 
-static const struct field_spec problem_fields[] = {
-    INT("project_id", 1),
-    INT("owner_unit_id", 1),
-    STR("title", 1, 600),
-    STR("description", 0, 12000),
-    DATE("due_on", 1),
-    {"level", FIELD_INTEGER, 0, 4, 0, NULL},
-    ENUM("status", 0, problem_statuses),
-    END,
-};
-static const struct field_spec problem_update_fields[] = {
-    INT("owner_unit_id", 0),
-    STR("title", 0, 600),
-    STR("description", 0, 12000),
-    DATE("due_on", 0),
-    {"level", FIELD_INTEGER, 0, 4, 0, NULL},
-    ENUM("status", 0, problem_statuses),
-    END,
-};
+#define PROBLEM_FIELDS(F)                                                                          \
+    F(REQ, NO, INT("project_id"))                                                                  \
+    F(REQ, YES, INT("owner_unit_id"))                                                              \
+    F(REQ, YES, STR("title", 600))                                                                 \
+    F(OPT, YES, STR("description", 12000))                                                         \
+    F(REQ, YES, DATE("due_on"))                                                                    \
+    F(OPT, YES, INT_UPTO("level", 4))                                                              \
+    F(OPT, YES, ENUM("status", problem_statuses))
+static const struct field_spec problem_fields[] = FIELDS_CREATE(PROBLEM_FIELDS);
+static const struct field_spec problem_update_fields[] = FIELDS_UPDATE(PROBLEM_FIELDS);
 static const struct list_filter problem_filters[] = {
     {"unit_id", FILTER_ID, NULL},
     {"project_id", FILTER_ID, NULL},
@@ -269,23 +256,15 @@ const struct resource problems = {"problems",
                                   "project_id",
                                   NULL};
 
-static const struct field_spec batch_fields[] = {
-    INT("unit_id", 1),
-    ENUM("kind", 1, batch_kinds),
-    STR("name", 1, 600),
-    DATE("held_on", 1),
-    STR("place", 0, 600),
-    {"project_ids", FIELD_ID_ARRAY, 0, 500, 0, NULL},
-    END,
-};
-static const struct field_spec batch_update_fields[] = {
-    ENUM("kind", 0, batch_kinds),
-    STR("name", 0, 600),
-    DATE("held_on", 0),
-    STR("place", 0, 600),
-    {"project_ids", FIELD_ID_ARRAY, 0, 500, 0, NULL},
-    END,
-};
+#define BATCH_FIELDS(F)                                                                            \
+    F(REQ, NO, INT("unit_id"))                                                                     \
+    F(REQ, YES, ENUM("kind", batch_kinds))                                                         \
+    F(REQ, YES, STR("name", 600))                                                                  \
+    F(REQ, YES, DATE("held_on"))                                                                   \
+    F(OPT, YES, STR("place", 600))                                                                 \
+    F(OPT, YES, IDS("project_ids", 500))
+static const struct field_spec batch_fields[] = FIELDS_CREATE(BATCH_FIELDS);
+static const struct field_spec batch_update_fields[] = FIELDS_UPDATE(BATCH_FIELDS);
 static const struct list_filter batch_filters[] = {
     {"unit_id", FILTER_ID, NULL},
     {"kind", FILTER_ENUM, batch_kinds},
