@@ -1,7 +1,8 @@
 /*
  * Unit tests of the pure part of db/migrate: migration_set_load on folders
  * made under $CRM_TEST_TMP (ordering, non-.sql files ignored, bad names and
- * duplicate versions rejected, SHA-256 checksums) and migration_set_latest.
+ * duplicate versions rejected, SHA-256 checksums, the restated list),
+ * definition_set_load (sql/schema's NN_name.sql) and migration_set_latest.
  * Nothing here touches a database.
  */
 #include <setjmp.h>
@@ -291,6 +292,69 @@ static void test_migrate_free_resets_set(void **state)
     migration_set_free(&set);
 }
 
+/* sql/migrations/restated: the checksums a restated migration may have
+ * been recorded with; comments and blank lines skipped. */
+static void test_migrate_restated_read(void **state)
+{
+    (void)state;
+    char hex[65];
+    sha256_hex("SELECT 1;", hex);
+    char text[256];
+    snprintf(text, sizeof text, "# why\n\n0001 %s\n", hex);
+    write_file("0001_one.sql", "SELECT 2;");
+    write_file("restated", text);
+    struct migration_set set;
+    char err[512] = "";
+    assert_int_equal(migration_set_load(&set, test_dir, err, sizeof err), 0);
+    assert_int_equal(set.count, 1);
+    assert_int_equal(set.restated_count, 1);
+    assert_int_equal(set.restated[0].version, 1);
+    assert_string_equal(set.restated[0].checksum, hex);
+    migration_set_free(&set);
+    assert_null(set.restated);
+}
+
+static void test_migrate_restated_bad_line_rejected(void **state)
+{
+    (void)state;
+    write_file("0001_one.sql", "SELECT 1;");
+    write_file("restated", "# ok\n0001 not-a-checksum\n");
+    struct migration_set set;
+    char err[512] = "";
+    assert_int_equal(migration_set_load(&set, test_dir, err, sizeof err), -1);
+    assert_non_null(strstr(err, "restated:2"));
+    migration_set_free(&set);
+}
+
+/* sql/schema: NN_name.sql in name order, other files ignored. */
+static void test_definitions_sorted_by_number(void **state)
+{
+    (void)state;
+    write_file("10_projects.sql", "SELECT 10;");
+    write_file("00_scope.sql", "SELECT 0;");
+    write_file("README.md", "not a definition");
+    struct migration_set set;
+    char err[512] = "";
+    assert_int_equal(definition_set_load(&set, test_dir, err, sizeof err), 0);
+    assert_int_equal(set.count, 2);
+    assert_string_equal(set.items[0].name, "00_scope.sql");
+    assert_string_equal(set.items[1].name, "10_projects.sql");
+    assert_string_equal(set.items[1].sql, "SELECT 10;");
+    migration_set_free(&set);
+}
+
+static void test_definitions_bad_name_rejected(void **state)
+{
+    (void)state;
+    write_file("00_scope.sql", "SELECT 0;");
+    write_file("scope.sql", "SELECT 0;");
+    struct migration_set set;
+    char err[512] = "";
+    assert_int_equal(definition_set_load(&set, test_dir, err, sizeof err), -1);
+    assert_non_null(strstr(err, "scope.sql: a definition file is named NN_name.sql"));
+    migration_set_free(&set);
+}
+
 #define DIR_TEST(f) cmocka_unit_test_setup_teardown(f, migrate_dir_setup, migrate_dir_teardown)
 
 int main(void)
@@ -311,6 +375,10 @@ int main(void)
         DIR_TEST(test_migrate_large_file_read_whole),
         cmocka_unit_test(test_migrate_latest_of_empty_set),
         DIR_TEST(test_migrate_free_resets_set),
+        DIR_TEST(test_migrate_restated_read),
+        DIR_TEST(test_migrate_restated_bad_line_rejected),
+        DIR_TEST(test_definitions_sorted_by_number),
+        DIR_TEST(test_definitions_bad_name_rejected),
     };
     return cmocka_run_group_tests(tests, migrate_group_setup, NULL);
 }
