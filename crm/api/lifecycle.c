@@ -2,7 +2,7 @@
  * lifecycle: what moves a project and its claims along: a project's
  * transitions, the verification and revocation of claims (contracts and
  * starts), a project's history (from the audit), and the leaders' own
- * activity. The rules are PostgreSQL's (sql/migrations/0003_crm.sql); a
+ * activity. The rules are PostgreSQL's (sql/schema/51_projects.sql); a
  * refusal comes back as 422 with its reason.
  */
 #include <stdio.h>

@@ -535,7 +535,8 @@ static void conn_start_preparing(struct db_conn *c)
         }
         part->is_prepare = 1;
         for (size_t s = i; s < n && s < i + DB_JOB_MAX_CALLS; s++)
-            job_add_call(part, CALL_PREPARE, (int)s, 0, NULL);
+            if (pool->statements[s].sql)
+                job_add_call(part, CALL_PREPARE, (int)s, 0, NULL);
         if (conn_send(c, part) != 0) {
             job_free(part);
             conn_fail(c, PQerrorMessage(c->pg));

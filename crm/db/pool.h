@@ -46,6 +46,8 @@ struct db_job;
 #define DB_CALL_MAX_PARAMS 16
 
 /* One prepared statement of the registry: its index is its id. */
+/* A prepared statement of the registry. A slot with no sql (NULL) is one
+ * the registry's layout leaves empty: it is not prepared and never run. */
 struct db_statement {
     const char *name;
     const char *sql;

@@ -135,24 +135,38 @@ const struct db_statement statements[STMT_COUNT] = {
                              "SELECT snapshots_list($1::integer, $2::integer)::text"},
 /* clang-format off */
 #define RESOURCE_CREATE_SQL(n) "SELECT " n "_create($1::jsonb)::text"
+/* Every collection lists and reads; it is created, changed (PATCH, with the
+ * version for If-Match) and deleted only where a route does it: the other
+ * slots stay empty. */
 #define RESOURCE_SQL(N, n)                                                                         \
     [STMT_##N##_PAGE] = {n "_page", "SELECT " n "_page($1::jsonb, $2::bigint, $3::integer)::text"}, \
     [STMT_##N##_GET] = {n "_get", "SELECT " n "_get($1::bigint)::text"},                           \
     [STMT_##N##_CREATE] = {n "_create", RESOURCE_CREATE_SQL(n)},                                   \
+    [STMT_KEEP_##N##_CREATE] = {n "_create_keep", KEEP(RESOURCE_CREATE_SQL(n), "2", "201")}
+#define RESOURCE_UPDATE_SQL(N, n)                                                                  \
     [STMT_##N##_UPDATE] = {n "_update",                                                            \
                            "SELECT " n "_update($1::bigint, $2::integer, $3::jsonb)::text"},       \
-    [STMT_##N##_VERSION] = {n "_version", "SELECT " n "_version($1::bigint)"},                     \
-    [STMT_##N##_DELETE] = {n "_delete", "SELECT " n "_delete($1::bigint)"},                        \
-    [STMT_KEEP_##N##_CREATE] = {n "_create_keep", KEEP(RESOURCE_CREATE_SQL(n), "2", "201")}
+    [STMT_##N##_VERSION] = {n "_version", "SELECT " n "_version($1::bigint)"}
+#define RESOURCE_DELETE_SQL(N, n) [STMT_##N##_DELETE] = {n "_delete", "SELECT " n "_delete($1::bigint)"}
 /* clang-format on */
     RESOURCE_SQL(INVESTORS, "investors"),
+    RESOURCE_UPDATE_SQL(INVESTORS, "investors"),
     RESOURCE_SQL(CONTACTS, "contacts"),
+    RESOURCE_DELETE_SQL(CONTACTS, "contacts"),
     RESOURCE_SQL(PROJECTS, "projects"),
+    RESOURCE_UPDATE_SQL(PROJECTS, "projects"),
     RESOURCE_SQL(CONTRACTS, "contracts"),
+    RESOURCE_UPDATE_SQL(CONTRACTS, "contracts"),
+    RESOURCE_DELETE_SQL(CONTRACTS, "contracts"),
     RESOURCE_SQL(STARTS, "starts"),
+    RESOURCE_UPDATE_SQL(STARTS, "starts"),
+    RESOURCE_DELETE_SQL(STARTS, "starts"),
     RESOURCE_SQL(INTERACTIONS, "interactions"),
+    RESOURCE_UPDATE_SQL(INTERACTIONS, "interactions"),
     RESOURCE_SQL(PROBLEMS, "problems"),
+    RESOURCE_UPDATE_SQL(PROBLEMS, "problems"),
     RESOURCE_SQL(BATCHES, "batches"),
+    RESOURCE_UPDATE_SQL(BATCHES, "batches"),
     [STMT_IDEMPOTENCY_WRITTEN] = {"idempotency_written", "SELECT idempotency_written($1)"},
     [STMT_KEEP_UNITS_CREATE] = {"units_create_keep", KEEP(UNITS_CREATE_SQL, "2", "201")},
     [STMT_KEEP_USER_CREATE] = {"user_create_keep", KEEP(USER_CREATE_SQL, "6", "201")},

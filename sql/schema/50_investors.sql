@@ -3,7 +3,6 @@
 -- Repeatable definitions, applied after the migrations whenever this file changes
 -- (sql/schema/README.md).
 
-
 -- Name search over a large table: row-level security keeps ILIKE (not
 -- leakproof) out of index scans, so the trigram index is used here, as the
 -- owner, with the caller's scope applied explicitly; the page query then
@@ -87,12 +86,6 @@ $$;
 CREATE OR REPLACE FUNCTION investors_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
 $$ SELECT version FROM investor WHERE id = p_id $$;
 
-CREATE OR REPLACE FUNCTION investors_delete(p_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE feature_not_supported USING MESSAGE = 'investors are not deleted';
-END
-$$;
-
 -- ---- contacts ----
 CREATE OR REPLACE FUNCTION contact_json(c contact) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('id', c.id, 'investor_id', c.investor_id, 'name', c.name,
@@ -129,16 +122,6 @@ BEGIN
     RETURN contact_json(c)::text;
 END
 $$;
-
-CREATE OR REPLACE FUNCTION contacts_update(p_id bigint, p_version integer, b jsonb) RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE feature_not_supported USING MESSAGE = 'contacts are replaced, not changed';
-END
-$$;
-
-CREATE OR REPLACE FUNCTION contacts_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
-$$ SELECT 1 FROM contact WHERE id = p_id $$;
 
 CREATE OR REPLACE FUNCTION contacts_delete(p_id bigint) RETURNS bigint LANGUAGE sql AS
 $$ DELETE FROM contact WHERE id = p_id RETURNING id $$;

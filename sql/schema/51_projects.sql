@@ -3,7 +3,6 @@
 -- Repeatable definitions, applied after the migrations whenever this file changes
 -- (sql/schema/README.md).
 
-
 -- The order of the way up.
 CREATE OR REPLACE FUNCTION stage_rank(s text) RETURNS int LANGUAGE sql IMMUTABLE AS $$
     SELECT array_position(ARRAY['planned', 'lead', 'negotiating', 'signed', 'started',
@@ -293,12 +292,6 @@ $$;
 
 CREATE OR REPLACE FUNCTION projects_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
 $$ SELECT version FROM project WHERE id = p_id $$;
-
-CREATE OR REPLACE FUNCTION projects_delete(p_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE feature_not_supported USING MESSAGE = 'projects are terminated, not deleted';
-END
-$$;
 
 -- The audit entries of a project and of its claims, interactions and
 -- problems, oldest first; NULL when the caller cannot see the project.

@@ -3,7 +3,6 @@
 -- Repeatable definitions, applied after the migrations whenever this file changes
 -- (sql/schema/README.md).
 
-
 CREATE OR REPLACE FUNCTION batch_project_rules() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 DECLARE
@@ -86,8 +85,3 @@ $$;
 CREATE OR REPLACE FUNCTION batches_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
 $$ SELECT version FROM batch WHERE id = p_id $$;
 
-CREATE OR REPLACE FUNCTION batches_delete(p_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE feature_not_supported USING MESSAGE = 'batches are kept';
-END
-$$;

@@ -3,7 +3,6 @@
 -- Repeatable definitions, applied after the migrations whenever this file changes
 -- (sql/schema/README.md).
 
-
 CREATE OR REPLACE FUNCTION interaction_rules() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 BEGIN
@@ -137,8 +136,3 @@ $$;
 CREATE OR REPLACE FUNCTION interactions_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
 $$ SELECT version FROM interaction WHERE id = p_id $$;
 
-CREATE OR REPLACE FUNCTION interactions_delete(p_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE feature_not_supported USING MESSAGE = 'interactions are kept';
-END
-$$;

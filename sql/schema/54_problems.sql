@@ -3,7 +3,6 @@
 -- Repeatable definitions, applied after the migrations whenever this file changes
 -- (sql/schema/README.md).
 
-
 CREATE OR REPLACE FUNCTION problem_rules() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 BEGIN
@@ -85,8 +84,3 @@ $$;
 CREATE OR REPLACE FUNCTION problems_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
 $$ SELECT version FROM problem WHERE id = p_id $$;
 
-CREATE OR REPLACE FUNCTION problems_delete(p_id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE feature_not_supported USING MESSAGE = 'problems are closed, not deleted';
-END
-$$;
