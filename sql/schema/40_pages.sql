@@ -66,3 +66,13 @@ BEGIN
     RETURN page;
 END
 $fn$;
+
+-- The page of a collection whose ids are chosen first (<collection>_ids_page,
+-- asked for one more id than the page holds): {"items": p_items, the JSON
+-- array of the rows of the first p_limit ids, "next_after": the last of
+-- them when more follow}. Inlined into the caller's query.
+CREATE OR REPLACE FUNCTION page_of_ids(p_ids bigint[], p_limit integer, p_items json) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT json_build_object('items', coalesce(p_items, '[]'),
+                             'next_after', CASE WHEN cardinality(p_ids) > p_limit THEN p_ids[p_limit] END)::text
+$$;

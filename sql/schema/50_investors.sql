@@ -27,24 +27,15 @@ CREATE OR REPLACE FUNCTION investor_json(i investor) RETURNS jsonb LANGUAGE sql 
 $$;
 
 -- A page: the ids (one more than asked, to know whether a next page
--- exists), then their investors; generic plan as projects_page.
+-- exists), then their investors (page_of_ids); a generic plan, as
+-- projects_page.
 CREATE OR REPLACE FUNCTION investors_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
 LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
     ids bigint[] := investor_ids_page(f, p_after, p_limit + 1);
-    next bigint;
-    page text;
 BEGIN
-    IF cardinality(ids) > p_limit THEN
-        next := ids[p_limit];
-        ids := ids[1:p_limit];
-    END IF;
-    SELECT json_build_object('items', coalesce(json_agg(investor_json(i) ORDER BY i.id), '[]'),
-                             'next_after', next)::text
-      INTO page
-      FROM investor i
-     WHERE i.id = ANY (ids);
-    RETURN page;
+    RETURN page_of_ids(ids, p_limit, (SELECT json_agg(investor_json(i) ORDER BY i.id)
+                                        FROM investor i WHERE i.id = ANY (ids[1:p_limit])));
 END
 $fn$;
 

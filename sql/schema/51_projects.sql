@@ -210,25 +210,16 @@ END
 $fn$;
 
 -- A page: the ids (one more than asked, to know whether a next page
--- exists), then their projects. The plan is generic, made once per
--- connection: the planner would otherwise plan `= ANY (ids)` again at every
--- call, its custom plans looking cheaper than the generic one.
+-- exists), then their projects (page_of_ids). The plan is generic, made
+-- once per connection: the planner would otherwise plan `= ANY (ids)` again
+-- at every call, its custom plans looking cheaper than the generic one.
 CREATE OR REPLACE FUNCTION projects_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
 LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
     ids bigint[] := project_ids_page(f, p_after, p_limit + 1);
-    next bigint;
-    page text;
 BEGIN
-    IF cardinality(ids) > p_limit THEN
-        next := ids[p_limit];
-        ids := ids[1:p_limit];
-    END IF;
-    SELECT json_build_object('items', coalesce(json_agg(o ORDER BY o.id), '[]'), 'next_after', next)::text
-      INTO page
-      FROM project_out o
-     WHERE o.id = ANY (ids);
-    RETURN page;
+    RETURN page_of_ids(ids, p_limit, (SELECT json_agg(o ORDER BY o.id)
+                                        FROM project_out o WHERE o.id = ANY (ids[1:p_limit])));
 END
 $fn$;
 
