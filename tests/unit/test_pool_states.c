@@ -247,6 +247,13 @@ static void fixture_open(struct fixture *f, const struct db_pool_config *cfg)
     assert_non_null(f->pool);
 }
 
+/* fixture_open, then run until every connection of cfg is ready (5 s at most). */
+static void fixture_open_ready(struct fixture *f, const struct db_pool_config *cfg)
+{
+    fixture_open(f, cfg);
+    run_until_ready(f->base, &f->stats, cfg->size, 5000);
+}
+
 static void fixture_close(struct fixture *f)
 {
     db_pool_free(f->pool);
@@ -325,8 +332,7 @@ static void test_busy_pipeline_and_queue(void **state)
     struct db_pool_config cfg;
     states_config(&cfg, states_url, 2); /* 2 connections x depth 2 */
     struct fixture f;
-    fixture_open(&f, &cfg);
-    run_until_ready(f.base, &f.stats, 2, 5000);
+    fixture_open_ready(&f, &cfg);
 
     struct rec r[5] = {{0}};
     char text[5][8];
@@ -370,8 +376,7 @@ static void test_idle_connections_stay(void **state)
     cfg.job_timeout_ms = 150; /* far shorter than the idle time below */
     cfg.connect_timeout_ms = 150;
     struct fixture f;
-    fixture_open(&f, &cfg);
-    run_until_ready(f.base, &f.stats, 1, 5000);
+    fixture_open_ready(&f, &cfg);
     long pid = backend_pid(&f);
     run_for(f.base, 700);
     assert_int_equal(atomic_load(&f.stats.ready), 1);
@@ -392,8 +397,7 @@ static void test_queue_full(void **state)
     cfg.pipeline_depth = 1;
     cfg.queue_max = 2;
     struct fixture f;
-    fixture_open(&f, &cfg);
-    run_until_ready(f.base, &f.stats, 1, 5000);
+    fixture_open_ready(&f, &cfg);
 
     struct rec busy = {0}, q1 = {0}, q2 = {0}, over = {0};
     submit_sleep(f.pool, &busy, "0.3", "busy");
@@ -424,8 +428,7 @@ static void test_queue_timeout(void **state)
     cfg.pipeline_depth = 1;
     cfg.queue_timeout_ms = 200;
     struct fixture f;
-    fixture_open(&f, &cfg);
-    run_until_ready(f.base, &f.stats, 1, 5000);
+    fixture_open_ready(&f, &cfg);
 
     struct rec slow = {0}, waiting = {0};
     submit_sleep(f.pool, &slow, "1", "slow");
@@ -460,8 +463,7 @@ static void test_query_error_keeps_connection(void **state)
     struct db_pool_config cfg;
     states_config(&cfg, states_url, 1);
     struct fixture f;
-    fixture_open(&f, &cfg);
-    run_until_ready(f.base, &f.stats, 1, 5000);
+    fixture_open_ready(&f, &cfg);
     long pid = backend_pid(&f);
 
     struct rec r = {0};
@@ -523,8 +525,7 @@ static void test_backend_killed_reconnects(void **state)
     struct db_pool_config cfg;
     states_config(&cfg, states_url, 1);
     struct fixture f;
-    fixture_open(&f, &cfg);
-    run_until_ready(f.base, &f.stats, 1, 5000);
+    fixture_open_ready(&f, &cfg);
     long pid = backend_pid(&f);
 
     struct rec inflight = {0}, again = {0};
@@ -575,8 +576,7 @@ static void test_job_deadline_then_back(void **state)
     cfg.job_timeout_ms = 300; /* the statement timeout stays 30 s */
     cfg.pipeline_depth = 1;
     struct fixture f;
-    fixture_open(&f, &cfg);
-    run_until_ready(f.base, &f.stats, 1, 5000);
+    fixture_open_ready(&f, &cfg);
 
     struct rec silent = {0}, queued = {0};
     long long start = states_now_ms();
@@ -622,8 +622,7 @@ static void test_long_job_own_deadline(void **state)
     cfg.pipeline_depth = 4;
     cfg.job_timeout_ms = 300;
     struct fixture f;
-    fixture_open(&f, &cfg);
-    run_until_ready(f.base, &f.stats, 1, 5000);
+    fixture_open_ready(&f, &cfg);
 
     struct rec long_job = {0}, short_job = {0};
     struct db_job *job = rec_job(&long_job);
@@ -718,8 +717,7 @@ static void test_free_fails_everything_once(void **state)
     states_config(&cfg, states_url, 1);
     cfg.pipeline_depth = 1;
     struct fixture f;
-    fixture_open(&f, &cfg);
-    run_until_ready(f.base, &f.stats, 1, 5000);
+    fixture_open_ready(&f, &cfg);
 
     struct rec inflight = {0}, q1 = {0}, q2 = {0}, again = {0};
     submit_sleep(f.pool, &inflight, "5", "x");
