@@ -13,5 +13,5 @@
 \set id random(1, :nprojects)
 \startpipeline
 SELECT user_id, username, display_name, role, unit_id, expires_at FROM auth_session(:th::bytea, :rid, :roles::text[], :idle::integer);
-SELECT projects_get(:id::bigint)::text;
+SELECT (SELECT row_to_json(r)::text FROM project_out r WHERE r.id = :id::bigint);
 \endpipeline

@@ -137,36 +137,45 @@ const struct db_statement statements[STMT_COUNT] = {
 #define RESOURCE_CREATE_SQL(n) "SELECT " n "_create($1::jsonb)::text"
 /* Every collection lists and reads; it is created, changed (PATCH, with the
  * version for If-Match) and deleted only where a route does it: the other
- * slots stay empty. */
-#define RESOURCE_SQL(N, n)                                                                         \
+ * slots stay empty. Reading a row (as its JSON, j, of the row r of table or
+ * view t), reading its version and deleting it are the same for every
+ * collection, so they are written here, under row-level security like every
+ * statement, and planned once per connection; each answers one row, NULL
+ * when there is no such row (db_value). The rest are the collection's SQL
+ * functions. */
+#define RESOURCE_SQL(N, n, t, j)                                                                   \
     [STMT_##N##_PAGE] = {n "_page", "SELECT " n "_page($1::jsonb, $2::bigint, $3::integer)::text"}, \
-    [STMT_##N##_GET] = {n "_get", "SELECT " n "_get($1::bigint)::text"},                           \
+    [STMT_##N##_GET] = {n "_get",                                                                  \
+                        "SELECT (SELECT " j "(r)::text FROM " t " r WHERE r.id = $1::bigint)"},    \
     [STMT_##N##_CREATE] = {n "_create", RESOURCE_CREATE_SQL(n)},                                   \
     [STMT_KEEP_##N##_CREATE] = {n "_create_keep", KEEP(RESOURCE_CREATE_SQL(n), "2", "201")}
-#define RESOURCE_UPDATE_SQL(N, n)                                                                  \
+#define RESOURCE_UPDATE_SQL(N, n, t)                                                               \
     [STMT_##N##_UPDATE] = {n "_update",                                                            \
                            "SELECT " n "_update($1::bigint, $2::integer, $3::jsonb)::text"},       \
-    [STMT_##N##_VERSION] = {n "_version", "SELECT " n "_version($1::bigint)"}
-#define RESOURCE_DELETE_SQL(N, n) [STMT_##N##_DELETE] = {n "_delete", "SELECT " n "_delete($1::bigint)"}
+    [STMT_##N##_VERSION] = {n "_version",                                                          \
+                            "SELECT (SELECT version FROM " t " WHERE id = $1::bigint)"}
+#define RESOURCE_DELETE_SQL(N, n, t)                                                               \
+    [STMT_##N##_DELETE] = {n "_delete", "WITH d AS (DELETE FROM " t " WHERE id = $1::bigint "      \
+                                        "RETURNING id) SELECT (SELECT id FROM d)"}
 /* clang-format on */
-    RESOURCE_SQL(INVESTORS, "investors"),
-    RESOURCE_UPDATE_SQL(INVESTORS, "investors"),
-    RESOURCE_SQL(CONTACTS, "contacts"),
-    RESOURCE_DELETE_SQL(CONTACTS, "contacts"),
-    RESOURCE_SQL(PROJECTS, "projects"),
-    RESOURCE_UPDATE_SQL(PROJECTS, "projects"),
-    RESOURCE_SQL(CONTRACTS, "contracts"),
-    RESOURCE_UPDATE_SQL(CONTRACTS, "contracts"),
-    RESOURCE_DELETE_SQL(CONTRACTS, "contracts"),
-    RESOURCE_SQL(STARTS, "starts"),
-    RESOURCE_UPDATE_SQL(STARTS, "starts"),
-    RESOURCE_DELETE_SQL(STARTS, "starts"),
-    RESOURCE_SQL(INTERACTIONS, "interactions"),
-    RESOURCE_UPDATE_SQL(INTERACTIONS, "interactions"),
-    RESOURCE_SQL(PROBLEMS, "problems"),
-    RESOURCE_UPDATE_SQL(PROBLEMS, "problems"),
-    RESOURCE_SQL(BATCHES, "batches"),
-    RESOURCE_UPDATE_SQL(BATCHES, "batches"),
+    RESOURCE_SQL(INVESTORS, "investors", "investor", "investor_json"),
+    RESOURCE_UPDATE_SQL(INVESTORS, "investors", "investor"),
+    RESOURCE_SQL(CONTACTS, "contacts", "contact", "contact_json"),
+    RESOURCE_DELETE_SQL(CONTACTS, "contacts", "contact"),
+    RESOURCE_SQL(PROJECTS, "projects", "project_out", "row_to_json"),
+    RESOURCE_UPDATE_SQL(PROJECTS, "projects", "project"),
+    RESOURCE_SQL(CONTRACTS, "contracts", "contract", "contract_json"),
+    RESOURCE_UPDATE_SQL(CONTRACTS, "contracts", "contract"),
+    RESOURCE_DELETE_SQL(CONTRACTS, "contracts", "contract"),
+    RESOURCE_SQL(STARTS, "starts", "project_start", "start_json"),
+    RESOURCE_UPDATE_SQL(STARTS, "starts", "project_start"),
+    RESOURCE_DELETE_SQL(STARTS, "starts", "project_start"),
+    RESOURCE_SQL(INTERACTIONS, "interactions", "interaction", "interaction_json"),
+    RESOURCE_UPDATE_SQL(INTERACTIONS, "interactions", "interaction"),
+    RESOURCE_SQL(PROBLEMS, "problems", "problem", "problem_json"),
+    RESOURCE_UPDATE_SQL(PROBLEMS, "problems", "problem"),
+    RESOURCE_SQL(BATCHES, "batches", "batch", "batch_json"),
+    RESOURCE_UPDATE_SQL(BATCHES, "batches", "batch"),
     [STMT_IDEMPOTENCY_WRITTEN] = {"idempotency_written", "SELECT idempotency_written($1)"},
     [STMT_KEEP_UNITS_CREATE] = {"units_create_keep", KEEP(UNITS_CREATE_SQL, "2", "201")},
     [STMT_KEEP_USER_CREATE] = {"user_create_keep", KEEP(USER_CREATE_SQL, "6", "201")},

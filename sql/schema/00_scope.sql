@@ -175,158 +175,71 @@ CREATE OR REPLACE TRIGGER problem_links BEFORE INSERT OR UPDATE OF owner_unit_id
 
 -- ---- policies of the service's role ----
 
--- Reads: every row of the caller's subtree; the users of a unit in it; the
--- audit log to admins and the assessment office (viewer) only, its rows of
--- a unit in the subtree or of none; settings and score rules to any caller.
--- Users are written by admins, within their scope.
-DROP POLICY IF EXISTS unit_read ON unit;
-CREATE POLICY unit_read ON unit FOR SELECT TO crm_app USING (crm_in_scope(path));
-
-DROP POLICY IF EXISTS app_user_read ON app_user;
-CREATE POLICY app_user_read ON app_user FOR SELECT TO crm_app USING (crm_unit_in_scope(unit_id));
-
-DROP POLICY IF EXISTS app_user_insert ON app_user;
-CREATE POLICY app_user_insert ON app_user FOR INSERT TO crm_app
-    WITH CHECK (crm_caller_role() = 'admin' AND crm_unit_in_scope(unit_id));
-
-DROP POLICY IF EXISTS app_user_update ON app_user;
-CREATE POLICY app_user_update ON app_user FOR UPDATE TO crm_app
-    USING (crm_caller_role() = 'admin' AND crm_unit_in_scope(unit_id))
-    WITH CHECK (crm_caller_role() = 'admin' AND crm_unit_in_scope(unit_id));
-
-DROP POLICY IF EXISTS audit_log_read ON audit_log;
-CREATE POLICY audit_log_read ON audit_log FOR SELECT TO crm_app
-    USING (crm_caller_role() IN ('admin', 'viewer')
-           AND (unit_id IS NULL OR crm_unit_in_scope(unit_id)));
-
-DROP POLICY IF EXISTS setting_read ON setting;
-CREATE POLICY setting_read ON setting FOR SELECT TO crm_app USING (crm_caller_user() IS NOT NULL);
-
-DROP POLICY IF EXISTS investor_read ON investor;
-CREATE POLICY investor_read ON investor FOR SELECT TO crm_app USING (crm_in_scope(unit_path));
-
--- Writes, by role (DESIGN.md section 4): investors, projects and claims by
--- admins, the bureau and units; interactions and problems by those and
--- leaders; batches by admins and the bureau; verification by the bureau
--- and the assessment office (the viewer role), who change claims only.
-DROP POLICY IF EXISTS investor_write ON investor;
-CREATE POLICY investor_write ON investor FOR INSERT TO crm_app WITH CHECK (crm_may_write(unit_path));
-
-DROP POLICY IF EXISTS investor_update ON investor;
-CREATE POLICY investor_update ON investor FOR UPDATE TO crm_app
-    USING (crm_may_write(unit_path)) WITH CHECK (crm_may_write(unit_path));
-
-DROP POLICY IF EXISTS contact_read ON contact;
-CREATE POLICY contact_read ON contact FOR SELECT TO crm_app USING (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS contact_write ON contact;
-CREATE POLICY contact_write ON contact FOR INSERT TO crm_app WITH CHECK (crm_may_write(unit_path));
-
-DROP POLICY IF EXISTS contact_update ON contact;
-CREATE POLICY contact_update ON contact FOR UPDATE TO crm_app
-    USING (crm_may_write(unit_path)) WITH CHECK (crm_may_write(unit_path));
-
-DROP POLICY IF EXISTS contact_delete ON contact;
-CREATE POLICY contact_delete ON contact FOR DELETE TO crm_app USING (crm_may_write(unit_path));
-
-DROP POLICY IF EXISTS project_read ON project;
-CREATE POLICY project_read ON project FOR SELECT TO crm_app USING (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS project_write ON project;
-CREATE POLICY project_write ON project FOR INSERT TO crm_app WITH CHECK (crm_may_write(unit_path));
-
-DROP POLICY IF EXISTS project_update ON project;
-CREATE POLICY project_update ON project FOR UPDATE TO crm_app
-    USING (crm_may_write(unit_path)) WITH CHECK (crm_may_write(unit_path));
-
-DROP POLICY IF EXISTS contract_read ON contract;
-CREATE POLICY contract_read ON contract FOR SELECT TO crm_app USING (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS contract_write ON contract;
-CREATE POLICY contract_write ON contract FOR INSERT TO crm_app WITH CHECK (crm_may_write(unit_path));
-
-DROP POLICY IF EXISTS contract_update ON contract;
-CREATE POLICY contract_update ON contract FOR UPDATE TO crm_app
-    USING (crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau', 'unit', 'viewer'))
-    WITH CHECK (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS contract_delete ON contract;
-CREATE POLICY contract_delete ON contract FOR DELETE TO crm_app USING (crm_may_write(unit_path));
-
-DROP POLICY IF EXISTS project_start_read ON project_start;
-CREATE POLICY project_start_read ON project_start FOR SELECT TO crm_app USING (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS project_start_write ON project_start;
-CREATE POLICY project_start_write ON project_start FOR INSERT TO crm_app WITH CHECK (crm_may_write(unit_path));
-
-DROP POLICY IF EXISTS project_start_update ON project_start;
-CREATE POLICY project_start_update ON project_start FOR UPDATE TO crm_app
-    USING (crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau', 'unit', 'viewer'))
-    WITH CHECK (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS project_start_delete ON project_start;
-CREATE POLICY project_start_delete ON project_start FOR DELETE TO crm_app USING (crm_may_write(unit_path));
-
-DROP POLICY IF EXISTS interaction_read ON interaction;
-CREATE POLICY interaction_read ON interaction FOR SELECT TO crm_app USING (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS interaction_write ON interaction;
-CREATE POLICY interaction_write ON interaction FOR INSERT TO crm_app
-    WITH CHECK (crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau', 'unit', 'leader'));
-
-DROP POLICY IF EXISTS interaction_update ON interaction;
-CREATE POLICY interaction_update ON interaction FOR UPDATE TO crm_app
-    USING (crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau', 'unit', 'leader'))
-    WITH CHECK (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS interaction_leader_read ON interaction_leader;
-CREATE POLICY interaction_leader_read ON interaction_leader FOR SELECT TO crm_app USING (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS interaction_leader_write ON interaction_leader;
-CREATE POLICY interaction_leader_write ON interaction_leader FOR INSERT TO crm_app
-    WITH CHECK (crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau', 'unit', 'leader'));
-
-DROP POLICY IF EXISTS interaction_leader_delete ON interaction_leader;
-CREATE POLICY interaction_leader_delete ON interaction_leader FOR DELETE TO crm_app
-    USING (crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau', 'unit', 'leader'));
-
-DROP POLICY IF EXISTS problem_read ON problem;
-CREATE POLICY problem_read ON problem FOR SELECT TO crm_app USING (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS problem_write ON problem;
-CREATE POLICY problem_write ON problem FOR INSERT TO crm_app
-    WITH CHECK (crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau', 'unit', 'leader'));
-
-DROP POLICY IF EXISTS problem_update ON problem;
-CREATE POLICY problem_update ON problem FOR UPDATE TO crm_app
-    USING (crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau', 'unit', 'leader'))
-    WITH CHECK (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS batch_read ON batch;
-CREATE POLICY batch_read ON batch FOR SELECT TO crm_app USING (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS batch_write ON batch;
-CREATE POLICY batch_write ON batch FOR INSERT TO crm_app
-    WITH CHECK (crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau'));
-
-DROP POLICY IF EXISTS batch_update ON batch;
-CREATE POLICY batch_update ON batch FOR UPDATE TO crm_app
-    USING (crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau'))
-    WITH CHECK (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS batch_project_read ON batch_project;
-CREATE POLICY batch_project_read ON batch_project FOR SELECT TO crm_app USING (crm_in_scope(unit_path));
-
-DROP POLICY IF EXISTS batch_project_write ON batch_project;
-CREATE POLICY batch_project_write ON batch_project FOR INSERT TO crm_app
-    WITH CHECK (crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau'));
-
-DROP POLICY IF EXISTS batch_project_delete ON batch_project;
-CREATE POLICY batch_project_delete ON batch_project FOR DELETE TO crm_app
-    USING (crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau'));
-
-DROP POLICY IF EXISTS score_rule_read ON score_rule;
-CREATE POLICY score_rule_read ON score_rule FOR SELECT TO crm_app USING (crm_caller_user() IS NOT NULL);
-
-DROP POLICY IF EXISTS score_snapshot_read ON score_snapshot;
-CREATE POLICY score_snapshot_read ON score_snapshot FOR SELECT TO crm_app USING (crm_in_scope(unit_path));
+-- Who reads and writes which rows (DESIGN.md section 4), one line a table:
+-- each cell names the rule of a command, an empty cell makes no policy, so
+-- the command is refused (row-level security is forced). The policies are
+-- <table>_read (SELECT), _write (INSERT), _update and _delete; a rule is the
+-- policy's USING and, for INSERT and UPDATE, its WITH CHECK.
+--   scope     every row of the caller's subtree (a unit by its path, a user
+--             and an audit record by their unit);
+--   records   investors, projects and claims: admins, the bureau and units,
+--             in scope;
+--   verifiers claims also change by verification: those and the assessment
+--             office (the viewer role);
+--   meetings  interactions and problems: those and leaders;
+--   batches   signing batches: admins and the bureau;
+--   admins    users, written by admins within their scope;
+--   auditors  the audit log: admins and the assessment office, its rows of
+--             a unit in scope or of none;
+--   signed_in settings and score rules: any caller.
+DO $policies$
+DECLARE
+    p record;
+BEGIN
+    FOR p IN
+        WITH rule (name, expr) AS (VALUES
+            ('scope', 'crm_in_scope(unit_path)'),
+            ('unit_scope', 'crm_in_scope(path)'),
+            ('user_scope', 'crm_unit_in_scope(unit_id)'),
+            ('records', 'crm_may_write(unit_path)'),
+            ('verifiers', $$crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau', 'unit', 'viewer')$$),
+            ('meetings', $$crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau', 'unit', 'leader')$$),
+            ('batches', $$crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau')$$),
+            ('admins', $$crm_caller_role() = 'admin' AND crm_unit_in_scope(unit_id)$$),
+            ('auditors', $$crm_caller_role() IN ('admin', 'viewer') AND (unit_id IS NULL OR crm_unit_in_scope(unit_id))$$),
+            ('signed_in', 'crm_caller_user() IS NOT NULL')),
+        grid (tbl, read, write, update, delete) AS (VALUES
+            ('unit',               'unit_scope', NULL,       NULL,        NULL),
+            ('app_user',           'user_scope', 'admins',   'admins',    NULL),
+            ('audit_log',          'auditors',   NULL,       NULL,        NULL),
+            ('setting',            'signed_in',  NULL,       NULL,        NULL),
+            ('score_rule',         'signed_in',  NULL,       NULL,        NULL),
+            ('score_snapshot',     'scope',      NULL,       NULL,        NULL),
+            ('investor',           'scope',      'records',  'records',   NULL),
+            ('contact',            'scope',      'records',  'records',   'records'),
+            ('project',            'scope',      'records',  'records',   NULL),
+            ('contract',           'scope',      'records',  'verifiers', 'records'),
+            ('project_start',      'scope',      'records',  'verifiers', 'records'),
+            ('interaction',        'scope',      'meetings', 'meetings',  NULL),
+            ('interaction_leader', 'scope',      'meetings', NULL,        'meetings'),
+            ('problem',            'scope',      'meetings', 'meetings',  NULL),
+            ('batch',              'scope',      'batches',  'batches',   NULL),
+            ('batch_project',      'scope',      'batches',  NULL,        'batches'))
+        SELECT g.tbl, c.cmd, g.tbl || '_' || c.suffix AS name, c.rule, r.expr
+          FROM grid g
+         CROSS JOIN LATERAL (VALUES ('SELECT', 'read', g.read), ('INSERT', 'write', g.write),
+                                    ('UPDATE', 'update', g.update), ('DELETE', 'delete', g.delete)) c (cmd, suffix, rule)
+          LEFT JOIN rule r ON r.name = c.rule
+    LOOP
+        EXECUTE format('DROP POLICY IF EXISTS %I ON %I', p.name, p.tbl);
+        CONTINUE WHEN p.rule IS NULL;
+        IF p.expr IS NULL THEN
+            RAISE EXCEPTION 'policy %: no rule named %', p.name, p.rule;
+        END IF;
+        EXECUTE format('CREATE POLICY %I ON %I FOR %s TO crm_app %s', p.name, p.tbl, p.cmd,
+                       CASE p.cmd WHEN 'INSERT' THEN format('WITH CHECK (%s)', p.expr)
+                                  WHEN 'UPDATE' THEN format('USING (%1$s) WITH CHECK (%1$s)', p.expr)
+                                  ELSE format('USING (%s)', p.expr) END);
+    END LOOP;
+END
+$policies$;

@@ -5,6 +5,23 @@
 -- (sql/schema/README.md).
 
 
+-- Attaches a trigger function to several tables at once, as the trigger
+-- <table>_<p_name>, FOR EACH ROW at p_when: the row machinery below (and
+-- unit_accepts in 30_units.sql) is the same on every table that has it, and
+-- each list here says which tables those are.
+CREATE OR REPLACE PROCEDURE rows_attach(p_name text, p_when text, p_call text, p_tables text[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY p_tables LOOP
+        EXECUTE format('CREATE OR REPLACE TRIGGER %I %s ON %I FOR EACH ROW EXECUTE FUNCTION %s',
+                       t || '_' || p_name, p_when, t, p_call);
+    END LOOP;
+END
+$$;
+REVOKE EXECUTE ON PROCEDURE rows_attach(text, text, text, text[]) FROM PUBLIC;
+
 -- Every update bumps the version (the ETag) and the time.
 CREATE OR REPLACE FUNCTION row_touch() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -14,7 +31,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER app_user_touch BEFORE UPDATE ON app_user FOR EACH ROW EXECUTE FUNCTION row_touch();
+CALL rows_attach('touch', 'BEFORE UPDATE', 'row_touch()', '{unit, app_user, investor, interaction, problem, batch}');
 
 -- What an update changed, for the audit: the fields whose values differ
 -- between p_old and p_new (version and updated_at aside), and those named in
@@ -42,22 +59,28 @@ BEGIN
 END
 $$;
 
--- The audit record of a change to a unit or a user, written in the changing
--- transaction: audit_row(unit column, redacted columns...), an AFTER ROW
--- trigger. An update records only the fields it changed (version and
--- updated_at aside), as they were and as they became; a redacted field shows
--- as "[redacted]". An update that changes nothing records nothing.
+-- The audit record of a change to a row, written in the changing
+-- transaction: audit_row(unit, redacted columns...), an AFTER ROW trigger.
+-- The unit is the column that names the row's unit; 'unit_path' for a CRM
+-- row (investors, projects, claims, interactions, problems, batches,
+-- targets), whose unit is the last of its path, a column the record leaves
+-- out. The record carries the row's project too (the row itself for a
+-- project), so that a project's history is one indexed query. An update
+-- records only the fields it changed (version and updated_at aside), as
+-- they were and as they became; a redacted field shows as "[redacted]". An
+-- update that changes nothing records nothing.
 CREATE OR REPLACE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 DECLARE
+    row_j  jsonb := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END;
     old_j  jsonb;
     new_j  jsonb;
     before jsonb;
     after  jsonb;
     i      int;
 BEGIN
-    IF TG_OP <> 'INSERT' THEN old_j := to_jsonb(OLD); END IF;
-    IF TG_OP <> 'DELETE' THEN new_j := to_jsonb(NEW); END IF;
+    IF TG_OP <> 'INSERT' THEN old_j := to_jsonb(OLD) - 'unit_path'; END IF;
+    IF TG_OP <> 'DELETE' THEN new_j := to_jsonb(NEW) - 'unit_path'; END IF;
     FOR i IN 1 .. TG_NARGS - 1 LOOP
         IF old_j ? TG_ARGV[i] THEN old_j := old_j || jsonb_build_object(TG_ARGV[i], '[redacted]'); END IF;
         IF new_j ? TG_ARGV[i] THEN new_j := new_j || jsonb_build_object(TG_ARGV[i], '[redacted]'); END IF;
@@ -71,10 +94,14 @@ BEGIN
         before := old_j;
         after := new_j;
     END IF;
-    INSERT INTO audit_log (actor_id, request_id, table_name, row_id, action, unit_id, before, after)
-    VALUES (crm_caller_user(), crm_request_id(), TG_TABLE_NAME,
-            coalesce(new_j ->> 'id', old_j ->> 'id'), lower(TG_OP),
-            coalesce(new_j ->> TG_ARGV[0], old_j ->> TG_ARGV[0])::bigint, before, after);
+    INSERT INTO audit_log (actor_id, request_id, table_name, row_id, action, unit_id, project_id,
+                           before, after)
+    VALUES (crm_caller_user(), crm_request_id(), TG_TABLE_NAME, row_j ->> 'id', lower(TG_OP),
+            CASE WHEN TG_ARGV[0] = 'unit_path' THEN (row_j -> 'unit_path' ->> -1)::bigint
+                 ELSE (row_j ->> TG_ARGV[0])::bigint END,
+            CASE WHEN TG_TABLE_NAME = 'project' THEN (row_j ->> 'id')::bigint
+                 ELSE (row_j ->> 'project_id')::bigint END,
+            before, after);
     RETURN NULL;
 END
 $$;
@@ -96,10 +123,9 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER investor_unit_path BEFORE INSERT OR UPDATE OF unit_id ON investor
-    FOR EACH ROW EXECUTE FUNCTION row_unit_path();
-
-CREATE OR REPLACE TRIGGER investor_touch BEFORE UPDATE ON investor FOR EACH ROW EXECUTE FUNCTION row_touch();
+CALL rows_attach('unit_path', 'BEFORE INSERT OR UPDATE OF unit_id', 'row_unit_path()',
+                 '{investor, project, interaction, batch, target}');
+CALL rows_attach('unit_path', 'BEFORE INSERT', 'row_unit_path()', '{score_snapshot}');
 
 -- A contact's scope is its investor's: the investor's unit_path, read as
 -- the owner.
@@ -114,75 +140,8 @@ $$;
 CREATE OR REPLACE TRIGGER contact_unit_path BEFORE INSERT OR UPDATE OF investor_id ON contact
     FOR EACH ROW EXECUTE FUNCTION contact_unit_path();
 
-CREATE OR REPLACE TRIGGER project_unit_path BEFORE INSERT OR UPDATE OF unit_id ON project
-    FOR EACH ROW EXECUTE FUNCTION row_unit_path();
-
-CREATE OR REPLACE TRIGGER interaction_unit_path BEFORE INSERT OR UPDATE OF unit_id ON interaction
-    FOR EACH ROW EXECUTE FUNCTION row_unit_path();
-
-CREATE OR REPLACE TRIGGER interaction_touch BEFORE UPDATE ON interaction FOR EACH ROW EXECUTE FUNCTION row_touch();
-
-CREATE OR REPLACE TRIGGER problem_touch BEFORE UPDATE ON problem FOR EACH ROW EXECUTE FUNCTION row_touch();
-
-CREATE OR REPLACE TRIGGER batch_unit_path BEFORE INSERT OR UPDATE OF unit_id ON batch
-    FOR EACH ROW EXECUTE FUNCTION row_unit_path();
-
-CREATE OR REPLACE TRIGGER batch_touch BEFORE UPDATE ON batch FOR EACH ROW EXECUTE FUNCTION row_touch();
-
--- The audit record of a CRM row (investors, projects, claims, interactions,
--- problems, batches, targets): as audit_row, without unit_path. It carries
--- the row's unit (the last of its unit_path) and its project (the row
--- itself for a project), so that a project's history is one indexed query.
-CREATE OR REPLACE FUNCTION audit_crm_row() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = public, pg_temp AS $$
-DECLARE
-    old_j  jsonb;
-    new_j  jsonb;
-    row_j  jsonb;
-    before jsonb;
-    after  jsonb;
-BEGIN
-    IF TG_OP <> 'INSERT' THEN old_j := to_jsonb(OLD) - 'unit_path'; END IF;
-    IF TG_OP <> 'DELETE' THEN new_j := to_jsonb(NEW) - 'unit_path'; END IF;
-    row_j := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END;
-    IF TG_OP = 'UPDATE' THEN
-        SELECT c.before, c.after INTO before, after FROM audit_changes(old_j, new_j, '{}') c;
-        IF after IS NULL THEN RETURN NULL; END IF;
-    ELSE
-        before := old_j;
-        after := new_j;
-    END IF;
-    INSERT INTO audit_log (actor_id, request_id, table_name, row_id, action, unit_id, project_id,
-                           before, after)
-    VALUES (crm_caller_user(), crm_request_id(), TG_TABLE_NAME, row_j ->> 'id', lower(TG_OP),
-            (row_j -> 'unit_path' ->> -1)::bigint,
-            CASE WHEN TG_TABLE_NAME = 'project' THEN (row_j ->> 'id')::bigint
-                 ELSE (row_j ->> 'project_id')::bigint END,
-            before, after);
-    RETURN NULL;
-END
-$$;
-
-CREATE OR REPLACE TRIGGER investor_audit AFTER INSERT OR UPDATE OR DELETE ON investor FOR EACH ROW EXECUTE FUNCTION audit_crm_row();
-
-CREATE OR REPLACE TRIGGER contract_audit AFTER INSERT OR UPDATE OR DELETE ON contract FOR EACH ROW EXECUTE FUNCTION audit_crm_row();
-
-CREATE OR REPLACE TRIGGER project_start_audit AFTER INSERT OR UPDATE OR DELETE ON project_start FOR EACH ROW EXECUTE FUNCTION audit_crm_row();
-
-CREATE OR REPLACE TRIGGER interaction_audit AFTER INSERT OR UPDATE OR DELETE ON interaction FOR EACH ROW EXECUTE FUNCTION audit_crm_row();
-
-CREATE OR REPLACE TRIGGER problem_audit AFTER INSERT OR UPDATE OR DELETE ON problem FOR EACH ROW EXECUTE FUNCTION audit_crm_row();
-
-CREATE OR REPLACE TRIGGER batch_audit AFTER INSERT OR UPDATE OR DELETE ON batch FOR EACH ROW EXECUTE FUNCTION audit_crm_row();
-
-CREATE OR REPLACE TRIGGER target_unit_path BEFORE INSERT OR UPDATE OF unit_id ON target
-    FOR EACH ROW EXECUTE FUNCTION row_unit_path();
-
-CREATE OR REPLACE TRIGGER target_audit AFTER INSERT OR UPDATE OR DELETE ON target
-    FOR EACH ROW EXECUTE FUNCTION audit_crm_row();
-
-CREATE OR REPLACE TRIGGER score_snapshot_unit_path BEFORE INSERT ON score_snapshot
-    FOR EACH ROW EXECUTE FUNCTION row_unit_path();
+CALL rows_attach('audit', 'AFTER INSERT OR UPDATE OR DELETE', 'audit_row(''unit_path'')',
+                 '{investor, contract, project_start, interaction, problem, batch, target}');
 
 -- Progress alone (last_progress_at, set when a visit or a claim is logged,
 -- for the no-progress alerts) changes neither a project's version nor the
@@ -198,13 +157,11 @@ CREATE OR REPLACE TRIGGER project_touch BEFORE UPDATE ON project FOR EACH ROW
     EXECUTE FUNCTION row_touch();
 
 CREATE OR REPLACE TRIGGER project_audit AFTER INSERT OR DELETE ON project
-    FOR EACH ROW EXECUTE FUNCTION audit_crm_row();
+    FOR EACH ROW EXECUTE FUNCTION audit_row('unit_path');
 
 CREATE OR REPLACE TRIGGER project_audit_update AFTER UPDATE ON project
     FOR EACH ROW WHEN (OLD.version IS DISTINCT FROM NEW.version)
-    EXECUTE FUNCTION audit_crm_row();
-
-CREATE OR REPLACE TRIGGER unit_touch BEFORE UPDATE ON unit FOR EACH ROW EXECUTE FUNCTION row_touch();
+    EXECUTE FUNCTION audit_row('unit_path');
 
 -- The text columns named are not blank (spaces, full-width spaces, tabs).
 CREATE OR REPLACE FUNCTION text_required() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -222,24 +179,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER unit_text BEFORE INSERT OR UPDATE ON unit FOR EACH ROW EXECUTE FUNCTION text_required('name');
-
-CREATE OR REPLACE TRIGGER investor_text BEFORE INSERT OR UPDATE ON investor FOR EACH ROW EXECUTE FUNCTION text_required('name');
-
-CREATE OR REPLACE TRIGGER contact_text BEFORE INSERT OR UPDATE ON contact FOR EACH ROW EXECUTE FUNCTION text_required('name');
-
-CREATE OR REPLACE TRIGGER project_text BEFORE INSERT OR UPDATE ON project
-    FOR EACH ROW EXECUTE FUNCTION text_required('code', 'name');
-
-CREATE OR REPLACE TRIGGER interaction_text BEFORE INSERT OR UPDATE ON interaction
-    FOR EACH ROW EXECUTE FUNCTION text_required('summary');
-
-CREATE OR REPLACE TRIGGER problem_text BEFORE INSERT OR UPDATE ON problem FOR EACH ROW EXECUTE FUNCTION text_required('title');
-
-CREATE OR REPLACE TRIGGER batch_text BEFORE INSERT OR UPDATE ON batch FOR EACH ROW EXECUTE FUNCTION text_required('name');
-
-CREATE OR REPLACE TRIGGER contract_text BEFORE INSERT OR UPDATE ON contract
-    FOR EACH ROW EXECUTE FUNCTION text_required('evidence');
-
-CREATE OR REPLACE TRIGGER project_start_text BEFORE INSERT OR UPDATE ON project_start
-    FOR EACH ROW EXECUTE FUNCTION text_required('evidence');
+CALL rows_attach('text', 'BEFORE INSERT OR UPDATE', 'text_required(''name'')', '{unit, investor, contact, batch}');
+CALL rows_attach('text', 'BEFORE INSERT OR UPDATE', 'text_required(''code'', ''name'')', '{project}');
+CALL rows_attach('text', 'BEFORE INSERT OR UPDATE', 'text_required(''summary'')', '{interaction}');
+CALL rows_attach('text', 'BEFORE INSERT OR UPDATE', 'text_required(''title'')', '{problem}');
+CALL rows_attach('text', 'BEFORE INSERT OR UPDATE', 'text_required(''evidence'')', '{contract, project_start}');

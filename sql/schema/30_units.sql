@@ -186,17 +186,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER investor_unit_accepts BEFORE INSERT OR UPDATE OF unit_id ON investor FOR EACH ROW EXECUTE FUNCTION unit_accepts();
-
-CREATE OR REPLACE TRIGGER project_unit_accepts BEFORE INSERT OR UPDATE OF unit_id ON project FOR EACH ROW EXECUTE FUNCTION unit_accepts();
-
-CREATE OR REPLACE TRIGGER interaction_unit_accepts BEFORE INSERT OR UPDATE OF unit_id ON interaction FOR EACH ROW EXECUTE FUNCTION unit_accepts();
-
-CREATE OR REPLACE TRIGGER batch_unit_accepts BEFORE INSERT OR UPDATE OF unit_id ON batch FOR EACH ROW EXECUTE FUNCTION unit_accepts();
-
-CREATE OR REPLACE TRIGGER app_user_unit_accepts BEFORE INSERT OR UPDATE OF unit_id ON app_user FOR EACH ROW EXECUTE FUNCTION unit_accepts();
-
-CREATE OR REPLACE TRIGGER target_unit_accepts BEFORE INSERT OR UPDATE OF unit_id ON target FOR EACH ROW EXECUTE FUNCTION unit_accepts();
+CALL rows_attach('unit_accepts', 'BEFORE INSERT OR UPDATE OF unit_id', 'unit_accepts()',
+                 '{investor, project, interaction, batch, app_user, target}');
 
 -- ---- units through the API ----
 

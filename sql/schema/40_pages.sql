@@ -36,14 +36,14 @@ $$;
 REVOKE EXECUTE ON FUNCTION crm_page_unit(jsonb) FROM PUBLIC;
 
 -- The page of a collection: {"items": [...], "next_after": id or null}, the
--- rows of table p_table (aliased r) whose id is after p_after and that
--- p_where keeps, in id order, at most p_limit of them, each as p_json(r);
--- next_after is the last id given when more rows follow. p_where reads the
--- filters as $1 (jsonb), the cursor as $2 and the limit as $3; it is the
--- caller's constant text, never the client's. Run with EXECUTE, so that the
--- query is planned with the filters' values: planned blind, "(filter IS
--- NULL OR ...)" looks selective and the planner sorts the whole table
--- instead of walking the primary key. Row-level security applies: it runs
+-- rows of table p_table (aliased r) whose id is after p_after, under the
+-- filter's unit_id when it has one, and that p_where keeps, in id order, at
+-- most p_limit of them, each as p_json(r); next_after is the last id given
+-- when more rows follow. p_where reads the filters as $1 (jsonb), the cursor
+-- as $2 and the limit as $3; it is the caller's constant text, never the
+-- client's. Run with EXECUTE, so that the query is planned with the
+-- filters' values: planned blind, "(filter IS NULL OR ...)" looks selective
+-- and the planner sorts the whole table instead of walking the primary key. Row-level security applies: it runs
 -- as the caller.
 CREATE OR REPLACE FUNCTION page_json(p_table regclass, p_json regproc, p_where text, f jsonb,
                                      p_after bigint, p_limit integer) RETURNS text
@@ -55,6 +55,7 @@ BEGIN
             WITH page AS (
                 SELECT r.id, %s(r) AS j FROM %s r
                  WHERE ($2 IS NULL OR r.id > $2)
+                   AND ($1 ->> 'unit_id' IS NULL OR r.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
                    AND %s
                  ORDER BY r.id LIMIT $3 + 1),
             numbered AS (SELECT page.*, row_number() OVER (ORDER BY id) AS n FROM page)
@@ -67,6 +68,26 @@ BEGIN
 END
 $fn$;
 
+-- The ids of a page chosen first (investor_ids_page, project_ids_page): of
+-- the rows of p_table (aliased r) whose id is after p_after and that p_where
+-- keeps, the first p_limit in id order. p_where reads the filters as $1,
+-- the cursor as $2, the limit as $3 and p_scope (a unit, or units) as $4;
+-- it is planned with their values, as page_json is. It runs as its caller:
+-- the owner, from those two.
+CREATE OR REPLACE FUNCTION ids_page(p_table regclass, p_where text, f jsonb, p_after bigint, p_limit integer,
+                                    p_scope anycompatible) RETURNS bigint[]
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    ids bigint[];
+BEGIN
+    EXECUTE format($q$
+        SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM (
+            SELECT r.id FROM %s r WHERE ($2 IS NULL OR r.id > $2) AND %s ORDER BY r.id LIMIT $3) x
+    $q$, p_table, p_where) INTO ids USING f, p_after, p_limit, p_scope;
+    RETURN ids;
+END
+$fn$;
+
 -- The page of a collection whose ids are chosen first (<collection>_ids_page,
 -- asked for one more id than the page holds): {"items": p_items, the JSON
 -- array of the rows of the first p_limit ids, "next_after": the last of
@@ -76,3 +97,53 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT json_build_object('items', coalesce(p_items, '[]'),
                              'next_after', CASE WHEN cardinality(p_ids) > p_limit THEN p_ids[p_limit] END)::text
 $$;
+
+-- PATCH of a collection's row: the columns p_columns (a list) of row p_id
+-- of p_table, at version p_version (else nothing changes), take the body's
+-- values where it has their keys and keep theirs where it has not (the
+-- body's keys are checked by crm's field specs first); p_children(p_id, b)
+-- then puts the row's child rows (a batch's projects, say), when given. The
+-- row afterwards as p_json(row), as text; NULL when no row of that id and
+-- version is visible.
+-- Row-level security applies: it runs as the caller. The statements are
+-- planned with each call (EXECUTE), the price of one definition for every
+-- collection: PATCH is not a hot route.
+CREATE OR REPLACE FUNCTION row_patch(p_table regclass, p_columns text, p_json regproc, p_id bigint,
+                                     p_version integer, b jsonb,
+                                     p_children regproc DEFAULT NULL) RETURNS text
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    n bigint;
+    j text;
+BEGIN
+    EXECUTE format('UPDATE %s t SET (%2$s) = (SELECT %2$s FROM jsonb_populate_record(t, $3))'
+                   ' WHERE t.id = $1 AND t.version = $2', p_table, p_columns)
+       USING p_id, p_version, b;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN NULL;
+    END IF;
+    IF p_children IS NOT NULL THEN
+        EXECUTE format('SELECT %s($1, $2)', p_children) USING p_id, b;
+    END IF;
+    EXECUTE format('SELECT %s(r)::text FROM %s r WHERE r.id = $1', p_json, p_table)
+       INTO j USING p_id;
+    RETURN j;
+END
+$fn$;
+
+-- The child rows of a row (a batch's projects, the leaders present at an
+-- interaction), in p_table: those of parent p_id (column p_parent) replaced
+-- by the ids in the body's array p_key (column p_child), when the body has
+-- that key; nothing is done when it has not.
+CREATE OR REPLACE FUNCTION children_put(p_table regclass, p_parent text, p_child text, p_key text,
+                                        p_id bigint, b jsonb) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF b ? p_key THEN
+        EXECUTE format('DELETE FROM %s WHERE %I = $1', p_table, p_parent) USING p_id;
+        EXECUTE format('INSERT INTO %s (%I, %I) SELECT DISTINCT $1, value::text::bigint FROM jsonb_array_elements($2)',
+                       p_table, p_parent, p_child)
+           USING p_id, b -> p_key;
+    END IF;
+END
+$fn$;

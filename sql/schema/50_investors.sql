@@ -39,9 +39,6 @@ BEGIN
 END
 $fn$;
 
-CREATE OR REPLACE FUNCTION investors_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
-$$ SELECT investor_json(i)::text FROM investor i WHERE i.id = p_id $$;
-
 CREATE OR REPLACE FUNCTION investors_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     i investor;
@@ -55,27 +52,11 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION investors_update(p_id bigint, p_version integer, b jsonb) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    i investor;
-BEGIN
-    UPDATE investor SET
-        unit_id = CASE WHEN b ? 'unit_id' THEN (b ->> 'unit_id')::bigint ELSE unit_id END,
-        name = CASE WHEN b ? 'name' THEN b ->> 'name' ELSE name END,
-        uscc = CASE WHEN b ? 'uscc' THEN nullif(b ->> 'uscc', '') ELSE uscc END,
-        origin_region = CASE WHEN b ? 'origin_region' THEN b ->> 'origin_region' ELSE origin_region END,
-        industry = CASE WHEN b ? 'industry' THEN b ->> 'industry' ELSE industry END,
-        chain_role = CASE WHEN b ? 'chain_role' THEN b ->> 'chain_role' ELSE chain_role END,
-        notes = CASE WHEN b ? 'notes' THEN b ->> 'notes' ELSE notes END
-     WHERE id = p_id AND version = p_version
-    RETURNING * INTO i;
-    RETURN CASE WHEN FOUND THEN investor_json(i)::text END;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION investors_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
-$$ SELECT version FROM investor WHERE id = p_id $$;
+-- An empty USCC is none.
+CREATE OR REPLACE FUNCTION investors_update(p_id bigint, p_version integer, b jsonb) RETURNS text LANGUAGE sql AS
+$$ SELECT row_patch('investor', 'unit_id, name, uscc, origin_region, industry, chain_role, notes',
+                 'investor_json', p_id, p_version,
+                 b || CASE WHEN b ->> 'uscc' = '' THEN '{"uscc": null}'::jsonb ELSE '{}' END) $$;
 
 -- ---- contacts ----
 CREATE OR REPLACE FUNCTION contact_json(c contact) RETURNS jsonb LANGUAGE sql STABLE AS $$
@@ -96,9 +77,6 @@ SELECT CASE WHEN f ->> 'investor_id' IS NULL
        END
 $fn$;
 
-CREATE OR REPLACE FUNCTION contacts_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
-$$ SELECT contact_json(c)::text FROM contact c WHERE c.id = p_id $$;
-
 CREATE OR REPLACE FUNCTION contacts_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     c contact;
@@ -114,9 +92,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION contacts_delete(p_id bigint) RETURNS bigint LANGUAGE sql AS
-$$ DELETE FROM contact WHERE id = p_id RETURNING id $$;
-
 -- The ids of a page of investors, chosen as the owner from the GIN index of
 -- the unit the page is drawn from (crm_page_unit: within the caller's scope);
 -- investors_page then reads them by id under the policy. A unit filter
@@ -127,22 +102,16 @@ CREATE OR REPLACE FUNCTION investor_ids_page(f jsonb, p_after bigint, p_limit in
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
 DECLARE
     v_unit bigint := crm_page_unit(f);
-    cond text := 'i.unit_path @> ARRAY[$4]';
-    ids bigint[];
+    cond text := 'r.unit_path @> ARRAY[$4]';
 BEGIN
     IF v_unit IS NULL THEN
         RETURN '{}';
     END IF;
-    IF f ? 'q' THEN cond := cond || ' AND i.id IN (SELECT investor_ids_named($1 ->> ''q'', $2, $3))'; END IF;
-    IF f ? 'industry' THEN cond := cond || ' AND i.industry = ($1 ->> ''industry'')'; END IF;
-    IF f ? 'chain_role' THEN cond := cond || ' AND i.chain_role = ($1 ->> ''chain_role'')'; END IF;
-    IF f ? 'uscc' THEN cond := cond || ' AND i.uscc = ($1 ->> ''uscc'')'; END IF;
-    IF p_after IS NOT NULL THEN cond := cond || ' AND i.id > $2'; END IF;
-    EXECUTE format($q$
-        SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM (
-            SELECT i.id FROM investor i WHERE %s ORDER BY i.id LIMIT $3) x
-    $q$, cond) INTO ids USING f, p_after, p_limit, v_unit;
-    RETURN ids;
+    IF f ? 'q' THEN cond := cond || ' AND r.id IN (SELECT investor_ids_named($1 ->> ''q'', $2, $3))'; END IF;
+    IF f ? 'industry' THEN cond := cond || ' AND r.industry = ($1 ->> ''industry'')'; END IF;
+    IF f ? 'chain_role' THEN cond := cond || ' AND r.chain_role = ($1 ->> ''chain_role'')'; END IF;
+    IF f ? 'uscc' THEN cond := cond || ' AND r.uscc = ($1 ->> ''uscc'')'; END IF;
+    RETURN ids_page('investor', cond, f, p_after, p_limit, v_unit);
 END
 $fn$;
 REVOKE EXECUTE ON FUNCTION investor_ids_page(jsonb, bigint, integer) FROM PUBLIC;

@@ -32,20 +32,14 @@ $$;
 CREATE OR REPLACE FUNCTION batches_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
 LANGUAGE sql STABLE AS $fn$
 SELECT page_json('batch', 'batch_json', $w$
-       ($1 ->> 'unit_id' IS NULL OR r.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
-   AND ($1 ->> 'kind' IS NULL OR r.kind = $1 ->> 'kind')
+       ($1 ->> 'kind' IS NULL OR r.kind = $1 ->> 'kind')
    AND ($1 ->> 'year' IS NULL OR extract(year FROM r.held_on) = ($1 ->> 'year')::int)
 $w$, f, p_after, p_limit)
 $fn$;
 
-CREATE OR REPLACE FUNCTION batches_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
-$$ SELECT batch_json(b)::text FROM batch b WHERE b.id = p_id $$;
-
-CREATE OR REPLACE FUNCTION batch_set_projects(p_id bigint, p_projects jsonb) RETURNS void LANGUAGE sql AS $$
-    DELETE FROM batch_project WHERE batch_id = p_id;
-    INSERT INTO batch_project (batch_id, project_id)
-    SELECT DISTINCT p_id, value::text::bigint FROM jsonb_array_elements(p_projects);
-$$;
+-- The projects of a batch, replaced by the body's project_ids when it has them.
+CREATE OR REPLACE FUNCTION batch_projects_put(p_id bigint, b jsonb) RETURNS void LANGUAGE sql AS
+$$ SELECT children_put('batch_project', 'batch_id', 'project_id', 'project_ids', p_id, b) $$;
 
 CREATE OR REPLACE FUNCTION batches_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -55,33 +49,12 @@ BEGIN
     VALUES ((b ->> 'unit_id')::bigint, b ->> 'kind', b ->> 'name', (b ->> 'held_on')::date,
             coalesce(b ->> 'place', ''), crm_caller_user())
     RETURNING * INTO r;
-    IF b ? 'project_ids' THEN
-        PERFORM batch_set_projects(r.id, b -> 'project_ids');
-    END IF;
+    PERFORM batch_projects_put(r.id, b);
     RETURN batch_json(r)::text;
 END
 $$;
 
-CREATE OR REPLACE FUNCTION batches_update(p_id bigint, p_version integer, b jsonb) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    r batch;
-BEGIN
-    UPDATE batch SET
-        kind = CASE WHEN b ? 'kind' THEN b ->> 'kind' ELSE kind END,
-        name = CASE WHEN b ? 'name' THEN b ->> 'name' ELSE name END,
-        held_on = CASE WHEN b ? 'held_on' THEN (b ->> 'held_on')::date ELSE held_on END,
-        place = CASE WHEN b ? 'place' THEN b ->> 'place' ELSE place END
-     WHERE id = p_id AND version = p_version
-    RETURNING * INTO r;
-    IF NOT FOUND THEN RETURN NULL; END IF;
-    IF b ? 'project_ids' THEN
-        PERFORM batch_set_projects(r.id, b -> 'project_ids');
-    END IF;
-    RETURN batch_json(r)::text;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION batches_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
-$$ SELECT version FROM batch WHERE id = p_id $$;
+CREATE OR REPLACE FUNCTION batches_update(p_id bigint, p_version integer, b jsonb) RETURNS text LANGUAGE sql AS
+$$ SELECT row_patch('batch', 'kind, name, held_on, place', 'batch_json', p_id, p_version, b,
+                 'batch_projects_put') $$;
 

@@ -67,8 +67,7 @@ $$;
 CREATE OR REPLACE FUNCTION interactions_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
 LANGUAGE sql STABLE AS $fn$
 SELECT page_json('interaction', 'interaction_json', $w$
-       ($1 ->> 'unit_id' IS NULL OR r.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
-   AND ($1 ->> 'project_id' IS NULL OR r.project_id = ($1 ->> 'project_id')::bigint)
+       ($1 ->> 'project_id' IS NULL OR r.project_id = ($1 ->> 'project_id')::bigint)
    AND ($1 ->> 'investor_id' IS NULL OR r.investor_id = ($1 ->> 'investor_id')::bigint)
    AND ($1 ->> 'kind' IS NULL OR r.kind = $1 ->> 'kind')
    AND ($1 ->> 'leader_id' IS NULL OR EXISTS (
@@ -79,15 +78,10 @@ SELECT page_json('interaction', 'interaction_json', $w$
 $w$, f, p_after, p_limit)
 $fn$;
 
-CREATE OR REPLACE FUNCTION interactions_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
-$$ SELECT interaction_json(i)::text FROM interaction i WHERE i.id = p_id $$;
-
-CREATE OR REPLACE FUNCTION interaction_set_leaders(p_id bigint, p_leaders jsonb) RETURNS void
-LANGUAGE sql AS $$
-    DELETE FROM interaction_leader WHERE interaction_id = p_id;
-    INSERT INTO interaction_leader (interaction_id, leader_id)
-    SELECT DISTINCT p_id, value::text::bigint FROM jsonb_array_elements(p_leaders);
-$$;
+-- The leaders present at an interaction, replaced by the body's leader_ids
+-- when it has them.
+CREATE OR REPLACE FUNCTION interaction_leaders_put(p_id bigint, b jsonb) RETURNS void LANGUAGE sql AS
+$$ SELECT children_put('interaction_leader', 'interaction_id', 'leader_id', 'leader_ids', p_id, b) $$;
 
 CREATE OR REPLACE FUNCTION interactions_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -100,39 +94,13 @@ BEGIN
             coalesce(ARRAY(SELECT jsonb_array_elements_text(b -> 'participants')), '{}'),
             coalesce(b ->> 'next_step', ''), (b ->> 'next_step_due')::date)
     RETURNING * INTO i;
-    IF b ? 'leader_ids' THEN
-        PERFORM interaction_set_leaders(i.id, b -> 'leader_ids');
-    END IF;
+    PERFORM interaction_leaders_put(i.id, b);
     RETURN interaction_json(i)::text;
 END
 $$;
 
-CREATE OR REPLACE FUNCTION interactions_update(p_id bigint, p_version integer, b jsonb) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    i interaction;
-BEGIN
-    UPDATE interaction SET
-        kind = CASE WHEN b ? 'kind' THEN b ->> 'kind' ELSE kind END,
-        occurred_on = CASE WHEN b ? 'occurred_on' THEN (b ->> 'occurred_on')::date ELSE occurred_on END,
-        place = CASE WHEN b ? 'place' THEN b ->> 'place' ELSE place END,
-        summary = CASE WHEN b ? 'summary' THEN b ->> 'summary' ELSE summary END,
-        participants = CASE WHEN b ? 'participants'
-                            THEN ARRAY(SELECT jsonb_array_elements_text(b -> 'participants'))
-                            ELSE participants END,
-        next_step = CASE WHEN b ? 'next_step' THEN b ->> 'next_step' ELSE next_step END,
-        next_step_due = CASE WHEN b ? 'next_step_due' THEN (b ->> 'next_step_due')::date
-                             ELSE next_step_due END
-     WHERE id = p_id AND version = p_version
-    RETURNING * INTO i;
-    IF NOT FOUND THEN RETURN NULL; END IF;
-    IF b ? 'leader_ids' THEN
-        PERFORM interaction_set_leaders(i.id, b -> 'leader_ids');
-    END IF;
-    RETURN interaction_json(i)::text;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION interactions_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
-$$ SELECT version FROM interaction WHERE id = p_id $$;
+CREATE OR REPLACE FUNCTION interactions_update(p_id bigint, p_version integer, b jsonb) RETURNS text LANGUAGE sql AS
+$$ SELECT row_patch('interaction',
+                 'kind, occurred_on, place, summary, participants, next_step, next_step_due',
+                 'interaction_json', p_id, p_version, b, 'interaction_leaders_put') $$;
 

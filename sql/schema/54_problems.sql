@@ -36,8 +36,7 @@ $$;
 CREATE OR REPLACE FUNCTION problems_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
 LANGUAGE sql STABLE AS $fn$
 SELECT page_json('problem', 'problem_json', $w$
-       ($1 ->> 'unit_id' IS NULL OR r.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
-   AND ($1 ->> 'project_id' IS NULL OR r.project_id = ($1 ->> 'project_id')::bigint)
+       ($1 ->> 'project_id' IS NULL OR r.project_id = ($1 ->> 'project_id')::bigint)
    AND ($1 ->> 'owner_unit_id' IS NULL OR r.owner_unit_id = ($1 ->> 'owner_unit_id')::bigint)
    AND ($1 ->> 'status' IS NULL OR r.status = $1 ->> 'status')
    AND ($1 ->> 'level' IS NULL OR r.level = ($1 ->> 'level')::int)
@@ -46,16 +45,12 @@ SELECT page_json('problem', 'problem_json', $w$
 $w$, f, p_after, p_limit)
 $fn$;
 
-CREATE OR REPLACE FUNCTION problems_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
-$$ SELECT problem_json(p)::text FROM problem p WHERE p.id = p_id $$;
-
 CREATE OR REPLACE FUNCTION problems_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     p problem;
 BEGIN
-    PERFORM project_required((b ->> 'project_id')::bigint);
     INSERT INTO problem (project_id, owner_unit_id, title, description, due_on, level, status)
-    VALUES ((b ->> 'project_id')::bigint, (b ->> 'owner_unit_id')::bigint, b ->> 'title',
+    VALUES (project_required((b ->> 'project_id')::bigint), (b ->> 'owner_unit_id')::bigint, b ->> 'title',
             coalesce(b ->> 'description', ''), (b ->> 'due_on')::date,
             coalesce((b ->> 'level')::smallint, 1), coalesce(b ->> 'status', 'open'))
     RETURNING * INTO p;
@@ -63,24 +58,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION problems_update(p_id bigint, p_version integer, b jsonb) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    p problem;
-BEGIN
-    UPDATE problem SET
-        owner_unit_id = CASE WHEN b ? 'owner_unit_id' THEN (b ->> 'owner_unit_id')::bigint ELSE owner_unit_id END,
-        title = CASE WHEN b ? 'title' THEN b ->> 'title' ELSE title END,
-        description = CASE WHEN b ? 'description' THEN b ->> 'description' ELSE description END,
-        due_on = CASE WHEN b ? 'due_on' THEN (b ->> 'due_on')::date ELSE due_on END,
-        level = CASE WHEN b ? 'level' THEN (b ->> 'level')::smallint ELSE level END,
-        status = CASE WHEN b ? 'status' THEN b ->> 'status' ELSE status END
-     WHERE id = p_id AND version = p_version
-    RETURNING * INTO p;
-    RETURN CASE WHEN FOUND THEN problem_json(p)::text END;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION problems_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
-$$ SELECT version FROM problem WHERE id = p_id $$;
+CREATE OR REPLACE FUNCTION problems_update(p_id bigint, p_version integer, b jsonb) RETURNS text LANGUAGE sql AS
+$$ SELECT row_patch('problem', 'owner_unit_id, title, description, due_on, level, status',
+                 'problem_json', p_id, p_version, b) $$;
 

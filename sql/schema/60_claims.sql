@@ -166,11 +166,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER contract_rules BEFORE INSERT OR UPDATE OR DELETE ON contract
-    FOR EACH ROW EXECUTE FUNCTION claim_rules();
-
-CREATE OR REPLACE TRIGGER project_start_rules BEFORE INSERT OR UPDATE OR DELETE ON project_start
-    FOR EACH ROW EXECUTE FUNCTION claim_rules();
+CALL rows_attach('rules', 'BEFORE INSERT OR UPDATE OR DELETE', 'claim_rules()', '{contract, project_start}');
 
 -- A claim is progress on its project.
 CREATE OR REPLACE FUNCTION claim_progress() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
@@ -181,9 +177,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER contract_progress AFTER INSERT ON contract FOR EACH ROW EXECUTE FUNCTION claim_progress();
-
-CREATE OR REPLACE TRIGGER project_start_progress AFTER INSERT ON project_start FOR EACH ROW EXECUTE FUNCTION claim_progress();
+CALL rows_attach('progress', 'AFTER INSERT', 'claim_progress()', '{contract, project_start}');
 
 -- A claim (contract or start) as the API shows it, with its state.
 CREATE OR REPLACE FUNCTION claim_state(verified_at timestamptz, revoked_at timestamptz) RETURNS text
@@ -213,56 +207,68 @@ CREATE OR REPLACE FUNCTION start_json(s project_start) RETURNS jsonb LANGUAGE sq
         'version', s.version)
 $$;
 
-CREATE OR REPLACE FUNCTION contracts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE sql STABLE AS $fn$
-SELECT page_json('contract', 'contract_json', $w$
+-- The filters of a page of claims, as page_json reads them: the project,
+-- the unit, the state and the year of p_on, the claim's date.
+CREATE OR REPLACE FUNCTION claim_filters(p_on text) RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
+SELECT format($w$
        ($1 ->> 'project_id' IS NULL OR r.project_id = ($1 ->> 'project_id')::bigint)
-   AND ($1 ->> 'unit_id' IS NULL OR r.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
-   AND ($1 ->> 'kind' IS NULL OR r.kind = $1 ->> 'kind')
    AND ($1 ->> 'state' IS NULL OR claim_state(r.verified_at, r.revoked_at) = $1 ->> 'state')
-   AND ($1 ->> 'year' IS NULL OR extract(year FROM r.signed_on) = ($1 ->> 'year')::int)
-$w$, f, p_after, p_limit)
+   AND ($1 ->> 'year' IS NULL OR extract(year FROM r.%I) = ($1 ->> 'year')::int)
+$w$, p_on)
 $fn$;
 
-CREATE OR REPLACE FUNCTION contracts_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
-$$ SELECT contract_json(c)::text FROM contract c WHERE c.id = p_id $$;
+CREATE OR REPLACE FUNCTION contracts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
+LANGUAGE sql STABLE AS $fn$
+SELECT page_json('contract', 'contract_json',
+                 claim_filters('signed_on') || $w$ AND ($1 ->> 'kind' IS NULL OR r.kind = $1 ->> 'kind')$w$,
+                 f, p_after, p_limit)
+$fn$;
 
 CREATE OR REPLACE FUNCTION contracts_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     c contract;
 BEGIN
-    PERFORM project_required((b ->> 'project_id')::bigint);
     INSERT INTO contract (project_id, kind, amount_yuan, signed_on, evidence)
-    VALUES ((b ->> 'project_id')::bigint, b ->> 'kind', (b ->> 'amount_yuan')::bigint,
+    VALUES (project_required((b ->> 'project_id')::bigint), b ->> 'kind', (b ->> 'amount_yuan')::bigint,
             (b ->> 'signed_on')::date, b ->> 'evidence')
     RETURNING * INTO c;
     RETURN contract_json(c)::text;
 END
 $$;
 
-CREATE OR REPLACE FUNCTION contracts_update(p_id bigint, p_version integer, b jsonb) RETURNS text
-LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION contracts_update(p_id bigint, p_version integer, b jsonb) RETURNS text LANGUAGE sql AS
+$$ SELECT row_patch('contract', 'kind, amount_yuan, signed_on, evidence', 'contract_json',
+                 p_id, p_version, b) $$;
+
+-- ---- one verification of a claim, however many race ----
+
+-- The state of claim p_id of tbl (contract or project_start) as the caller
+-- sees it: reported, verified or revoked; NULL when it is not visible.
+CREATE OR REPLACE FUNCTION claim_state_of(tbl regclass, p_id bigint) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    c contract;
+    state text;
 BEGIN
-    UPDATE contract SET
-        kind = CASE WHEN b ? 'kind' THEN b ->> 'kind' ELSE kind END,
-        amount_yuan = CASE WHEN b ? 'amount_yuan' THEN (b ->> 'amount_yuan')::bigint ELSE amount_yuan END,
-        signed_on = CASE WHEN b ? 'signed_on' THEN (b ->> 'signed_on')::date ELSE signed_on END,
-        evidence = CASE WHEN b ? 'evidence' THEN b ->> 'evidence' ELSE evidence END
-     WHERE id = p_id AND version = p_version
-    RETURNING * INTO c;
-    RETURN CASE WHEN FOUND THEN contract_json(c)::text END;
+    EXECUTE format('SELECT claim_state(verified_at, revoked_at) FROM %s WHERE id = $1', tbl)
+       INTO state USING p_id;
+    RETURN state;
 END
 $$;
 
-CREATE OR REPLACE FUNCTION contracts_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
-$$ SELECT version FROM contract WHERE id = p_id $$;
-
-CREATE OR REPLACE FUNCTION contracts_delete(p_id bigint) RETURNS bigint LANGUAGE sql AS
-$$ DELETE FROM contract WHERE id = p_id RETURNING id $$;
-
--- ---- one verification of a claim, however many race ----
+-- A verification or a revocation of claim p_id of tbl: SET p_set (which
+-- reads p_reason as $2 and p_falsified as $3) where p_when still holds; the
+-- claim afterwards as JSON, NULL when nothing was changed.
+CREATE OR REPLACE FUNCTION claim_change(tbl regclass, p_id bigint, p_set text, p_when text,
+                                        p_reason text DEFAULT NULL, p_falsified boolean DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    j jsonb;
+BEGIN
+    EXECUTE format('UPDATE %s t SET %s WHERE id = $1 AND %s RETURNING %s(t)', tbl, p_set, p_when,
+                   CASE WHEN tbl = 'contract'::regclass THEN 'contract_json' ELSE 'start_json' END)
+       INTO j USING p_id, p_reason, p_falsified;
+    RETURN j;
+END
+$$;
 
 -- Verifies a reported claim as the caller (NULL when not visible). The
 -- update applies only to a claim still reported: of two verifications
@@ -272,20 +278,15 @@ $$ DELETE FROM contract WHERE id = p_id RETURNING id $$;
 -- change nothing the claim rules could see, and both would answer 200).
 CREATE OR REPLACE FUNCTION claim_verify(tbl regclass, p_id bigint) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    state text;
     j jsonb;
 BEGIN
-    EXECUTE format('SELECT claim_state(verified_at, revoked_at) FROM %s WHERE id = $1', tbl)
-       INTO state USING p_id;
-    IF state IS NULL THEN RETURN NULL; END IF;
-    EXECUTE format('UPDATE %s t SET verified_at = now(), verified_by = crm_caller_user() '
-                   'WHERE id = $1 AND verified_at IS NULL AND revoked_at IS NULL RETURNING %s(t)',
-                   tbl, CASE WHEN tbl = 'contract'::regclass THEN 'contract_json' ELSE 'start_json' END)
-       INTO j USING p_id;
+    IF claim_state_of(tbl, p_id) IS NULL THEN
+        RETURN NULL;
+    END IF;
+    j := claim_change(tbl, p_id, 'verified_at = now(), verified_by = crm_caller_user()',
+                      'verified_at IS NULL AND revoked_at IS NULL');
     IF j IS NULL THEN
-        EXECUTE format('SELECT claim_state(verified_at, revoked_at) FROM %s WHERE id = $1', tbl)
-           INTO state USING p_id;
-        RAISE check_violation USING MESSAGE = format('the claim is already %s', state);
+        RAISE check_violation USING MESSAGE = format('the claim is already %s', claim_state_of(tbl, p_id));
     END IF;
     RETURN j::text;
 END
@@ -296,48 +297,22 @@ $$ SELECT claim_verify('contract', p_id) $$;
 
 CREATE OR REPLACE FUNCTION starts_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
 LANGUAGE sql STABLE AS $fn$
-SELECT page_json('project_start', 'start_json', $w$
-       ($1 ->> 'project_id' IS NULL OR r.project_id = ($1 ->> 'project_id')::bigint)
-   AND ($1 ->> 'unit_id' IS NULL OR r.unit_path @> ARRAY[($1 ->> 'unit_id')::bigint])
-   AND ($1 ->> 'state' IS NULL OR claim_state(r.verified_at, r.revoked_at) = $1 ->> 'state')
-   AND ($1 ->> 'year' IS NULL OR extract(year FROM r.started_on) = ($1 ->> 'year')::int)
-$w$, f, p_after, p_limit)
+SELECT page_json('project_start', 'start_json', claim_filters('started_on'), f, p_after, p_limit)
 $fn$;
-
-CREATE OR REPLACE FUNCTION starts_get(p_id bigint) RETURNS text LANGUAGE sql STABLE AS
-$$ SELECT start_json(s)::text FROM project_start s WHERE s.id = p_id $$;
 
 CREATE OR REPLACE FUNCTION starts_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     s project_start;
 BEGIN
-    PERFORM project_required((b ->> 'project_id')::bigint);
     INSERT INTO project_start (project_id, started_on, evidence)
-    VALUES ((b ->> 'project_id')::bigint, (b ->> 'started_on')::date, b ->> 'evidence')
+    VALUES (project_required((b ->> 'project_id')::bigint), (b ->> 'started_on')::date, b ->> 'evidence')
     RETURNING * INTO s;
     RETURN start_json(s)::text;
 END
 $$;
 
-CREATE OR REPLACE FUNCTION starts_update(p_id bigint, p_version integer, b jsonb) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    s project_start;
-BEGIN
-    UPDATE project_start SET
-        started_on = CASE WHEN b ? 'started_on' THEN (b ->> 'started_on')::date ELSE started_on END,
-        evidence = CASE WHEN b ? 'evidence' THEN b ->> 'evidence' ELSE evidence END
-     WHERE id = p_id AND version = p_version
-    RETURNING * INTO s;
-    RETURN CASE WHEN FOUND THEN start_json(s)::text END;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION starts_version(p_id bigint) RETURNS integer LANGUAGE sql STABLE AS
-$$ SELECT version FROM project_start WHERE id = p_id $$;
-
-CREATE OR REPLACE FUNCTION starts_delete(p_id bigint) RETURNS bigint LANGUAGE sql AS
-$$ DELETE FROM project_start WHERE id = p_id RETURNING id $$;
+CREATE OR REPLACE FUNCTION starts_update(p_id bigint, p_version integer, b jsonb) RETURNS text LANGUAGE sql AS
+$$ SELECT row_patch('project_start', 'started_on, evidence', 'start_json', p_id, p_version, b) $$;
 
 CREATE OR REPLACE FUNCTION start_verify(p_id bigint) RETURNS text LANGUAGE sql AS
 $$ SELECT claim_verify('project_start', p_id) $$;
@@ -345,20 +320,15 @@ $$ SELECT claim_verify('project_start', p_id) $$;
 CREATE OR REPLACE FUNCTION claim_revoke(tbl regclass, p_id bigint, p_reason text, p_falsified boolean DEFAULT false)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    state text;
-    j jsonb;
+    state text := claim_state_of(tbl, p_id);
 BEGIN
-    EXECUTE format('SELECT claim_state(verified_at, revoked_at) FROM %s WHERE id = $1', tbl)
-       INTO state USING p_id;
-    IF state IS NULL THEN RETURN NULL; END IF;
-    IF state = 'revoked' THEN
+    IF state IS NULL THEN
+        RETURN NULL;
+    ELSIF state = 'revoked' THEN
         RAISE check_violation USING MESSAGE = 'the claim is already revoked';
     END IF;
-    EXECUTE format('UPDATE %s t SET revoked_at = now(), revoked_by = crm_caller_user(), revoke_reason = $2, '
-                   'revoke_falsified = $3 WHERE id = $1 RETURNING %s(t)',
-                   tbl, CASE WHEN tbl = 'contract'::regclass THEN 'contract_json' ELSE 'start_json' END)
-       INTO j USING p_id, p_reason, coalesce(p_falsified, false);
-    RETURN j::text;
+    RETURN claim_change(tbl, p_id, 'revoked_at = now(), revoked_by = crm_caller_user(), revoke_reason = $2, '
+                                   'revoke_falsified = $3', 'true', p_reason, coalesce(p_falsified, false))::text;
 END
 $$;
 GRANT EXECUTE ON FUNCTION claim_revoke(regclass, bigint, text, boolean) TO crm_app;
@@ -428,8 +398,4 @@ $$;
 
 -- Named to fire right after contract_rules and project_start_rules (BEFORE
 -- triggers fire in name order).
-CREATE OR REPLACE TRIGGER contract_rules_independence BEFORE INSERT OR UPDATE ON contract
-    FOR EACH ROW EXECUTE FUNCTION claim_independence();
-
-CREATE OR REPLACE TRIGGER project_start_rules_independence BEFORE INSERT OR UPDATE ON project_start
-    FOR EACH ROW EXECUTE FUNCTION claim_independence();
+CALL rows_attach('rules_independence', 'BEFORE INSERT OR UPDATE', 'claim_independence()', '{contract, project_start}');

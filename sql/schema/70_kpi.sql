@@ -205,11 +205,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER contract_kpi AFTER INSERT OR UPDATE OR DELETE ON contract
-    FOR EACH ROW EXECUTE FUNCTION kpi_claim_changed();
-
-CREATE OR REPLACE TRIGGER project_start_kpi AFTER INSERT OR UPDATE OR DELETE ON project_start
-    FOR EACH ROW EXECUTE FUNCTION kpi_claim_changed();
+CALL rows_attach('kpi', 'AFTER INSERT OR UPDATE OR DELETE', 'kpi_claim_changed()', '{contract, project_start}');
 
 -- The pipeline: an open project (planned, lead, negotiating, or stalled
 -- there) with an expected signing date and a planned investment.

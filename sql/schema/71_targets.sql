@@ -53,6 +53,18 @@ SECURITY DEFINER SET search_path = public, pg_temp AS $$
        AND (p_parent IS NULL OR t.parent_unit_id = p_parent) AND target_visible(t)
 $$;
 
+-- A JSON number that is whole, from 0 to p_max; else p_message on p_field.
+CREATE OR REPLACE FUNCTION json_whole(v jsonb, p_max numeric, p_message text, p_field text) RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF jsonb_typeof(v) IS DISTINCT FROM 'number' OR v::text::numeric <> trunc(v::text::numeric)
+       OR v::text::numeric < 0 OR v::text::numeric > p_max THEN
+        RAISE check_violation USING MESSAGE = p_message, COLUMN = p_field;
+    END IF;
+    RETURN v::text::numeric;
+END
+$$;
+
 -- The three figures of a target or quota from JSON, checked; errors name
 -- the field (prefix || name).
 CREATE OR REPLACE FUNCTION target_figures(j jsonb, prefix text,
@@ -64,20 +76,9 @@ BEGIN
     IF jsonb_typeof(j) IS DISTINCT FROM 'object' THEN
         RAISE check_violation USING MESSAGE = 'must be an object', COLUMN = rtrim(prefix, '.');
     END IF;
-    v := j -> 'signing_amount_yuan';
-    IF jsonb_typeof(v) IS DISTINCT FROM 'number' OR v::text::numeric <> trunc(v::text::numeric)
-       OR v::text::numeric < 0 OR v::text::numeric > 9000000000000000 THEN
-        RAISE check_violation USING MESSAGE = 'must be a whole number of yuan, 0 or more',
-              COLUMN = prefix || 'signing_amount_yuan';
-    END IF;
-    amount := v::text::numeric;
-    v := j -> 'signed_count';
-    IF jsonb_typeof(v) IS DISTINCT FROM 'number' OR v::text::numeric <> trunc(v::text::numeric)
-       OR v::text::numeric < 0 OR v::text::numeric > 1000000000 THEN
-        RAISE check_violation USING MESSAGE = 'must be a whole number, 0 or more',
-              COLUMN = prefix || 'signed_count';
-    END IF;
-    cnt := v::text::numeric;
+    amount := json_whole(j -> 'signing_amount_yuan', 9000000000000000, 'must be a whole number of yuan, 0 or more',
+                         prefix || 'signing_amount_yuan');
+    cnt := json_whole(j -> 'signed_count', 1000000000, 'must be a whole number, 0 or more', prefix || 'signed_count');
     v := j -> 'start_rate';
     IF jsonb_typeof(v) IS DISTINCT FROM 'number' OR v::text::numeric < 0 OR v::text::numeric > 1
        OR round(v::text::numeric, 4) <> round(v::text::numeric, 12) THEN
@@ -130,44 +131,63 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION target_set(bigint, integer, bigint, jsonb, text) FROM PUBLIC;
 
+-- Sets the year's targets (p_parent NULL) or the quotas under p_parent from
+-- the JSON array p_items, which errors name p_key ('targets' or 'quotas'),
+-- and returns the units set. Each item names a unit once: one in the
+-- caller's scope for a target, one directly under p_parent for a quota, and
+-- not one that holds the other kind this year.
+CREATE OR REPLACE FUNCTION targets_place(p_year integer, p_parent bigint, p_items jsonb, p_key text)
+RETURNS bigint[] LANGUAGE plpgsql AS $$
+DECLARE
+    what text := CASE WHEN p_parent IS NULL THEN 'target' ELSE 'quota' END;
+    item jsonb;
+    i integer := 0;
+    col text;
+    uid bigint;
+    unit_ids bigint[] := '{}';
+BEGIN
+    IF jsonb_typeof(p_items) IS DISTINCT FROM 'array' THEN
+        RAISE check_violation USING MESSAGE = format('must be an array of %ss', what), COLUMN = p_key;
+    END IF;
+    FOR item IN SELECT e FROM jsonb_array_elements(p_items) e LOOP
+        col := format('%s[%s].unit_id', p_key, i);
+        uid := CASE WHEN jsonb_typeof(item -> 'unit_id') = 'number' AND (item ->> 'unit_id') ~ '^[0-9]{1,18}$'
+                    THEN (item ->> 'unit_id')::bigint END;
+        IF p_parent IS NULL AND NOT crm_unit_in_scope(uid) THEN
+            RAISE check_violation USING MESSAGE = 'no such unit in your scope', COLUMN = col;
+        ELSIF p_parent IS NOT NULL AND NOT EXISTS (SELECT 1 FROM unit u WHERE u.id = uid AND u.parent_id = p_parent) THEN
+            RAISE check_violation USING MESSAGE = 'must be a unit directly under parent_unit_id', COLUMN = col;
+        END IF;
+        IF uid = ANY (unit_ids) THEN
+            RAISE check_violation USING MESSAGE = format('a unit has one %s a year', what), COLUMN = col;
+        END IF;
+        IF EXISTS (SELECT 1 FROM target t WHERE t.unit_id = uid AND t.year = p_year
+                                            AND (t.parent_unit_id IS NULL) = (p_parent IS NOT NULL)) THEN
+            RAISE check_violation USING COLUMN = col,
+                  MESSAGE = CASE WHEN p_parent IS NULL THEN 'this unit has a quota from its parent this year'
+                                 ELSE 'this unit has a target of its own this year' END;
+        END IF;
+        unit_ids := unit_ids || uid;
+        PERFORM target_set(uid, p_year, p_parent, item, format('%s[%s].', p_key, i));
+        i := i + 1;
+    END LOOP;
+    RETURN unit_ids;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION targets_place(integer, bigint, jsonb, text) FROM PUBLIC;
+
 -- PUT /targets/{year}: {"targets": [{unit_id, signing_amount_yuan,
 -- signed_count, start_rate}]} replaces the year's targets in the caller's
 -- subtree; a target dropped takes its quotas with it.
 CREATE OR REPLACE FUNCTION targets_put(p_year integer, p_body jsonb) RETURNS jsonb LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    items jsonb := p_body -> 'targets';
-    item jsonb;
-    i integer := 0;
-    unit_ids bigint[] := '{}';
-    uid bigint;
+    unit_ids bigint[];
 BEGIN
     IF crm_caller_role() IS DISTINCT FROM 'admin' THEN
         RAISE EXCEPTION 'only administrators set targets' USING ERRCODE = 'CR403';
     END IF;
-    IF jsonb_typeof(items) IS DISTINCT FROM 'array' THEN
-        RAISE check_violation USING MESSAGE = 'must be an array of targets', COLUMN = 'targets';
-    END IF;
-    FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
-        IF jsonb_typeof(item -> 'unit_id') IS DISTINCT FROM 'number' OR NOT crm_unit_in_scope(
-               CASE WHEN (item ->> 'unit_id') ~ '^[0-9]{1,18}$' THEN (item ->> 'unit_id')::bigint END) THEN
-            RAISE check_violation USING MESSAGE = 'no such unit in your scope',
-                  COLUMN = format('targets[%s].unit_id', i);
-        END IF;
-        uid := (item ->> 'unit_id')::bigint;
-        IF uid = ANY (unit_ids) THEN
-            RAISE check_violation USING MESSAGE = 'a unit has one target a year',
-                  COLUMN = format('targets[%s].unit_id', i);
-        END IF;
-        IF EXISTS (SELECT 1 FROM target t WHERE t.unit_id = uid AND t.year = p_year
-                                            AND t.parent_unit_id IS NOT NULL) THEN
-            RAISE check_violation USING MESSAGE = 'this unit has a quota from its parent this year',
-                  COLUMN = format('targets[%s].unit_id', i);
-        END IF;
-        unit_ids := unit_ids || uid;
-        PERFORM target_set(uid, p_year, NULL, item, format('targets[%s].', i));
-        i := i + 1;
-    END LOOP;
+    unit_ids := targets_place(p_year, NULL, p_body -> 'targets', 'targets');
     DELETE FROM target t
      WHERE t.year = p_year AND t.parent_unit_id IS NULL AND crm_in_scope(t.unit_path)
        AND NOT t.unit_id = ANY (unit_ids);
@@ -180,12 +200,8 @@ $$;
 CREATE OR REPLACE FUNCTION quotas_put(p_year integer, p_body jsonb) RETURNS jsonb LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    items jsonb := p_body -> 'quotas';
-    item jsonb;
-    i integer := 0;
     parent bigint;
-    unit_ids bigint[] := '{}';
-    uid bigint;
+    unit_ids bigint[];
     short text;
 BEGIN
     IF crm_caller_role() IS DISTINCT FROM 'admin' THEN
@@ -201,30 +217,7 @@ BEGIN
         RAISE check_violation USING MESSAGE = format('this unit has no target or quota for %s to divide', p_year),
               COLUMN = 'parent_unit_id';
     END IF;
-    IF jsonb_typeof(items) IS DISTINCT FROM 'array' THEN
-        RAISE check_violation USING MESSAGE = 'must be an array of quotas', COLUMN = 'quotas';
-    END IF;
-    FOR item IN SELECT e FROM jsonb_array_elements(items) e LOOP
-        IF jsonb_typeof(item -> 'unit_id') IS DISTINCT FROM 'number'
-           OR (item ->> 'unit_id') !~ '^[0-9]{1,18}$'
-           OR NOT EXISTS (SELECT 1 FROM unit u WHERE u.id = (item ->> 'unit_id')::bigint AND u.parent_id = parent) THEN
-            RAISE check_violation USING MESSAGE = 'must be a unit directly under parent_unit_id',
-                  COLUMN = format('quotas[%s].unit_id', i);
-        END IF;
-        uid := (item ->> 'unit_id')::bigint;
-        IF uid = ANY (unit_ids) THEN
-            RAISE check_violation USING MESSAGE = 'a unit has one quota a year',
-                  COLUMN = format('quotas[%s].unit_id', i);
-        END IF;
-        IF EXISTS (SELECT 1 FROM target t WHERE t.unit_id = uid AND t.year = p_year
-                                            AND t.parent_unit_id IS NULL) THEN
-            RAISE check_violation USING MESSAGE = 'this unit has a target of its own this year',
-                  COLUMN = format('quotas[%s].unit_id', i);
-        END IF;
-        unit_ids := unit_ids || uid;
-        PERFORM target_set(uid, p_year, parent, item, format('quotas[%s].', i));
-        i := i + 1;
-    END LOOP;
+    unit_ids := targets_place(p_year, parent, p_body -> 'quotas', 'quotas');
     DELETE FROM target t WHERE t.year = p_year AND t.parent_unit_id = parent AND NOT t.unit_id = ANY (unit_ids);
     short := quotas_shortfall(parent, p_year);
     IF short IS NOT NULL THEN

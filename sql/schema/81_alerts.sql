@@ -4,6 +4,16 @@
 -- (sql/schema/README.md).
 
 
+-- One alert as the API shows it, every kind with the same keys: on a
+-- project p (its id, code and name) or, with p NULL, on the unit alone.
+CREATE OR REPLACE FUNCTION alert_json(p_kind text, p_level text, p_unit bigint, p_unit_name text, p project,
+                                      p_message text, p_since date, p_due date, p_figures jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object('kind', p_kind, 'level', p_level, 'unit_id', p_unit, 'unit_name', p_unit_name,
+                              'project_id', p.id, 'project_code', p.code, 'project_name', p.name,
+                              'message', p_message, 'since', p_since, 'due', p_due, 'figures', p_figures)
+$$;
+
 -- The alerts of p_root's subtree for p_year as of p_as_of (DESIGN.md
 -- section 5), no scope check: at most p_limit of each part after the
 -- cursor, unsorted (callers sort by sort_key and cut). Kinds and levels:
@@ -92,18 +102,15 @@ BEGIN
             CONTINUE WHEN part.kind = 'at_risk' AND days_left >= 60;
             RETURN QUERY
             SELECT part.prefix || lpad(p.unit_id::text, 19, '0') || lpad(p.id::text, 19, '0'),
-                   jsonb_build_object(
-                       'kind', part.kind, 'level', part.level, 'unit_id', p.unit_id,
-                       'unit_name', (SELECT u.name FROM unit u WHERE u.id = p.unit_id),
-                       'project_id', p.id, 'project_code', p.code, 'project_name', p.name,
-                       'message', CASE part.kind
+                   alert_json(part.kind, part.level, p.unit_id, (SELECT u.name FROM unit u WHERE u.id = p.unit_id), p,
+                       CASE part.kind
                            WHEN 'not_started' THEN format('已签约项目计划 %s 开工，至今未开工', p.planned_start_on)
                            WHEN 'at_risk' THEN CASE WHEN days_left > 0
                                THEN format('已签约项目尚未开工，距年底仅剩 %s 天，当年开工有风险', days_left)
                                ELSE '已签约项目当年未开工' END END,
-                       'since', CASE WHEN part.kind = 'not_started' THEN p.planned_start_on END,
-                       'due', CASE WHEN part.kind = 'at_risk' THEN make_date(p_year, 12, 31) END,
-                       'figures', jsonb_build_object(
+                       CASE WHEN part.kind = 'not_started' THEN p.planned_start_on END,
+                       CASE WHEN part.kind = 'at_risk' THEN make_date(p_year, 12, 31) END,
+                       jsonb_build_object(
                            'signed_on', s.signed_on, 'amount_yuan', s.amount_yuan,
                            'planned_start_on', p.planned_start_on, 'stage', p.stage,
                            'start_reported', s.start_reported,
@@ -121,16 +128,13 @@ BEGIN
         ELSIF part.kind = 'no_progress' THEN
             RETURN QUERY
             SELECT part.prefix || lpad(p.unit_id::text, 19, '0') || lpad(p.id::text, 19, '0'),
-                   jsonb_build_object(
-                       'kind', part.kind, 'level', part.level, 'unit_id', p.unit_id,
-                       'unit_name', (SELECT u.name FROM unit u WHERE u.id = p.unit_id),
-                       'project_id', p.id, 'project_code', p.code, 'project_name', p.name,
-                       'message', format('项目已 %s 天没有进展记录',
-                                         (ref AT TIME ZONE 'Asia/Shanghai')::date
-                                             - (p.last_progress_at AT TIME ZONE 'Asia/Shanghai')::date),
-                       'since', (p.last_progress_at AT TIME ZONE 'Asia/Shanghai')::date,
-                       'due', NULL,
-                       'figures', jsonb_build_object(
+                   alert_json(part.kind, part.level, p.unit_id, (SELECT u.name FROM unit u WHERE u.id = p.unit_id), p,
+                       format('项目已 %s 天没有进展记录',
+                              (ref AT TIME ZONE 'Asia/Shanghai')::date
+                                  - (p.last_progress_at AT TIME ZONE 'Asia/Shanghai')::date),
+                       (p.last_progress_at AT TIME ZONE 'Asia/Shanghai')::date,
+                       NULL,
+                       jsonb_build_object(
                            'stage', p.stage, 'last_progress_at', p.last_progress_at,
                            'days_without_progress',
                            (ref AT TIME ZONE 'Asia/Shanghai')::date
@@ -150,17 +154,15 @@ BEGIN
             -- under half of that.
             RETURN QUERY
             SELECT part.prefix || lpad(m.id::text, 19, '0') || lpad('0', 19, '0'),
-                   jsonb_build_object(
-                       'kind', part.kind, 'level', part.level, 'unit_id', m.id, 'unit_name', m.name,
-                       'project_id', NULL, 'project_code', NULL, 'project_name', NULL,
-                       'message', CASE part.kind
+                   alert_json(part.kind, part.level, m.id, m.name, NULL,
+                       CASE part.kind
                            WHEN 'forecast_under_target' THEN
                                format('预计全年签约 %s，低于目标 %s', yuan_yi(m.forecast_yuan), yuan_yi(m.target_yuan))
                            ELSE format('签约额完成 %s%%，落后于序时进度 %s%%',
                                        round(m.signed_yuan * 100.0 / m.target_yuan, 1), round(tp * 100, 1)) END,
-                       'since', NULL,
-                       'due', make_date(p_year, 12, 31),
-                       'figures', jsonb_build_object(
+                       NULL,
+                       make_date(p_year, 12, 31),
+                       jsonb_build_object(
                            'signing_amount_yuan', m.signed_yuan, 'target_yuan', m.target_yuan,
                            'signing_progress', CASE WHEN m.target_yuan > 0
                                                     THEN score_round(m.signed_yuan::numeric / m.target_yuan) END,

@@ -21,7 +21,7 @@ const SQL = {
     s`SELECT user_id, password_hash FROM auth_login_lookup(${username})`,
   sessionOpen: (s, userId, hash, lifetimeS, requestId, newHash) =>
     s`SELECT json_build_object('expires_at', s.expires_at, 'user', json_build_object('id', s.user_id, 'username', s.username, 'display_name', s.display_name, 'role', s.role, 'unit_id', s.unit_id))::text FROM auth_session_open(${userId}::bigint, ${hash}::bytea, ${lifetimeS}::integer, ${requestId}, ${newHash}) s`,
-  projectsGet: (s, id) => s`SELECT projects_get(${id}::bigint)::text`,
+  projectsGet: (s, id) => s`SELECT (SELECT row_to_json(r)::text FROM project_out r WHERE r.id = ${id}::bigint)`,
   projectsPage: (s, filters, after, limit) =>
     s`SELECT projects_page(${filters}::jsonb, ${after}::bigint, ${limit}::integer)::text`,
   interactionsCreate: (s, body) => s`SELECT interactions_create(${body}::jsonb)::text`,
