@@ -38,8 +38,11 @@ $w$, f, p_after, p_limit)
 $fn$;
 
 -- The projects of a batch, replaced by the body's project_ids when it has them.
-CREATE OR REPLACE FUNCTION batch_projects_put(p_id bigint, b jsonb) RETURNS void LANGUAGE sql AS
-$$ SELECT children_put('batch_project', 'batch_id', 'project_id', 'project_ids', p_id, b) $$;
+CREATE OR REPLACE FUNCTION batch_projects_put(p_id bigint, b jsonb) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM children_put('batch_project', 'batch_id', 'project_id', 'project_ids', p_id, b);
+END
+$$;
 
 CREATE OR REPLACE FUNCTION batches_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE

@@ -79,9 +79,14 @@ $w$, f, p_after, p_limit)
 $fn$;
 
 -- The leaders present at an interaction, replaced by the body's leader_ids
--- when it has them.
-CREATE OR REPLACE FUNCTION interaction_leaders_put(p_id bigint, b jsonb) RETURNS void LANGUAGE sql AS
-$$ SELECT children_put('interaction_leader', 'interaction_id', 'leader_id', 'leader_ids', p_id, b) $$;
+-- when it has them. PL/pgSQL, whose plan is kept per connection (a SQL
+-- function that is not inlined is planned at every call): every logged
+-- meeting calls it.
+CREATE OR REPLACE FUNCTION interaction_leaders_put(p_id bigint, b jsonb) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM children_put('interaction_leader', 'interaction_id', 'leader_id', 'leader_ids', p_id, b);
+END
+$$;
 
 CREATE OR REPLACE FUNCTION interactions_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE

@@ -23,12 +23,10 @@ SELECT plan(220);
 
 -- Plays a fixture user (test.u_<who>, with its unit and role), as
 -- auth_session would set the caller.
-CREATE PROCEDURE pg_temp.act_as(p_who text) LANGUAGE plpgsql AS $$
+CREATE PROCEDURE pg_temp.act_as_fixture(p_who text) LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM set_config('crm.user_id', current_setting('test.u_' || p_who), true),
-            set_config('crm.unit_id', current_setting('test.n_' || p_who), true),
-            set_config('crm.role', current_setting('test.r_' || p_who), true),
-            set_config('crm.request_id', 'req-' || p_who, true);
+    CALL pg_temp.act_as(current_setting('test.u_' || p_who), current_setting('test.n_' || p_who),
+                        current_setting('test.r_' || p_who), 'req-' || p_who);
 END
 $$;
 
@@ -174,7 +172,7 @@ SELECT is(pg_temp.state($$SELECT stage, signed_on FROM project WHERE code IN ('T
           'fixtures: the h_* projects are signed, on the date of their formal contract');
 
 SET LOCAL ROLE crm_app;
-CALL pg_temp.act_as('bureau');
+CALL pg_temp.act_as_fixture('bureau');
 SELECT is(current_user::text, 'crm_app', 'the tests run as the app role crm_app, as a bureau user of the county');
 
 -- ==== 1. no stage is skipped on the way up ====
@@ -432,10 +430,10 @@ SELECT * FROM pg_temp.refused($$UPDATE project SET investor_id = NULL WHERE id =
 
 SELECT ok(pg_temp.report_contract('c5', 'p_p5', 'formal', 200000000, crm_today() - 15) IS NOT NULL,
           'the bureau reports a formal contract of p5');
-CALL pg_temp.act_as('viewer');
+CALL pg_temp.act_as_fixture('viewer');
 SELECT is(pg_temp.affected($$UPDATE contract SET verified_at = now() WHERE id = pg_temp.id('c5')$$), 1::bigint,
           'the assessment office (viewer) verifies it');
-CALL pg_temp.act_as('bureau');
+CALL pg_temp.act_as_fixture('bureau');
 SELECT * FROM pg_temp.refused($$UPDATE contract SET amount_yuan = amount_yuan * 2 WHERE id = pg_temp.id('c5')$$,
                               '23514', 'a verified claim is never edited; revoke it with a reason',
                               pg_temp.row_of('contract', 'c5'), 'rule 5: UPDATE of a verified contract''s amount is refused');
@@ -508,14 +506,14 @@ SELECT * FROM pg_temp.refused($$UPDATE contract SET verified_at = now(), verifie
 SELECT * FROM pg_temp.refused($$UPDATE contract SET reported_by = pg_temp.id('u_bureau2') WHERE id = pg_temp.id('c6')$$,
                               '23514', 'who reported a claim does not change',
                               pg_temp.row_of('contract', 'c6'), 'rule 6: the reporter cannot hand the report to someone else');
-CALL pg_temp.act_as('xishe');
+CALL pg_temp.act_as_fixture('xishe');
 SELECT * FROM pg_temp.refused($$UPDATE contract SET verified_at = now() WHERE id = pg_temp.id('c6')$$,
                               '42501', 'only the bureau or the assessment office verifies claims',
                               pg_temp.row_of('contract', 'c6'), 'rule 6: a unit user (西社镇, in scope) cannot verify (42501)');
-CALL pg_temp.act_as('leader');
+CALL pg_temp.act_as_fixture('leader');
 SELECT is(pg_temp.affected($$UPDATE contract SET verified_at = now() WHERE id = pg_temp.id('c6')$$), 0::bigint,
           'rule 6: a leader cannot verify (0 rows)');
-CALL pg_temp.act_as('viewer');
+CALL pg_temp.act_as_fixture('viewer');
 SELECT * FROM pg_temp.refused($$UPDATE contract SET amount_yuan = 1 WHERE id = pg_temp.id('c6')$$,
                               '42501', 'the assessment office verifies or revokes claims, nothing else',
                               pg_temp.row_of('contract', 'c6'), 'rule 6: a viewer cannot change an unverified claim''s amount (42501)');
@@ -533,10 +531,10 @@ SELECT is(pg_temp.state($$SELECT verified_by, verified_at IS NOT NULL AS verifie
 
 -- The verifier verifies what the reporter reported: the figure cannot be
 -- changed in the statement that verifies it.
-CALL pg_temp.act_as('bureau');
+CALL pg_temp.act_as_fixture('bureau');
 SELECT ok(pg_temp.report_contract('c6b', 'p_r4_investor', 'formal', 150000000, crm_today() - 12) IS NOT NULL,
           'the bureau user reports another formal contract');
-CALL pg_temp.act_as('bureau2');
+CALL pg_temp.act_as_fixture('bureau2');
 SELECT * FROM pg_temp.refused($$UPDATE contract SET amount_yuan = 99999999999, verified_at = now()
                                  WHERE id = pg_temp.id('c6b')$$,
                               NULL, NULL, pg_temp.row_of('contract', 'c6b'),
@@ -553,16 +551,16 @@ SELECT * FROM pg_temp.refused($$UPDATE contract SET verified_at = now() WHERE id
                               'rule 6: the user who last changed a claim cannot verify it');
 
 -- Starts are claims too.
-CALL pg_temp.act_as('bureau');
+CALL pg_temp.act_as_fixture('bureau');
 SELECT * FROM pg_temp.refused($$UPDATE project_start SET verified_at = now() WHERE id = pg_temp.id('s_main')$$,
                               '23514', 'the user who reported a claim cannot verify it',
                               pg_temp.row_of('project_start', 's_main'), 'rule 6: the reporter cannot verify the start claim');
-CALL pg_temp.act_as('bureau2');
+CALL pg_temp.act_as_fixture('bureau2');
 SELECT is(pg_temp.affected($$UPDATE project_start SET verified_at = now() WHERE id = pg_temp.id('s_main')$$), 1::bigint,
           'rule 6: another bureau user verifies the start claim');
 SELECT is((SELECT verified_by FROM project_start WHERE id = pg_temp.id('s_main')), pg_temp.id('u_bureau2'),
           '... and is its verifier');
-CALL pg_temp.act_as('bureau');
+CALL pg_temp.act_as_fixture('bureau');
 SELECT * FROM pg_temp.refused($$UPDATE project_start SET started_on = started_on - 1 WHERE id = pg_temp.id('s_main')$$,
                               '23514', 'a verified claim is never edited; revoke it with a reason',
                               pg_temp.row_of('project_start', 's_main'), 'rule 5: a verified start claim is never re-dated');
@@ -635,7 +633,7 @@ SELECT lives_ok($$INSERT INTO contract (project_id, kind, amount_yuan, signed_on
 
 -- ==== scope: a 西社镇 unit user cannot write 化峪镇's projects ====
 
-CALL pg_temp.act_as('xishe');
+CALL pg_temp.act_as_fixture('xishe');
 SELECT * FROM pg_temp.refused($$INSERT INTO project (code, name, unit_id) VALUES ('T-intruder', '越界项目', pg_temp.id('huayu'))$$,
                               '42501', 'new row violates row-level security policy for table "project"',
                               $$SELECT * FROM project WHERE code = 'T-intruder'$$,

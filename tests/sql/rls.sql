@@ -16,17 +16,6 @@ SELECT plan(60);
 
 \ir lib/helpers.sql
 
--- Plays a caller, as auth_session would set it (NULLs: no caller).
-CREATE PROCEDURE pg_temp.act_as(p_user text, p_unit text, p_role text, p_request text)
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM set_config('crm.user_id', coalesce(p_user, ''), true),
-            set_config('crm.unit_id', coalesce(p_unit, ''), true),
-            set_config('crm.role', coalesce(p_role, ''), true),
-            set_config('crm.request_id', coalesce(p_request, ''), true);
-END
-$$;
-
 -- ---- fixtures, as the owner ----
 
 SELECT is(current_user::text, 'crm_owner', 'the fixtures are made by the owner role');

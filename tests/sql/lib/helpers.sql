@@ -19,3 +19,14 @@ EXCEPTION WHEN OTHERS THEN
     RETURN NULL;
 END
 $$;
+
+-- Plays a caller, as auth_session would set it (NULLs: no caller).
+CREATE PROCEDURE pg_temp.act_as(p_user text, p_unit text, p_role text, p_request text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('crm.user_id', coalesce(p_user, ''), true),
+            set_config('crm.unit_id', coalesce(p_unit, ''), true),
+            set_config('crm.role', coalesce(p_role, ''), true),
+            set_config('crm.request_id', coalesce(p_request, ''), true);
+END
+$$;
