@@ -14,12 +14,14 @@ RUN apt-get update \
 
 WORKDIR /src
 # Only what the build reads, so that edits to tests or docs keep the cache
-# (api/openapi.yaml is built into crm, for GET /api/v1/openapi.yaml).
+# (api/openapi.yaml and the web console, web/, are built into crm, for
+# GET /api/v1/openapi.yaml, GET / and GET /assets/{name}).
 COPY CMakeLists.txt ./
 COPY cmake/ cmake/
 COPY crm/ crm/
 COPY sql/ sql/
 COPY api/openapi.yaml api/
+COPY web/ web/
 
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCRM_TESTS=OFF \
       -DCRM_SQL_DIR_DEFAULT=/usr/local/share/crm/sql \

@@ -1,7 +1,8 @@
 /*
  * contract: what a newcomer to the service finds without a token: `GET /`
- * (the service, its version and where to go next) and `GET
- * /api/v1/openapi.yaml` (the contract itself, built into the program).
+ * (the service, its version and where to go next; a browser gets the web
+ * console instead, api/console.c chooses) and `GET /api/v1/openapi.yaml`
+ * (the contract itself, built into the program).
  */
 #include "api/contract.h"
 

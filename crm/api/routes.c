@@ -17,7 +17,8 @@ const struct route api_routes[] = {
     {HTTP_GET, "/healthz", health_alive, ROLE_PUBLIC, NULL, NULL},
     {HTTP_GET, "/readyz", health_ready, ROLE_PUBLIC, NULL, NULL},
     {HTTP_GET, "/metrics", health_metrics, ROLE_PUBLIC, NULL, NULL},
-    {HTTP_GET, "/", contract_index, ROLE_PUBLIC, NULL, NULL},
+    {HTTP_GET, "/", console_home, ROLE_PUBLIC, NULL, NULL},
+    {HTTP_GET, "/assets/{name}", console_asset, ROLE_PUBLIC, NULL, NULL},
     {HTTP_GET, "/api/v1/openapi.yaml", contract_openapi, ROLE_PUBLIC, NULL, NULL},
 
     {HTTP_POST, "/api/v1/auth/login", auth_login, ROLE_PUBLIC, NULL, NULL},

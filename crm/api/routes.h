@@ -19,8 +19,11 @@ void health_alive(struct exchange *x);   /* GET /healthz */
 void health_ready(struct exchange *x);   /* GET /readyz */
 void health_metrics(struct exchange *x); /* GET /metrics */
 
-void contract_index(struct exchange *x);   /* GET / */
+void contract_index(struct exchange *x);   /* GET / for a program (console_home chooses) */
 void contract_openapi(struct exchange *x); /* GET /api/v1/openapi.yaml */
+
+void console_home(struct exchange *x);  /* GET /: the console's page, or contract_index */
+void console_asset(struct exchange *x); /* GET /assets/{name} */
 
 void auth_login(struct exchange *x);           /* POST /api/v1/auth/login */
 void auth_logout(struct exchange *x);          /* POST /api/v1/auth/logout */

@@ -8,6 +8,7 @@
 #include <event2/http.h>
 #include <sodium.h>
 #include <sys/queue.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -82,15 +83,39 @@ static void exchange_access_log(struct exchange *x, int status, size_t bytes, lo
                         "remote", peer));
 }
 
+/* Adds name: value unless the handler has set name itself: the web console
+ * (api/console.c) relaxes the caching and the Content-Security-Policy meant
+ * for JSON, and two policies would both apply, the stricter winning. */
+static void exchange_default_header(struct evkeyvalq *out, const char *name, const char *value)
+{
+    if (!evhttp_find_header(out, name))
+        evhttp_add_header(out, name, value);
+}
+
+/* Every answer varies with Origin (CORS); a handler's own Vary (Accept, on
+ * `GET /`) joins it in the one field. */
+static void exchange_vary_header(struct evkeyvalq *out)
+{
+    const char *own = evhttp_find_header(out, "Vary");
+    char both[128];
+    if (!own || (size_t)snprintf(both, sizeof both, "%s, Origin", own) >= sizeof both) {
+        evhttp_add_header(out, "Vary", "Origin");
+        return;
+    }
+    evhttp_remove_header(out, "Vary");
+    evhttp_add_header(out, "Vary", both);
+}
+
 /* Adds the headers every answer carries. */
 static void exchange_common_headers(struct exchange *x)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(x->req);
     evhttp_add_header(out, "X-Request-Id", x->request_id);
-    evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
-    evhttp_add_header(out, "Cache-Control", "no-store");
-    evhttp_add_header(out, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
-    evhttp_add_header(out, "Vary", "Origin");
+    exchange_default_header(out, "X-Content-Type-Options", "nosniff");
+    exchange_default_header(out, "Cache-Control", "no-store");
+    exchange_default_header(out, "Content-Security-Policy",
+                            "default-src 'none'; frame-ancestors 'none'");
+    exchange_vary_header(out);
     if (x->origin) {
         evhttp_add_header(out, "Access-Control-Allow-Origin", x->origin);
         evhttp_add_header(

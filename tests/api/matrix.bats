@@ -15,7 +15,7 @@ expected() {
   local all="admin leader bureau unit viewer" writers="admin bureau unit"
   case "$1" in
     "GET /healthz" | "GET /readyz" | "GET /metrics" | "POST /api/v1/auth/login") echo public ;;
-    "GET /" | "GET /api/v1/openapi.yaml") echo public ;;
+    "GET /" | "GET /api/v1/openapi.yaml" | "GET /assets/{name}") echo public ;;
     "POST /api/v1/auth/logout" | "GET /api/v1/me" | "POST /api/v1/me/password") echo "$all" ;;
     "GET /api/v1/units" | "GET /api/v1/units/{id}") echo "$all" ;;
     "POST /api/v1/units" | "PATCH /api/v1/units/{id}") echo admin ;;
@@ -81,6 +81,7 @@ call_route() {
   local method=${route%% *} path=${route#* }
   path=${path//\{id\}/$(user_id matrix.target)}
   path=${path//\{year\}/2024}
+  path=${path//\{name\}/app.js}
   case "$method" in
     GET | DELETE) api "$method" "$path" "$token" ;;
     # Bodies that are wrong on purpose: an allowed caller gets 422 (or 400),
