@@ -196,6 +196,27 @@ export function showError(err, form) {
   }
 }
 
+/**
+ * Runs one submission of a form: its button is disabled while work() runs (a second tap does
+ * nothing) and shows `busy` meanwhile if given; an error is shown on the form's fields; the
+ * button comes back as it was if the view is still open (ctx.alive()).
+ */
+export async function submitting(ctx, form, button, busy, work) {
+  const label = button.textContent;
+  button.disabled = true;
+  if (busy) button.textContent = busy;
+  try {
+    await work();
+  } catch (err) {
+    if (ctx.alive()) showError(err, form);
+  } finally {
+    if (ctx.alive()) {
+      button.disabled = false;
+      button.textContent = label;
+    }
+  }
+}
+
 // ---- readiness (the tests' and timing's marker) ----
 
 /** Marks the view as loading (ready "0") or loaded (ready "1"). */

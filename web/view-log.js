@@ -3,7 +3,7 @@
 // logical submission, so a double tap or a retry never logs it twice.
 
 import * as api from './api.js';
-import { h, field, setReady, showError, status, clearFieldErrors, select, link } from './ui.js';
+import { h, field, setReady, showError, status, clearFieldErrors, select, link, submitting } from './ui.js';
 import { today, thisYear, INTERACTION_KIND_NAMES } from './format.js';
 import { loadLeaders, ownUnitId } from './scope.js';
 import { projectPicker, investorPicker, pickerField } from './pickers.js';
@@ -87,9 +87,7 @@ export async function mount(ctx) {
       next_step: nextStep.value.trim(),
       next_step_due: nextDue.value || null,
     };
-    submit.disabled = true;
-    submit.textContent = '正在保存…';
-    try {
+    await submitting(ctx, form, submit, '正在保存…', async () => {
       const r = await api.request('POST', '/interactions', { body, idempotencyKey: keyFor(body) });
       if (!ctx.alive()) return;
       const msg = h('p', r.replayed ? '这条记录已经保存过，没有重复保存。' : '已保存洽谈记录。',
@@ -101,15 +99,7 @@ export async function mount(ctx) {
       setReady('log', false);
       await projects.reload().catch(() => {});
       if (ctx.alive()) setReady('log', true);
-    } catch (err) {
-      if (!ctx.alive()) return;
-      showError(err, form);
-    } finally {
-      if (ctx.alive()) {
-        submit.disabled = false;
-        submit.textContent = '保存洽谈记录';
-      }
-    }
+    });
   });
   return undefined;
 }

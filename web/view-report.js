@@ -3,7 +3,7 @@
 // `reported` until another user verifies it (认定). One Idempotency-Key per logical submission.
 
 import * as api from './api.js';
-import { h, field, setReady, showError, status, clearFieldErrors, select, link } from './ui.js';
+import { h, field, setReady, showError, status, clearFieldErrors, select, link, submitting } from './ui.js';
 import { today, yi, CONTRACT_KIND_NAMES } from './format.js';
 import { projectPicker, pickerField } from './pickers.js';
 
@@ -93,9 +93,7 @@ export async function mount(ctx) {
     const body = isContract
       ? { project_id: projectId, kind: contractKind.value, amount_yuan: amountYuan, signed_on: dateInput.value, evidence: evidence.value.trim() }
       : { project_id: projectId, started_on: dateInput.value, evidence: evidence.value.trim() };
-    submit.disabled = true;
-    submit.textContent = '正在上报…';
-    try {
+    await submitting(ctx, form, submit, '正在上报…', async () => {
       const r = await api.request('POST', path, { body: { ...body }, idempotencyKey: keyFor({ path, body }) });
       if (!ctx.alive()) return;
       const what = isContract ? `签约（${CONTRACT_KIND_NAMES[body.kind]} ${yi(body.amount_yuan)}）` : '开工';
@@ -107,15 +105,7 @@ export async function mount(ctx) {
       setReady('report', false);
       await projects.reload().catch(() => {});
       if (ctx.alive()) setReady('report', true);
-    } catch (err) {
-      if (!ctx.alive()) return;
-      showError(err, form);
-    } finally {
-      if (ctx.alive()) {
-        submit.disabled = false;
-        submit.textContent = '上报';
-      }
-    }
+    });
   });
   return undefined;
 }

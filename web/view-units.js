@@ -2,7 +2,7 @@
 // and POST /api/v1/units (name, code, kind, parent).
 
 import * as api from './api.js';
-import { h, clear, table, field, select, setReady, showError, status, clearFieldErrors } from './ui.js';
+import { h, clear, table, field, select, setReady, showError, status, clearFieldErrors, submitting } from './ui.js';
 import { unitKindName, UNIT_KIND_NAMES, dateTime } from './format.js';
 import { unitOptions } from './scope.js';
 
@@ -79,8 +79,7 @@ export async function mount(ctx) {
     ev.preventDefault();
     clearFieldErrors(form);
     const body = { parent_id: Number(parent.value), code: code.value.trim(), name: name.value.trim(), kind: kind.value };
-    submit.disabled = true;
-    try {
+    await submitting(ctx, form, submit, null, async () => {
       const r = await api.request('POST', '/units', { body, idempotencyKey: keyFor(body) });
       if (!ctx.alive()) return;
       status(r.replayed ? `单位 ${body.name} 已经创建过。` : `已创建单位 ${r.data.name}（${r.data.code}）。`, 'ok');
@@ -88,11 +87,7 @@ export async function mount(ctx) {
       code.value = '';
       codeTouched = false;
       await load();
-    } catch (err) {
-      if (ctx.alive()) showError(err, form);
-    } finally {
-      if (ctx.alive()) submit.disabled = false;
-    }
+    });
   });
 
   await load();

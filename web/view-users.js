@@ -2,7 +2,7 @@
 // role, unit, password), and disabling / enabling a user with PATCH and If-Match.
 
 import * as api from './api.js';
-import { h, table, fillRows, field, select, setReady, showError, status, clearFieldErrors, clear } from './ui.js';
+import { h, table, fillRows, field, select, setReady, showError, status, clearFieldErrors, clear, submitting } from './ui.js';
 import { roleName, ROLE_NAMES, dateTime } from './format.js';
 import { unitMap, unitOptions } from './scope.js';
 
@@ -100,8 +100,7 @@ export async function mount(ctx) {
       unit_id: Number(unit.value),
       password: password.value,
     };
-    submit.disabled = true;
-    try {
+    await submitting(ctx, form, submit, null, async () => {
       const r = await api.request('POST', '/users', { body, idempotencyKey: keyFor(body) });
       if (!ctx.alive()) return;
       status(r.replayed ? `用户 ${body.username} 已经创建过。` : `已创建用户 ${r.data.username}。`, 'ok');
@@ -113,11 +112,7 @@ export async function mount(ctx) {
       if (ctx.alive() && tbody && !tbody.querySelector(`tr[data-id="${r.data.id}"]`)) {
         fillRows(tbody, cols, [r.data], { rowTestid: 'user-row', rowAttrs: (x) => ({ dataset: { id: x.id, username: x.username } }) });
       }
-    } catch (err) {
-      if (ctx.alive()) showError(err, form);
-    } finally {
-      if (ctx.alive()) submit.disabled = false;
-    }
+    });
   });
 
   await load(true);
