@@ -257,8 +257,7 @@ BEGIN
     END IF;
     RETURN jsonb_build_object('items', coalesce((
         SELECT jsonb_agg(jsonb_build_object('id', a.id, 'at', a.at, 'actor_id', a.actor_id,
-                   'actor_name', (SELECT coalesce(nullif(u.display_name, ''), u.username)
-                                    FROM app_user u WHERE u.id = a.actor_id),
+                   'actor_name', (SELECT n.name FROM user_name n WHERE n.id = a.actor_id),
                    'request_id', a.request_id, 'table', a.table_name, 'row_id', a.row_id,
                    'action', a.action, 'before', a.before, 'after', a.after) ORDER BY a.id)
           FROM audit_log a WHERE a.project_id = p_id), '[]'));

@@ -10,7 +10,9 @@
 -- site visits accompanied, negotiations, problems coordinated, calls, and
 -- for which projects), and the projects they are the 包联 leader of that
 -- are in play in the year: created, signed or started in it, or met about
--- in it. Runs as the caller: only what their scope holds counts.
+-- in it. Runs as the caller: only what their scope holds counts; the
+-- leaders' names come from user_name, readable by any caller (a township
+-- head sees the county leaders who met about its projects by name).
 CREATE OR REPLACE FUNCTION stats_leaders(p_year integer) RETURNS jsonb LANGUAGE sql STABLE AS $$
     WITH acts AS (
         SELECT l.leader_id, i.kind, i.project_id
@@ -29,8 +31,7 @@ CREATE OR REPLACE FUNCTION stats_leaders(p_year integer) RETURNS jsonb LANGUAGE 
         SELECT DISTINCT leader_id FROM led)
     SELECT jsonb_build_object('year', p_year, 'leaders', coalesce(jsonb_agg(jsonb_build_object(
         'leader_id', ld.leader_id,
-        'name', (SELECT coalesce(nullif(u.display_name, ''), u.username) FROM app_user u
-                  WHERE u.id = ld.leader_id),
+        'name', (SELECT n.name FROM user_name n WHERE n.id = ld.leader_id),
         'meetings', (SELECT count(*) FROM acts a WHERE a.leader_id = ld.leader_id AND a.kind = 'meeting'),
         'site_visits', (SELECT count(*) FROM acts a WHERE a.leader_id = ld.leader_id AND a.kind = 'site_visit'),
         'negotiations', (SELECT count(*) FROM acts a WHERE a.leader_id = ld.leader_id AND a.kind = 'negotiation'),

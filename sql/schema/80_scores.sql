@@ -70,8 +70,7 @@ CREATE OR REPLACE FUNCTION score_rules_json(p_year integer) RETURNS jsonb LANGUA
 SECURITY DEFINER SET search_path = public, pg_temp AS $$
     SELECT jsonb_build_object('year', p_year, 'rules', score_rules_effective(p_year),
                'is_default', r.year IS NULL, 'set_by', r.set_by,
-               'set_by_name', (SELECT coalesce(nullif(u.display_name, ''), u.username)
-                                 FROM app_user u WHERE u.id = r.set_by),
+               'set_by_name', (SELECT n.name FROM user_name n WHERE n.id = r.set_by),
                'set_at', r.set_at, 'version', r.version)
       FROM (SELECT 1) one LEFT JOIN score_rule r ON r.year = p_year
 $$;

@@ -12,8 +12,7 @@ CREATE OR REPLACE FUNCTION scorecard_project_json(p project, p_signed_on date, p
     SELECT jsonb_build_object('id', p.id, 'code', p.code, 'name', p.name, 'unit_id', p.unit_id,
         'unit_name', (SELECT u.name FROM unit u WHERE u.id = p.unit_id), 'stage', p.stage,
         'leader_id', p.leader_id,
-        'leader_name', (SELECT coalesce(nullif(l.display_name, ''), l.username) FROM app_user l
-                         WHERE l.id = p.leader_id),
+        'leader_name', (SELECT n.name FROM user_name n WHERE n.id = p.leader_id),
         'signed_on', p_signed_on, 'amount_yuan', p_amount, 'planned_start_on', p.planned_start_on,
         'overdue', coalesce(p.planned_start_on < p_as_of, false), 'start_reported', p_start_reported)
 $$;

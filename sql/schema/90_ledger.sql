@@ -126,10 +126,10 @@ $$;
 -- investor may belong to a unit above the project's, the leader usually does).
 CREATE OR REPLACE FUNCTION ledger_party_names(p_project bigint, OUT investor_name text, OUT leader_name text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    SELECT i.name, coalesce(nullif(l.display_name, ''), l.username)
+    SELECT i.name, l.name
       FROM project p
       LEFT JOIN investor i ON i.id = p.investor_id
-      LEFT JOIN app_user l ON l.id = p.leader_id
+      LEFT JOIN user_name l ON l.id = p.leader_id
      WHERE p.id = p_project AND (crm_in_scope(p.unit_path) OR ledger_owner_session())
 $$;
 

@@ -565,6 +565,11 @@ etag_cycle() {
   [ "$(jq -r .name <<<"$a")" = "rec.lead.c.$RUN" ]
   b=$(jq -c --argjson id "$LEADER_D" '.leaders[] | select(.leader_id == $id)' <<<"$body")
   [ "$(jq -c '[.meetings, .site_visits, .negotiations, .coordinations, .calls, .projects]' <<<"$b")" = "[1,0,0,0,0,[$pa]]" ]
+  # A township head sees by name the county leaders who met about its projects,
+  # as it sees a project's 包联 leader: a user's name is readable by any caller.
+  api GET "/api/v1/stats/leaders?year=$YEAR" "$XISHE"
+  [ "$status" = 200 ]
+  [ "$(jq -r --argjson id "$LEADER_C" '.leaders[] | select(.leader_id == $id) | .name' <<<"$body")" = "rec.lead.c.$RUN" ]
   # Last year: the one call.
   api GET "/api/v1/stats/leaders?year=${LAST_YEAR_DAY%%-*}" "$VIEWER"
   [ "$(jq -c --argjson id "$LEADER_C" '.leaders[] | select(.leader_id == $id) | [.meetings, .calls]' <<<"$body")" = '[0,1]' ]

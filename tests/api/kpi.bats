@@ -374,6 +374,9 @@ time_progress() {
   standard_targets
   api GET "/api/v1/units/$UNIT_A/scorecard?year=$Y" "$TOWN_A"
   [ "$status" = 200 ]
+  # Its projects name their 包联 leader, a county user the town cannot list.
+  names=$(jq -r --argjson l "$LEADER_ID" '[.. | objects | select(.leader_id? == $l) | .leader_name] | unique | join(",")' <<<"$body")
+  [ "$names" = "kpi.leader.$RUN" ] || { echo "leader names on the scorecard: '$names'" >&2; false; }
   api GET "/api/v1/stats/units/$UNIT_A?year=$Y" "$TOWN_A"
   [ "$status" = 200 ]
   is .verified.signing_amount_yuan 800000000
