@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "test_clock_net.h"
+
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <pthread.h>
@@ -66,13 +68,6 @@ static struct seen *seen_new(void)
     return s;
 }
 
-static long long cancel_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs base's loop for ms. */
 static void cancel_run_for(struct event_base *base, int ms)
 {
@@ -84,12 +79,12 @@ static void cancel_run_for(struct event_base *base, int ms)
 /* Runs base's loop until every one of n records was called, or ms pass. */
 static void cancel_run_until_called(struct event_base *base, struct seen **s, int n, int ms)
 {
-    long long end = cancel_now_ms() + ms;
+    long long end = test_now_ms() + ms;
     for (;;) {
         int all = 1;
         for (int i = 0; i < n; i++)
             all &= s[i]->calls > 0;
-        if (all || cancel_now_ms() >= end)
+        if (all || test_now_ms() >= end)
             return;
         cancel_run_for(base, 20);
     }
@@ -146,10 +141,10 @@ static void test_cancel_queued_and_running(void **state)
     assert_int_equal(cancel_submit_hash(base, "over the cap", refused), -1);
 
     pthread_t self = pthread_self();
-    long long before = cancel_now_ms();
+    long long before = test_now_ms();
     hasher_cancel(base);
     /* At once (not after the slow hash), once each, as errors, here. */
-    assert_true(cancel_now_ms() - before < 300);
+    assert_true(test_now_ms() - before < 300);
     struct seen *all[] = {running, queued[0], queued[1], queued[2]};
     for (int i = 0; i < 4; i++) {
         assert_int_equal(all[i]->calls, 1);

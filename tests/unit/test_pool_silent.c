@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "test_clock_net.h"
+
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -33,27 +35,6 @@
 
 static const struct db_statement silent_statements[] = {{"one", "SELECT 1"}};
 
-static long long silent_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A listening socket on 127.0.0.1 and its port. */
-static int silent_listen(int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(fd, 16), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 struct outcome {
     int called;
     enum db_failure failure;
@@ -66,7 +47,7 @@ static void silent_on_done(void *arg, struct db_result *r)
     struct outcome *o = arg;
     o->called++;
     o->failure = r->failure;
-    o->at_ms = silent_now_ms();
+    o->at_ms = test_now_ms();
     event_base_loopbreak(o->base);
 }
 
@@ -104,7 +85,7 @@ static void test_connect_deadline(void **state)
 {
     (void)state;
     int port;
-    int lfd = silent_listen(&port); /* never accepted: the kernel completes the handshake */
+    int lfd = test_loopback_listen(&port); /* never accepted: the kernel completes the handshake */
     char conninfo[160];
     snprintf(conninfo, sizeof conninfo,
              "host=127.0.0.1 port=%d dbname=x user=y sslmode=disable gssencmode=disable", port);
@@ -116,7 +97,7 @@ static void test_connect_deadline(void **state)
     assert_non_null(pool);
 
     struct outcome o = {.base = base};
-    long long start = silent_now_ms();
+    long long start = test_now_ms();
     db_submit(pool, silent_job(&o));
     silent_run(base, 3000);
     assert_int_equal(o.called, 1);
@@ -215,7 +196,7 @@ static void test_job_deadline(void **state)
     (void)state;
     int port;
     struct fake_pg f = {.fd = -1, .silent_after = 1}; /* answers the prepare job only */
-    f.lfd = silent_listen(&port);
+    f.lfd = test_loopback_listen(&port);
     pthread_t thread;
     assert_int_equal(pthread_create(&thread, NULL, fake_pg_main, &f), 0);
     char conninfo[160];
@@ -230,8 +211,8 @@ static void test_job_deadline(void **state)
     assert_non_null(pool);
 
     /* Connected and prepared: ready. */
-    long long deadline = silent_now_ms() + 3000;
-    while (atomic_load(&stats.ready) != 1 && silent_now_ms() < deadline)
+    long long deadline = test_now_ms() + 3000;
+    while (atomic_load(&stats.ready) != 1 && test_now_ms() < deadline)
         event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
     assert_int_equal(atomic_load(&stats.ready), 1);
     /* Its socket probes an idle peer: keepalive_s 5 -> idle 5 s, every 1 s,
@@ -250,7 +231,7 @@ static void test_job_deadline(void **state)
     assert_int_equal(count, 3);
 
     struct outcome o = {.base = base};
-    long long start = silent_now_ms();
+    long long start = test_now_ms();
     db_submit(pool, silent_job(&o));
     silent_run(base, 5000);
     assert_int_equal(o.called, 1);

@@ -34,6 +34,8 @@
 
 #include <cmocka.h>
 
+#include "test_clock_net.h"
+
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -78,13 +80,6 @@ static const struct db_statement states_statements[ST_COUNT] = {
 
 static char states_url[1024]; /* "" when there is no test database */
 static int order_counter;
-
-static long long states_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* CRM_DATABASE_URL from $CRM_TEST_DB/env (a shell file: NAME='value'). */
 static void states_find_url(void)
@@ -156,7 +151,7 @@ static void rec_on_done(void *arg, struct db_result *res)
         snprintf(r->value[i], sizeof r->value[i], "%s", v ? v : "");
     }
     r->order = ++order_counter;
-    r->at_ms = states_now_ms();
+    r->at_ms = test_now_ms();
     if (r->resubmit_to) {
         struct db_pool *pool = r->resubmit_to;
         r->resubmit_to = NULL;
@@ -205,15 +200,15 @@ static void run_for(struct event_base *base, int ms)
 /* Runs base until *flag >= want, or ms pass. */
 static void run_until(struct event_base *base, const int *flag, int want, int ms)
 {
-    long long end = states_now_ms() + ms;
-    while (*flag < want && states_now_ms() < end)
+    long long end = test_now_ms() + ms;
+    while (*flag < want && test_now_ms() < end)
         run_for(base, 10);
 }
 
 static void run_until_ready(struct event_base *base, struct db_pool_stats *stats, long want, int ms)
 {
-    long long end = states_now_ms() + ms;
-    while (atomic_load(&stats->ready) < want && states_now_ms() < end)
+    long long end = test_now_ms() + ms;
+    while (atomic_load(&stats->ready) < want && test_now_ms() < end)
         run_for(base, 10);
     assert_int_equal(atomic_load(&stats->ready), want);
 }
@@ -252,6 +247,21 @@ static void fixture_open_ready(struct fixture *f, const struct db_pool_config *c
 {
     fixture_open(f, cfg);
     run_until_ready(f->base, &f->stats, cfg->size, 5000);
+}
+
+/* One connection at pipeline depth 1 (queue_max as given), ready; a job
+ * sleeping `seconds` holds it and two echoes, q1 then q2, wait behind it. */
+static void fixture_open_one_busy(struct fixture *f, int queue_max, struct rec *busy,
+                                  const char *seconds, struct rec *q1, struct rec *q2)
+{
+    struct db_pool_config cfg;
+    states_config(&cfg, states_url, 1);
+    cfg.pipeline_depth = 1;
+    cfg.queue_max = queue_max;
+    fixture_open_ready(f, &cfg);
+    submit_sleep(f->pool, busy, seconds, "busy");
+    submit_echo(f->pool, q1, "q1");
+    submit_echo(f->pool, q2, "q2");
 }
 
 static void fixture_close(struct fixture *f)
@@ -336,7 +346,7 @@ static void test_busy_pipeline_and_queue(void **state)
 
     struct rec r[5] = {{0}};
     char text[5][8];
-    long long start = states_now_ms();
+    long long start = test_now_ms();
     for (int i = 0; i < 5; i++) {
         snprintf(text[i], sizeof text[i], "job%d", i);
         submit_sleep(f.pool, &r[i], "0.3", text[i]);
@@ -392,17 +402,9 @@ static void test_queue_full(void **state)
 {
     (void)state;
     need_database();
-    struct db_pool_config cfg;
-    states_config(&cfg, states_url, 1);
-    cfg.pipeline_depth = 1;
-    cfg.queue_max = 2;
     struct fixture f;
-    fixture_open_ready(&f, &cfg);
-
     struct rec busy = {0}, q1 = {0}, q2 = {0}, over = {0};
-    submit_sleep(f.pool, &busy, "0.3", "busy");
-    submit_echo(f.pool, &q1, "q1");
-    submit_echo(f.pool, &q2, "q2");
+    fixture_open_one_busy(&f, 2, &busy, "0.3", &q1, &q2);
     assert_int_equal(atomic_load(&f.stats.waiting), 2);
     submit_echo(f.pool, &over, "over");
     /* Failed before db_submit returned, once. */
@@ -432,7 +434,7 @@ static void test_queue_timeout(void **state)
 
     struct rec slow = {0}, waiting = {0};
     submit_sleep(f.pool, &slow, "1", "slow");
-    long long start = states_now_ms();
+    long long start = test_now_ms();
     submit_echo(f.pool, &waiting, "waiting");
     run_until(f.base, &waiting.calls, 1, 3000);
     assert_int_equal(waiting.calls, 1);
@@ -495,7 +497,7 @@ static void test_query_error_keeps_connection(void **state)
     assert_non_null(job);
     assert_int_equal(db_job_add(job, ST_ECHO, 1, (const char *const[]){"mine"}), 0);
     db_submit(f.pool, job);
-    for (long long end = states_now_ms() + 5000; !kept && states_now_ms() < end;)
+    for (long long end = test_now_ms() + 5000; !kept && test_now_ms() < end;)
         run_for(f.base, 10);
     assert_non_null(kept);
     assert_string_equal(db_value(kept, 0, 0), "mine");
@@ -535,7 +537,7 @@ static void test_backend_killed_reconnects(void **state)
     run_for(f.base, 100); /* sent, and running */
     assert_int_equal(inflight.calls, 0);
     assert_int_equal(atomic_load(&f.stats.busy), 1);
-    long long start = states_now_ms();
+    long long start = test_now_ms();
     terminate_backend(pid);
     run_until(f.base, &inflight.calls, 1, 3000);
     assert_int_equal(inflight.calls, 1);
@@ -579,7 +581,7 @@ static void test_job_deadline_then_back(void **state)
     fixture_open_ready(&f, &cfg);
 
     struct rec silent = {0}, queued = {0};
-    long long start = states_now_ms();
+    long long start = test_now_ms();
     submit_sleep(f.pool, &silent, "3", "late");
     submit_echo(f.pool, &queued, "queued"); /* waits behind it */
     assert_int_equal(atomic_load(&f.stats.waiting), 1);
@@ -628,7 +630,7 @@ static void test_long_job_own_deadline(void **state)
     struct db_job *job = rec_job(&long_job);
     assert_int_equal(db_job_add(job, ST_SLEEP, 2, (const char *const[]){"0.8", "long"}), 0);
     db_job_set_timeout(job, 2000);
-    long long start = states_now_ms();
+    long long start = test_now_ms();
     db_submit(f.pool, job);
     /* Depth 4, yet the connection takes nothing behind a long job. */
     submit_echo(f.pool, &short_job, "short");
@@ -713,16 +715,9 @@ static void test_free_fails_everything_once(void **state)
 {
     (void)state;
     need_database();
-    struct db_pool_config cfg;
-    states_config(&cfg, states_url, 1);
-    cfg.pipeline_depth = 1;
     struct fixture f;
-    fixture_open_ready(&f, &cfg);
-
     struct rec inflight = {0}, q1 = {0}, q2 = {0}, again = {0};
-    submit_sleep(f.pool, &inflight, "5", "x");
-    submit_echo(f.pool, &q1, "q1");
-    submit_echo(f.pool, &q2, "q2");
+    fixture_open_one_busy(&f, 8, &inflight, "5", &q1, &q2);
     q1.resubmit_to = f.pool; /* its callback submits once more */
     q1.resubmitted = &again;
     run_for(f.base, 50);
@@ -739,6 +734,7 @@ static void test_free_fails_everything_once(void **state)
     event_base_free(f.base);
 
     /* Freed while still connecting, with a job waiting. */
+    struct db_pool_config cfg;
     states_config(&cfg, states_url, 2);
     fixture_open(&f, &cfg);
     struct rec early = {0};
@@ -750,19 +746,6 @@ static void test_free_fails_everything_once(void **state)
 }
 
 /* ---- keepalives, on a TCP peer that never answers ---- */
-
-static int keepalive_listen(int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(fd, 16), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
 
 /* This process's TCP socket connected to 127.0.0.1:port, or -1. */
 static int keepalive_client(int port)
@@ -786,7 +769,7 @@ struct keepalive {
 static struct keepalive keepalive_of(int keepalive_s, const char *extra)
 {
     int port;
-    int lfd = keepalive_listen(&port);
+    int lfd = test_loopback_listen(&port);
     char conninfo[256];
     snprintf(conninfo, sizeof conninfo,
              "host=127.0.0.1 port=%d dbname=x user=y sslmode=disable gssencmode=disable %s", port,
