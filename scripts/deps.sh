@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 
 what=${1:-run}
 pkgs=(build-essential cmake pkg-config libevent-dev libpq-dev libjansson-dev libsodium-dev
-      libcsv-dev libxlsxwriter-dev postgresql-15 postgresql-contrib curl ca-certificates)
+      libcsv-dev libxlsxwriter-dev libcurl4-openssl-dev postgresql-15 postgresql-contrib curl
+      ca-certificates)
 case "$what" in
   test)  pkgs+=(libcmocka-dev bats jq docker-compose nodejs npm postgresql-15-pgtap
                libtap-parser-sourcehandler-pgtap-perl clang libclang-rt-14-dev unzip

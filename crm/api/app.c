@@ -7,6 +7,7 @@
 #include "api/janitor.h"
 #include "api/routes.h"
 #include "db/statements.h"
+#include "events/feed.h"
 
 struct server_app api_app(void)
 {
@@ -26,6 +27,9 @@ struct server_app api_app(void)
         .answer_db_error = answer_db_error,
         .janitor_start = janitor_start,
         .janitor_stop = janitor_stop,
+        .worker_start = events_feed_start,
+        .worker_stopping = events_feed_stopping,
+        .worker_free = events_feed_free,
     };
     return app;
 }

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "api/janitor.h"
 #include "api/routes.h"
 #include "core/log.h"
 #include "db/statements.h"
+#include "events/feed.h"
 #include "http/exchange.h"
 #include "http/metrics.h"
 #include "http/problem.h"
@@ -103,6 +105,8 @@ void health_metrics(struct exchange *x)
         return;
     }
     metrics_render(buf, pools, n);
+    events_feed_metrics(buf);
+    janitor_metrics(buf);
     size_t len = evbuffer_get_length(buf);
     const char *text = (const char *)evbuffer_pullup(buf, -1);
     exchange_send(x, 200, "text/plain; version=0.0.4; charset=utf-8", text ? text : "", len);

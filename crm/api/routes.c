@@ -4,6 +4,7 @@
 #include "api/routes.h"
 
 #include "api/resources.h"
+#include "api/webhooks.h"
 #include "auth/roles.h"
 
 #define READERS ROLE_ANY
@@ -96,10 +97,18 @@ const struct route api_routes[] = {
     {HTTP_GET, "/api/v1/stats/ranking", stats_ranking, READERS, NULL, NULL},
     {HTTP_GET, "/api/v1/units/{id}/scorecard", units_scorecard, READERS, NULL, NULL},
     {HTTP_GET, "/api/v1/alerts", alerts_list, READERS, NULL, NULL},
+    {HTTP_GET, "/api/v1/events", events_stream, READERS, NULL, NULL},
     {HTTP_GET, "/api/v1/scores/rules/{year}", score_rules_get, READERS, NULL, NULL},
     {HTTP_PUT, "/api/v1/scores/rules/{year}", score_rules_put, ROLE_ADMIN, NULL, NULL},
     {HTTP_POST, "/api/v1/scores/snapshots", snapshots_freeze, FREEZERS, NULL, NULL},
     {HTTP_GET, "/api/v1/scores/snapshots", snapshots_list, READERS, NULL, NULL},
+
+    {HTTP_GET, "/api/v1/webhooks", resource_list, ROLE_ADMIN, &webhooks, NULL},
+    {HTTP_POST, "/api/v1/webhooks", webhooks_create, ROLE_ADMIN, &webhooks, NULL},
+    {HTTP_GET, "/api/v1/webhooks/{id}", resource_get, ROLE_ADMIN, &webhooks, NULL},
+    {HTTP_PATCH, "/api/v1/webhooks/{id}", webhooks_update, ROLE_ADMIN, &webhooks, NULL},
+    {HTTP_DELETE, "/api/v1/webhooks/{id}", resource_delete, ROLE_ADMIN, &webhooks, NULL},
+    {HTTP_GET, "/api/v1/webhooks/{id}/deliveries", webhooks_deliveries, ROLE_ADMIN, NULL, NULL},
 
     {HTTP_POST, "/api/v1/imports/projects", imports_projects, CRM_WRITERS, NULL, "text/csv"},
     {HTTP_GET, "/api/v1/exports/projects.csv", exports_projects_csv, READERS, NULL, NULL},

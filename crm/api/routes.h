@@ -54,6 +54,7 @@ void stats_unit(struct exchange *x);       /* GET /api/v1/stats/units/{id} */
 void stats_ranking(struct exchange *x);    /* GET /api/v1/stats/ranking */
 void units_scorecard(struct exchange *x);  /* GET /api/v1/units/{id}/scorecard */
 void alerts_list(struct exchange *x);      /* GET /api/v1/alerts */
+void events_stream(struct exchange *x);    /* GET /api/v1/events (Server-Sent Events) */
 void score_rules_get(struct exchange *x);  /* GET /api/v1/scores/rules/{year} */
 void score_rules_put(struct exchange *x);  /* PUT /api/v1/scores/rules/{year} */
 void snapshots_freeze(struct exchange *x); /* POST /api/v1/scores/snapshots */

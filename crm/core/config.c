@@ -101,6 +101,37 @@ static const struct setting config_settings[] = {
       "across instances; empty: a random key per process)"),
     I("stall-check-s", "CRM_STALL_CHECK_S", stall_check_s, "600", 0, 86400,
       "how often projects without progress are marked stalled (0: never)"),
+    /* events */
+    I("events-heartbeat-s", "CRM_EVENTS_HEARTBEAT_S", events_heartbeat_s, "15", 1, 3600,
+      "how often a live event stream (GET /api/v1/events) gets a heartbeat comment"),
+    I("events-recheck-s", "CRM_EVENTS_RECHECK_S", events_recheck_s, "60", 1, 86400,
+      "how often a live event stream's session is checked again (a signed-out or disabled "
+      "user's stream ends)"),
+    /* webhooks */
+    S("webhook-allow", "CRM_WEBHOOK_ALLOW", webhook_allow, "",
+      "where webhooks may deliver: a comma list of CIDRs (10.20.0.0/16) and host names; a name "
+      "may resolve to public addresses only, unless a CIDR lists them (empty: nowhere)"),
+    I("webhook-timeout-ms", "CRM_WEBHOOK_TIMEOUT_MS", webhook_timeout_ms, "5000", 100, 600000,
+      "longest webhook delivery attempt, connecting included, then it counts as failed"),
+    I("webhook-backoff-ms", "CRM_WEBHOOK_BACKOFF_MS", webhook_backoff_ms, "1000", 1, 3600000,
+      "delay before a failed webhook delivery's first retry, doubled after each failure"),
+    I("webhook-backoff-max-ms", "CRM_WEBHOOK_BACKOFF_MAX_MS", webhook_backoff_max_ms, "3600000", 1,
+      86400000, "the longest delay between two attempts of a webhook delivery"),
+    I("webhook-max-attempts", "CRM_WEBHOOK_MAX_ATTEMPTS", webhook_max_attempts, "8", 1, 100,
+      "attempts of a webhook delivery before it is given up (state failed)"),
+    I("webhook-poll-ms", "CRM_WEBHOOK_POLL_MS", webhook_poll_ms, "5000", 50, 600000,
+      "how often due webhook deliveries are looked for (besides when events are published)"),
+    /* schedule */
+    I("jobs-tick-s", "CRM_JOBS_TICK_S", jobs_tick_s, "60", 0, 86400,
+      "how often the scheduled jobs (daily alerts digest, hourly expiry, monthly score freeze) "
+      "are looked at; each runs once per period across all processes (0: never)"),
+    I("jobs-timeout-ms", "CRM_JOBS_TIMEOUT_MS", jobs_timeout_ms, "120000", 1000, 3600000,
+      "statement timeout of a scheduled job (a timed-out job is retried at the next tick)"),
+    I("idempotency-keep-s", "CRM_IDEMPOTENCY_KEEP_S", idempotency_keep_s, "86400", 60, 86400 * 30,
+      "how long an Idempotency-Key and its answer are kept for replays, then deleted"),
+    I("score-freeze-day", "CRM_SCORE_FREEZE_DAY", score_freeze_day, "1", 0, 28,
+      "day of the month (China time) from which last month's scores are frozen by the service "
+      "(0: never; they are frozen by hand)"),
 };
 
 #define N_SETTINGS (sizeof config_settings / sizeof config_settings[0])

@@ -47,6 +47,21 @@ struct crm_config {
     int io_threads;           /* threads reading imports and building exports */
     int io_max_in_flight;     /* imports and exports read or built at once, then 503 */
     char *cursor_key;         /* hex key signing list cursors; empty: random per process */        /* how often projects without progress are marked stalled */
+    /* events (events/feed.c) */
+    int events_heartbeat_s; /* a live stream's heartbeat */
+    int events_recheck_s;   /* a live stream's session checked again */
+    /* webhooks (events/webhook_sender.c) */
+    char *webhook_allow;       /* destinations: comma list of CIDRs and host names; empty: none */
+    int webhook_timeout_ms;    /* one delivery attempt, connecting included */
+    int webhook_backoff_ms;    /* the first retry's delay, doubled at each failure */
+    int webhook_backoff_max_ms; /* the longest delay between attempts */
+    int webhook_max_attempts;  /* attempts before a delivery is given up */
+    int webhook_poll_ms;       /* how often due deliveries are looked for */
+    /* schedule (api/janitor.c) */
+    int jobs_tick_s;        /* how often the daily, hourly and monthly jobs are looked at */
+    int jobs_timeout_ms;    /* statement timeout of a scheduled job */
+    int idempotency_keep_s; /* an Idempotency-Key is kept this long, then expired */
+    int score_freeze_day;   /* day of the month last month's scores are frozen; 0: never */
 };
 
 enum config_result { CONFIG_OK, CONFIG_HELP, CONFIG_ERROR };

@@ -91,6 +91,7 @@ struct db_pool {
     struct db_pool_stats *stats; /* owned by the caller */
     enum db_health health;
     int freeing;
+    struct db_pool_listen listen; /* listen.count == 0: nobody listens */
 };
 
 static void conn_connect(struct db_conn *c);
@@ -333,6 +334,51 @@ static void conn_job_done(struct db_conn *c)
     job_finish(job, DB_OK, NULL);
 }
 
+/* ---- notifications ----
+ *
+ * The first connection runs the listener's LISTEN statements each time it
+ * is ready (after every reconnection), then hands each notification read on
+ * it to the listener. Notifications sent while it was down are lost:
+ * on_listening tells the listener to catch up from the data itself. */
+
+static void conn_on_listening(void *arg, struct db_result *r)
+{
+    struct db_pool *pool = arg;
+    if (r->failure != DB_OK) {
+        if (r->failure == DB_FAIL_QUERY)
+            log_msg(LOG_ERROR, NULL, "db: LISTEN failed: %s", r->message);
+        return; /* the connection was lost: it listens again once ready */
+    }
+    if (pool->listen.on_listening)
+        pool->listen.on_listening(pool->listen.arg);
+}
+
+static void conn_listen(struct db_conn *c)
+{
+    struct db_pool *pool = c->pool;
+    if (!pool->listen.count || c->state != CONN_READY)
+        return;
+    struct db_job *job = db_job_new(conn_on_listening, pool);
+    if (!job) {
+        conn_fail(c, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < pool->listen.count; i++)
+        db_job_add(job, pool->listen.statements[i], 0, NULL);
+    conn_send_or_fail(c, job);
+}
+
+/* Hands every notification libpq has read to the listener. */
+static void conn_deliver_notifications(struct db_conn *c)
+{
+    PGnotify *n;
+    while (c->pg && (n = PQnotifies(c->pg))) {
+        if (c->pool->listen.on_notify)
+            c->pool->listen.on_notify(c->pool->listen.arg, n->relname, n->extra);
+        PQfreemem(n);
+    }
+}
+
 static void conn_on_prepared(void *arg, struct db_result *r)
 {
     struct db_conn *c = arg;
@@ -344,6 +390,8 @@ static void conn_on_prepared(void *arg, struct db_result *r)
     c->state = CONN_READY;
     c->pool->health = DB_HEALTH_UP;
     log_msg(LOG_DEBUG, NULL, "db: connection %d ready", c->index);
+    if (c->index == 0)
+        conn_listen(c);
 }
 
 /* Reads every result that is available without waiting. */
@@ -404,6 +452,8 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     conn_read_results(c);
     if (c->state != CONN_DOWN && PQstatus(c->pg) == CONNECTION_BAD)
         conn_fail(c, PQerrorMessage(c->pg));
+    if (c->state != CONN_DOWN && pool->listen.count)
+        conn_deliver_notifications(c);
     pool_dispatch(pool);
 }
 
@@ -968,6 +1018,14 @@ void db_pool_free(struct db_pool *pool)
 enum db_health db_pool_health(const struct db_pool *pool)
 {
     return pool->health;
+}
+
+void db_pool_listen(struct db_pool *pool, const struct db_pool_listen *l)
+{
+    pool->listen = *l;
+    if (pool->listen.count > DB_JOB_MAX_CALLS)
+        pool->listen.count = DB_JOB_MAX_CALLS;
+    conn_listen(&pool->conns[0]);
 }
 
 size_t db_pool_pending(const struct db_pool *pool)

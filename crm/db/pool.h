@@ -122,6 +122,26 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
  * run here), closes the connections and frees the pool. */
 void db_pool_free(struct db_pool *pool);
 
+/* A listener of notifications (LISTEN/NOTIFY). The pool's first connection
+ * runs the statements (each a LISTEN of the registry: the extended protocol
+ * prepares a utility statement like any other) every time it is ready,
+ * after each reconnection too, then calls on_listening; from then on each
+ * notification read on it goes to on_notify (channel and payload belong to
+ * the pool, valid during the call). A notification sent while the
+ * connection was down is lost: on_listening is where the listener catches
+ * up. All callbacks run on the pool's loop. */
+struct db_pool_listen {
+    const int *statements; /* registry ids, outliving the pool */
+    size_t count;          /* at most DB_JOB_MAX_CALLS */
+    void (*on_notify)(void *arg, const char *channel, const char *payload);
+    void (*on_listening)(void *arg);
+    void *arg;
+};
+
+/* Makes the pool listen as l says (copied), at once if its first connection
+ * is ready. One listener per pool. */
+void db_pool_listen(struct db_pool *pool, const struct db_pool_listen *l);
+
 /* Jobs in flight or queued. */
 size_t db_pool_pending(const struct db_pool *pool);
 

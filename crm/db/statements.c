@@ -114,7 +114,6 @@ const struct db_statement statements[STMT_COUNT] = {
     [STMT_CLAIM_REVOKE_CONTRACT] = {"contract_revoke", CONTRACT_REVOKE_SQL},
     [STMT_STATEMENT_TIMEOUT] = {"statement_timeout",
                                 "SELECT set_config('statement_timeout', $1, true)"},
-    [STMT_MARK_STALLED] = {"mark_stalled", "SELECT project_mark_stalled()"},
     [STMT_CLAIM_REVOKE_START] = {"start_revoke", START_REVOKE_SQL},
     [STMT_TARGETS_GET] = {"targets_get", "SELECT targets_get($1::integer)::text"},
     [STMT_TARGETS_PUT] = {"targets_put", "SELECT targets_put($1::integer, $2::jsonb)::text"},
@@ -186,6 +185,40 @@ const struct db_statement statements[STMT_COUNT] = {
                                          KEEP(CONTRACT_REVOKE_SQL, "4", "200")},
     [STMT_KEEP_CLAIM_REVOKE_START] = {"start_revoke_keep", KEEP(START_REVOKE_SQL, "4", "200")},
     [STMT_KEEP_SNAPSHOT_FREEZE] = {"snapshot_freeze_keep", KEEP(SNAPSHOT_FREEZE_SQL, "3", "201")},
+    /* events */
+    [STMT_EVENTS_LISTEN_OUTBOX] = {"events_listen_outbox", "LISTEN crm_outbox"},
+    [STMT_EVENTS_LISTEN_PUBLISHED] = {"events_listen_published", "LISTEN crm_event"},
+    [STMT_EVENTS_PUBLISH] = {"events_publish", "SELECT events_publish()"},
+    [STMT_EVENTS_HEAD] = {"events_head", "SELECT events_head()"},
+    [STMT_EVENTS_FEED] = {"events_feed", "SELECT id, roots, body FROM "
+                                         "events_feed($1::bigint, $2::bigint[], $3::integer)"},
+    [STMT_EVENTS_SINCE] = {"events_since",
+                           "SELECT h.head, x.id, x.body FROM events_head() AS h (head) LEFT JOIN LATERAL "
+                           "(SELECT e.id, event_json(e)::text AS body FROM event e WHERE e.id > "
+                           "$1::bigint ORDER BY e.id LIMIT $2::integer) x ON true ORDER BY x.id"},
+    [STMT_EVENTS_CALLER] = {"events_caller", "SELECT crm_caller_unit(), events_head()"},
+    /* webhooks */
+    RESOURCE_SQL(WEBHOOKS, "webhooks", "webhook", "webhook_json"),
+    RESOURCE_UPDATE_SQL(WEBHOOKS, "webhooks", "webhook"),
+    RESOURCE_DELETE_SQL(WEBHOOKS, "webhooks", "webhook"),
+    [STMT_WEBHOOK_DELIVERIES] = {"webhook_deliveries",
+                                 "SELECT webhook_deliveries_page($1::bigint, $2::bigint, "
+                                 "$3::integer)"},
+    [STMT_WEBHOOK_CLAIM] = {"webhook_claim",
+                            "SELECT delivery_id, attempt, url, secret, body, event_id, event_type "
+                            "FROM webhook_deliveries_claim($1::integer, $2::integer)"},
+    [STMT_WEBHOOK_ATTEMPT] = {"webhook_attempt",
+                              "SELECT state, retry_ms FROM webhook_attempt_record($1::bigint, "
+                              "$2::integer, $3::integer, $4::integer, $5, $6::boolean, "
+                              "$7::integer, $8::integer, $9::integer)"},
+    /* schedule */
+    [STMT_JOB_ALERTS] = {"job_alerts", "SELECT outcome, detail FROM job_alerts()"},
+    [STMT_JOB_STALLED] = {"job_stalled", "SELECT outcome, detail FROM job_stalled($1::integer)"},
+    [STMT_JOB_EXPIRY] = {"job_expiry",
+                         "SELECT outcome, detail FROM job_expiry($1::integer, $2::integer)"},
+    [STMT_JOB_SCORES] = {"job_scores", "SELECT outcome, detail FROM job_scores($1::integer)"},
+    [STMT_JOB_RUNS] = {"job_runs",
+                       "SELECT job, last_run_at, last_ok, runs, failures FROM job_runs()"},
 };
 
 /* The keeper of each statement that has one (0: none). */
@@ -205,6 +238,7 @@ static const int statement_keepers[STMT_COUNT] = {
     [STMT_INTERACTIONS_CREATE] = STMT_KEEP_INTERACTIONS_CREATE,
     [STMT_PROBLEMS_CREATE] = STMT_KEEP_PROBLEMS_CREATE,
     [STMT_BATCHES_CREATE] = STMT_KEEP_BATCHES_CREATE,
+    [STMT_WEBHOOKS_CREATE] = STMT_KEEP_WEBHOOKS_CREATE, /* webhooks */
 };
 
 int statement_keeper(int stmt)

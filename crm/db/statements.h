@@ -49,7 +49,6 @@ enum statement_id {
     STMT_CLAIM_VERIFY_START,
     STMT_CLAIM_REVOKE_CONTRACT, /* (id, reason, falsified) -> JSON */
     STMT_CLAIM_REVOKE_START,
-    STMT_MARK_STALLED,      /* () -> how many projects were marked stalled */
     STMT_STATEMENT_TIMEOUT, /* (ms) -> a longer statement timeout for the rest of the job */
     /* Targets, KPIs and scores (api/targets.c, api/stats.c, api/scores.c):
      * JSON built by the functions of sql/schema/7x_ and 8x_. */
@@ -101,6 +100,35 @@ enum statement_id {
     STMT_KEEP_INTERACTIONS_CREATE,
     STMT_KEEP_PROBLEMS_CREATE,
     STMT_KEEP_BATCHES_CREATE,
+    /* events (events/feed.c, api/events.c, sql/schema/92_events.sql): the
+     * feed's LISTENs (its pool's first connection runs them), the outbox
+     * published, the head, the events of a worker's live streams, and a
+     * stream's own catch-up as its caller. */
+    STMT_EVENTS_LISTEN_OUTBOX,    /* LISTEN crm_outbox: pending events were committed */
+    STMT_EVENTS_LISTEN_PUBLISHED, /* LISTEN crm_event: events were published (payload: last id) */
+    STMT_EVENTS_PUBLISH,          /* () -> the last id published, NULL when another publishes */
+    STMT_EVENTS_HEAD,             /* () -> the last id published */
+    STMT_EVENTS_FEED,  /* (after, roots, limit) -> id, the roots that may see it, JSON */
+    STMT_EVENTS_SINCE, /* (after, limit) -> head, then id, JSON of the caller's (NULL id: none) */
+    STMT_EVENTS_CALLER, /* () -> the caller's scope root, the head */
+    /* webhooks (api/webhooks.c, events/webhook_sender.c, sql/schema/93_webhooks.sql):
+     * the resource layout, its keeper, the deliveries page, and the
+     * sender's claim and record, run without a caller (as the owner). */
+    RESOURCE_STATEMENTS(WEBHOOKS),
+    STMT_KEEP_WEBHOOKS_CREATE,
+    STMT_WEBHOOK_DELIVERIES, /* (webhook id, before id, limit) -> page; NULL when not visible */
+    STMT_WEBHOOK_CLAIM,      /* (limit, lock ms) -> delivery, attempt, url, secret, body, event
+                                id, event type */
+    STMT_WEBHOOK_ATTEMPT,    /* (delivery, attempt, duration ms, status, error, delivered, max
+                                attempts, backoff ms, backoff max ms) -> state, retry ms */
+    /* schedule (api/janitor.c, sql/schema/94_schedule.sql): each job run
+     * once per period across processes -> outcome (ran, skipped, failed),
+     * detail; and every job's last run for /metrics. */
+    STMT_JOB_ALERTS,  /* () */
+    STMT_JOB_STALLED, /* (every s) */
+    STMT_JOB_EXPIRY,  /* (session idle s, idempotency key lifetime s) */
+    STMT_JOB_SCORES,  /* (freeze day) */
+    STMT_JOB_RUNS,    /* () -> job, last run (epoch s or NULL), last ok, runs, failures */
     STMT_COUNT
 };
 

@@ -57,6 +57,8 @@ struct conn {
     int in_body;    /* the current request's header section has ended */
     int blank_line; /* the header line being scanned is empty so far */
     long long reading_since_ms; /* a request began to arrive and is not yet read whole; 0: none */
+    void (*on_gone)(void *arg); /* told when evhttp closes the connection (a live stream) */
+    void *on_gone_arg;
 };
 TAILQ_HEAD(conn_list, conn);
 
@@ -328,6 +330,8 @@ static void conns_on_close(struct evhttp_connection *evcon, void *arg)
 {
     struct conn *k = arg;
     evhttp_connection_set_closecb(evcon, NULL, NULL);
+    if (k->on_gone)
+        k->on_gone(k->on_gone_arg);
     conns_forget(k->owner, k);
 }
 
@@ -580,6 +584,18 @@ int conns_request_begin(struct conns *c, struct evhttp_request *req)
         evhttp_request_set_on_complete_cb(req, conns_on_complete, k);
     }
     return k->poisoned ? -1 : 0;
+}
+
+int conns_watch_gone(struct conns *c, struct evhttp_request *req, void (*on_gone)(void *arg),
+                     void *arg)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct conn *k = c && evcon ? conns_find(c, evcon) : NULL;
+    if (!k)
+        return -1;
+    k->on_gone = on_gone;
+    k->on_gone_arg = arg;
+    return 0;
 }
 
 struct conns *conns_new(struct event_base *base, struct evhttp *http,

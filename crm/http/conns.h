@@ -92,6 +92,14 @@ void conns_enter(struct conns *c);
  * (and closes the connection). */
 int conns_request_begin(struct conns *c, struct evhttp_request *req);
 
+/* Calls on_gone(arg) when evhttp closes req's connection (the peer left,
+ * a write failed, the worker freed it): a stream that outlives its
+ * exchange (the live events) learns there that its request is gone. Call
+ * with NULL to stop watching. Returns 0, or -1 when the connection is not
+ * one of c's. */
+int conns_watch_gone(struct conns *c, struct evhttp_request *req, void (*on_gone)(void *arg),
+                     void *arg);
+
 /* The listener is about to be freed (the worker stops accepting). */
 void conns_listener_gone(struct conns *c);
 

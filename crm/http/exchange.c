@@ -165,6 +165,32 @@ void exchange_transmit(struct exchange *x, const struct exchange_answer *a)
     worker_exchange_done(w);
 }
 
+struct evhttp_request *exchange_stream_start(struct exchange *x, const char *content_type)
+{
+    struct worker *w = x->worker;
+    struct evhttp_request *req = x->req;
+    exchange_common_headers(x);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_add_header(out, "Content-Type", content_type);
+    /* A stream ends by closing its connection: nothing follows it. */
+    evhttp_remove_header(out, "Connection");
+    evhttp_add_header(out, "Connection", "close");
+    evhttp_add_header(out, "X-Accel-Buffering", "no");
+    long long us = monotonic_us() - x->start_us;
+    metrics_observe(x->route_index, 200, us);
+    exchange_access_log(x, 200, 0, us);
+    evhttp_send_reply_start(req, 200, "OK");
+    evhttp_clear_headers(&x->query);
+    json_decref(x->pending_problem);
+    if (x->state_free)
+        x->state_free(x->state);
+    free(x->idem_key);
+    sodium_memzero(x, sizeof *x);
+    free(x);
+    worker_exchange_done(w);
+    return req;
+}
+
 void exchange_send_json_text(struct exchange *x, int status, const char *text, size_t len)
 {
     char *compact = malloc(len + 1);

@@ -78,6 +78,14 @@ void exchange_send(struct exchange *x, int status, const char *content_type, con
  * very last step, called by worker_on_answer, never by a handler. */
 void exchange_transmit(struct exchange *x, const struct exchange_answer *a);
 
+/* Answers 200 with the start of a stream (Server-Sent Events): the
+ * project's headers, content_type, Connection: close; then frees the
+ * exchange as a send does (metrics and the access log count the start)
+ * and hands over the request, whose chunks the caller writes
+ * (evhttp_send_reply_chunk) until it ends it (evhttp_send_reply_end) or
+ * the connection goes (conns_watch_gone). */
+struct evhttp_request *exchange_stream_start(struct exchange *x, const char *content_type);
+
 /* Answers with a JSON document; takes the reference to body. */
 void exchange_send_json(struct exchange *x, int status, json_t *body);
 

@@ -175,9 +175,28 @@ static void metrics_render_db(struct evbuffer *out, const struct db_pool_stats *
                         total, ready, busy, waiting, errors, rejected);
 }
 
+/* Webhook delivery attempts: [0] failed, [1] delivered. */
+static _Atomic unsigned long long metrics_webhooks[2];
+
+void metrics_webhook_attempt(int delivered)
+{
+    atomic_fetch_add_explicit(&metrics_webhooks[delivered ? 1 : 0], 1, memory_order_relaxed);
+}
+
+static void metrics_render_webhooks(struct evbuffer *out)
+{
+    evbuffer_add_printf(out,
+                        "# HELP crm_webhook_attempts_total Webhook delivery attempts, by outcome.\n"
+                        "# TYPE crm_webhook_attempts_total counter\n"
+                        "crm_webhook_attempts_total{outcome=\"delivered\"} %llu\n"
+                        "crm_webhook_attempts_total{outcome=\"failed\"} %llu\n",
+                        load(&metrics_webhooks[1]), load(&metrics_webhooks[0]));
+}
+
 void metrics_render(struct evbuffer *out, const struct db_pool_stats *const *pools, size_t npools)
 {
     if (metrics_rows)
         metrics_render_http(out);
     metrics_render_db(out, pools, npools);
+    metrics_render_webhooks(out);
 }

@@ -22,6 +22,9 @@ void metrics_free(void);
 /* Records one answered request. route_index may be nroutes (unmatched). */
 void metrics_observe(size_t route_index, int status, long long duration_us);
 
+/* Records one webhook delivery attempt (events/webhook_sender.c). */
+void metrics_webhook_attempt(int delivered);
+
 /* Appends the exposition text; pools may be NULL entries (stopped workers). */
 void metrics_render(struct evbuffer *out, const struct db_pool_stats *const *pools,
                     size_t npools);

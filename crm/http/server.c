@@ -296,6 +296,8 @@ static void worker_on_stop(evutil_socket_t fd, short what, void *arg)
     if (w->stopping)
         return;
     w->stopping = 1;
+    if (w->app_state && w->server->app->worker_stopping)
+        w->server->app->worker_stopping(w->app_state);
     if (w->janitor) {
         w->server->app->janitor_stop(w->janitor);
         w->janitor = NULL;
@@ -351,6 +353,8 @@ static int worker_init(struct worker *w, struct server *s, int index, int fd,
     /* The first worker's loop hosts the service's periodic work. */
     if (index == 0 && s->app->janitor_start && !(w->janitor = s->app->janitor_start(w)))
         return -1;
+    if (s->app->worker_start && !(w->app_state = s->app->worker_start(w)))
+        return -1;
     return w->ev_stop && w->ev_grace && w->pool ? 0 : -1;
 }
 
@@ -369,6 +373,9 @@ static void worker_cleanup(struct worker *w)
     if (w->janitor)
         w->server->app->janitor_stop(w->janitor);
     w->janitor = NULL;
+    if (w->app_state)
+        w->server->app->worker_free(w->app_state);
+    w->app_state = NULL;
     if (w->http)
         evhttp_free(w->http); /* closes the listener and every connection */
     else if (w->listen_fd >= 0)

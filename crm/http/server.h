@@ -51,6 +51,13 @@ struct server_app {
      * stops. */
     struct janitor *(*janitor_start)(struct worker *w);
     void (*janitor_stop)(struct janitor *j);
+    /* The application's own state on every worker (the live events): made
+     * with the worker (NULL when out of memory), ended when the worker
+     * begins to stop (its streams end then, so their connections close),
+     * freed after the worker's loop has ended. */
+    void *(*worker_start)(struct worker *w);
+    void (*worker_stopping)(void *state);
+    void (*worker_free)(void *state);
 };
 
 /* Runs until SIGINT or SIGTERM on listener (opened, and still locked, by the

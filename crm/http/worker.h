@@ -54,6 +54,7 @@ struct worker {
     struct event *ev_stop;
     struct event *ev_grace;
     struct janitor *janitor; /* worker 0 only: the application's periodic work */
+    void *app_state;         /* the application's own (server_app.worker_start) */
     int stopping;
     size_t in_flight; /* exchanges received and not yet answered */
 };

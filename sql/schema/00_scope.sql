@@ -26,6 +26,13 @@ $$ SELECT nullif(current_setting('crm.role', true), '') $$;
 CREATE OR REPLACE FUNCTION crm_request_id() RETURNS text LANGUAGE sql STABLE AS
 $$ SELECT nullif(current_setting('crm.request_id', true), '') $$;
 
+-- The rule itself: whether a row with this unit path is in the subtree of
+-- the unit p_root. crm_in_scope asks it for the caller; the live event
+-- stream (events_feed) for each client's root at once. Inlined too.
+CREATE OR REPLACE FUNCTION scope_covers(unit_path bigint[], p_root bigint) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS
+$$ SELECT unit_path @> ARRAY[p_root] $$;
+
 -- Whether a row, by its unit path, is in the caller's subtree: the body of
 -- every row-level policy. A plain expression, so that PostgreSQL inlines it
 -- into the policy. It holds no sub-select: a SQL function with one is not
@@ -35,7 +42,7 @@ $$ SELECT nullif(current_setting('crm.request_id', true), '') $$;
 -- projects took 10.7 ms to count). With no caller the array holds NULL,
 -- which no path contains: nothing is in scope.
 CREATE OR REPLACE FUNCTION crm_in_scope(unit_path bigint[]) RETURNS boolean LANGUAGE sql STABLE AS
-$$ SELECT unit_path @> ARRAY[crm_caller_unit()] $$;
+$$ SELECT scope_covers(unit_path, crm_caller_unit()) $$;
 
 -- Whether a unit, by its id, is in the caller's subtree (false when there is
 -- no such unit): the policies that name a unit by id (users, the audit log).
@@ -191,7 +198,9 @@ CREATE OR REPLACE TRIGGER problem_links BEFORE INSERT OR UPDATE OF owner_unit_id
 --   admins    users, written by admins within their scope;
 --   auditors  the audit log: admins and the assessment office, its rows of
 --             a unit in scope or of none;
---   signed_in settings and score rules: any caller.
+--   signed_in settings and score rules: any caller;
+--   admin_paths a webhook's deliveries and their attempts: admins, in scope
+--             (written only by the sender's functions, as the owner).
 DO $policies$
 DECLARE
     p record;
@@ -207,7 +216,8 @@ BEGIN
             ('batches', $$crm_in_scope(unit_path) AND crm_caller_role() IN ('admin', 'bureau')$$),
             ('admins', $$crm_caller_role() = 'admin' AND crm_unit_in_scope(unit_id)$$),
             ('auditors', $$crm_caller_role() IN ('admin', 'viewer') AND (unit_id IS NULL OR crm_unit_in_scope(unit_id))$$),
-            ('signed_in', 'crm_caller_user() IS NOT NULL')),
+            ('signed_in', 'crm_caller_user() IS NOT NULL'),
+            ('admin_paths', $$crm_caller_role() = 'admin' AND crm_in_scope(unit_path)$$)),
         grid (tbl, read, write, update, delete) AS (VALUES
             ('unit',               'unit_scope', NULL,       NULL,        NULL),
             ('app_user',           'user_scope', 'admins',   'admins',    NULL),
@@ -215,6 +225,7 @@ BEGIN
             ('setting',            'signed_in',  NULL,       NULL,        NULL),
             ('score_rule',         'signed_in',  NULL,       NULL,        NULL),
             ('score_snapshot',     'scope',      NULL,       NULL,        NULL),
+            ('event',              'scope',      NULL,       NULL,        NULL),
             ('investor',           'scope',      'records',  'records',   NULL),
             ('contact',            'scope',      'records',  'records',   'records'),
             ('project',            'scope',      'records',  'records',   NULL),
@@ -224,7 +235,10 @@ BEGIN
             ('interaction_leader', 'scope',      'meetings', NULL,        'meetings'),
             ('problem',            'scope',      'meetings', 'meetings',  NULL),
             ('batch',              'scope',      'batches',  'batches',   NULL),
-            ('batch_project',      'scope',      'batches',  NULL,        'batches'))
+            ('batch_project',      'scope',      'batches',  NULL,        'batches'),
+            ('webhook',            'admins',     'admins',   'admins',    'admins'),
+            ('webhook_delivery',   'admin_paths', NULL,      NULL,        NULL),
+            ('webhook_attempt',    'admin_paths', NULL,      NULL,        NULL))
         SELECT g.tbl, c.cmd, g.tbl || '_' || c.suffix AS name, c.rule, r.expr
           FROM grid g
          CROSS JOIN LATERAL (VALUES ('SELECT', 'read', g.read), ('INSERT', 'write', g.write),

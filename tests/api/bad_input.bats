@@ -41,7 +41,13 @@ setup_file() {
   make_user badinput.target unit sx.yc.js.xishe 'Badinput-target-2024'
   # No stalled-project sweep (5 s after the start, then every 10 minutes): it
   # changes projects by itself, and this run must change nothing.
-  crm_start --stall-check-s 0
+  # A webhook for the /webhooks/{id} cases, paused (it is owed nothing), and
+  # an allowlist that lets a POST's URL through to the rest of its checks.
+  owner_sql "INSERT INTO webhook (unit_id, url, event_types, secret, description, active)
+             SELECT id, 'http://127.0.0.1:9/bad-input', '{*}', 'bad-input-secret-0123', 'bad_input', false
+               FROM unit WHERE code = 'sx.yc.js'
+                AND NOT EXISTS (SELECT 1 FROM webhook WHERE description = 'bad_input')" >/dev/null
+  CRM_WEBHOOK_ALLOW=127.0.0.1/32 crm_start --stall-check-s 0 --jobs-tick-s 0
   export CRM_URL CRM_PID CRM_OUT CRM_ERR
 }
 
@@ -100,18 +106,20 @@ first_id() {
     --argjson interaction "$(first_id interaction)" --argjson problem "$(first_id problem)" \
     --argjson batch "$(first_id batch)" --argjson contact "$(first_id contact)" \
     --argjson leader "$(user_id badinput.leader)" \
+    --argjson webhook "$(owner_sql "SELECT min(id) FROM webhook WHERE description = 'bad_input'")" \
     '{url: $url,
       tokens: {admin: $admin, leader: $leader, bureau: $bureau, unit: $unit, viewer: $viewer},
       ids: {users: $target, units: $xishe, investors: $investor, projects: $project,
             contracts: $contract, starts: $start, interactions: $interaction,
-            problems: $problem, batches: $batch, contacts: $contact},
+            problems: $problem, batches: $batch, contacts: $contact, webhooks: $webhook},
       values: {unit_id: $xishe, owner_unit_id: $xishe, parent_id: $county, parent_unit_id: $county,
                project_id: $project, investor_id: $investor, leader_id: $leader,
                current_password: "Badinput-admin-2024"},
       bases: {"POST /api/v1/units": {kind: "township"},
               "POST /api/v1/projects/{id}/transitions": {to: "negotiating"},
               "POST /api/v1/starts": {project_id: $unstarted},
-              "POST /api/v1/interactions": {project_id: $project}},
+              "POST /api/v1/interactions": {project_id: $project},
+              "POST /api/v1/webhooks": {url: "http://127.0.0.1:9/hook", event_types: ["contract.*"]}},
       known: $ARGS.positional[:$nknown], skip: $ARGS.positional[$nknown:]}' \
     --argjson nknown "${#KNOWN[@]}" --args "${KNOWN[@]}" "${SKIP[@]}" >"$ctx"
 

@@ -113,16 +113,6 @@ signed_project() {
   echo "$pid $cid"
 }
 
-# refused STATUS [FIELD]: the last answer was a problem with STATUS, naming FIELD.
-refused() {
-  [ "$status" = "$1" ] || { echo "wanted $1, got $status: ${body:0:600}" >&2; return 1; }
-  [ "$(header Content-Type)" = application/problem+json ] || { echo "not a problem: $headers" >&2; return 1; }
-  if [ -n "${2:-}" ]; then
-    jq -e --arg f "$2" '[.errors[]?.field] | index($f) != null' <<<"$body" > /dev/null ||
-      { echo "wanted an error on $2: $body" >&2; return 1; }
-  fi
-}
-
 # state PROJECT: the project's row, its claims and its audit trail, as one
 # fingerprint (what a refused call must leave alone).
 state() {

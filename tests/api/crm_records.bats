@@ -69,16 +69,6 @@ teardown() {
 
 # ---- helpers ----
 
-# refused STATUS [FIELD]: the last answer was a problem with STATUS, naming FIELD.
-refused() {
-  [ "$status" = "$1" ] || { echo "wanted $1, got $status: ${body:0:600}" >&2; return 1; }
-  [ "$(header Content-Type)" = application/problem+json ] || { echo "not a problem: $headers" >&2; return 1; }
-  if [ -n "${2:-}" ]; then
-    jq -e --arg f "$2" '[.errors[]?.field] | index($f) != null' <<<"$body" > /dev/null ||
-      { echo "wanted an error on $2: $body" >&2; return 1; }
-  fi
-}
-
 created() {
   [ "$status" = 201 ] || { echo "wanted 201, got $status: $body" >&2; return 1; }
 }

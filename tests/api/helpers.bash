@@ -119,3 +119,14 @@ unit_id() {
 user_id() {
   owner_sql "SELECT id FROM app_user WHERE username = '$1'"
 }
+
+# refused STATUS [FIELD]: the last answer (api) was a problem+json with
+# STATUS, naming FIELD in its errors when FIELD is given.
+refused() {
+  [ "$status" = "$1" ] || { echo "wanted $1, got $status: ${body:0:600}" >&2; return 1; }
+  [ "$(header Content-Type)" = application/problem+json ] || { echo "not a problem: $headers" >&2; return 1; }
+  if [ -n "${2:-}" ]; then
+    jq -e --arg f "$2" '[.errors[]?.field] | index($f) != null' <<<"$body" >/dev/null ||
+      { echo "wanted an error on $2: $body" >&2; return 1; }
+  fi
+}

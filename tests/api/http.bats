@@ -214,6 +214,27 @@ assert_problem() {
   grep -q '^crm_db_errors_total [0-9]' <<<"$body"
 }
 
+# job_metrics_shown: whether /metrics shows the record of each scheduled job.
+job_metrics_shown() {
+  local m job
+  m=$(curl -s --max-time 2 "$CRM_URL/metrics")
+  for job in alerts expiry scores stalled; do
+    grep -q "^crm_job_runs_total{job=\"$job\"} [0-9]" <<<"$m" || return 1
+    grep -q "^crm_job_failures_total{job=\"$job\"} [0-9]" <<<"$m" || return 1
+  done
+  grep -q '^crm_job_last_success{job="stalled"} [01]$' <<<"$m" &&
+    grep -q '^crm_job_last_run_timestamp_seconds{job="stalled"} [1-9]' <<<"$m"
+}
+
+@test "metrics show each scheduled job's record, read from the database" {
+  # The first look at the jobs is 5 s after start; the stalled sweep has run
+  # by then, here or in an earlier crm on the same database.
+  wait_until 15 job_metrics_shown
+  call GET /metrics
+  grep -q '^# TYPE crm_job_runs_total counter$' <<<"$body"
+  grep -q '^# TYPE crm_job_last_success gauge$' <<<"$body"
+}
+
 @test "a client that sends garbage does not hurt the server" {
   host=${CRM_URL#http://}
   # Not HTTP: evhttp answers 400 itself and closes the connection.

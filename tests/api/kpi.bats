@@ -136,16 +136,6 @@ started() {
   verify starts "$sid"
 }
 
-# refused STATUS [FIELD]: the last answer was a problem with STATUS, naming FIELD.
-refused() {
-  [ "$status" = "$1" ] || { echo "wanted $1, got $status: ${body:0:600}" >&2; return 1; }
-  [ "$(header Content-Type)" = application/problem+json ] || { echo "not a problem: $headers" >&2; return 1; }
-  if [ -n "${2:-}" ]; then
-    jq -e --arg f "$2" '[.errors[]?.field] | index($f) != null' <<<"$body" >/dev/null ||
-      { echo "wanted an error on $2: $body" >&2; return 1; }
-  fi
-}
-
 # is JQ-PATH VALUE: the last body's member equals VALUE (numbers within 1e-6).
 is() {
   jq -e --arg v "$2" "($1) as \$x | if (\$x | type) == \"number\" then ((\$x - (\$v | tonumber)) | fabs) < 0.000001

@@ -49,8 +49,14 @@ expected() {
     "GET /api/v1/targets/{year}" | "GET /api/v1/targets/{year}/quotas" | "GET /api/v1/stats/units/{id}" | \
       "GET /api/v1/stats/ranking" | "GET /api/v1/units/{id}/scorecard" | "GET /api/v1/alerts" | \
       "GET /api/v1/scores/rules/{year}" | "GET /api/v1/scores/snapshots") echo "$all" ;;
+    # Everyone follows the events of their own scope.
+    "GET /api/v1/events") echo "$all" ;;
     "PUT /api/v1/targets/{year}" | "PUT /api/v1/targets/{year}/quotas" | "PUT /api/v1/scores/rules/{year}") echo admin ;;
     "POST /api/v1/scores/snapshots") echo "admin viewer" ;;
+    # Webhooks send a scope's events elsewhere: admins only.
+    "GET /api/v1/webhooks" | "POST /api/v1/webhooks" | "GET /api/v1/webhooks/{id}" | \
+      "PATCH /api/v1/webhooks/{id}" | "DELETE /api/v1/webhooks/{id}" | \
+      "GET /api/v1/webhooks/{id}/deliveries") echo admin ;;
     *) echo UNKNOWN ;;
   esac
 }
@@ -83,7 +89,10 @@ call_route() {
   path=${path//\{year\}/2024}
   path=${path//\{name\}/app.js}
   case "$method" in
-    GET | DELETE) api "$method" "$path" "$token" ;;
+    # The stream never ends by itself: its status is what counts.
+    GET) if [ "$path" = /api/v1/events ]; then api GET "$path" "$token" --max-time 1 || true
+         else api GET "$path" "$token"; fi ;;
+    DELETE) api "$method" "$path" "$token" ;;
     # Bodies that are wrong on purpose: an allowed caller gets 422 (or 400),
     # never a change; a refused one gets 403 before the body matters.
     POST | PUT | PATCH)

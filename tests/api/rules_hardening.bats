@@ -74,13 +74,6 @@ contract() {
     "{\"project_id\":$2,\"kind\":\"formal\",\"amount_yuan\":$3,\"signed_on\":\"$TODAY\",\"evidence\":\"合同\"}"
 }
 
-# refused STATUS FIELD: the last answer was a problem naming FIELD.
-refused() {
-  [ "$status" = "$1" ] || { echo "wanted $1, got $status: $body" >&2; return 1; }
-  [ -z "${2:-}" ] || jq -e --arg f "$2" '[.errors[]?.field] | index($f) != null' <<<"$body" >/dev/null ||
-    { echo "wanted an error on $2: $body" >&2; return 1; }
-}
-
 @test "3: an amount is at most 10^13 yuan; a roll-up near the limit blocks nobody's claim" {
   p=$(project "$TOWN_A" "$UNIT_A" "$INV_A" amount)
   contract "$TOWN_A" "$p" 9223372036854775000

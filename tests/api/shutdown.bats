@@ -34,7 +34,7 @@ teardown() {
   wait_until 10 in_crm 20
   kill -TERM "$CRM_PID"
   # No longer accepting, while the 20 are still held by the lock.
-  wait_until 5 refused "$CRM_URL/healthz"
+  wait_until 5 connection_refused "$CRM_URL/healthz"
   release_lock
   rc=0
   wait "$CRM_PID" || rc=$?

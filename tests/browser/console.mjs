@@ -449,6 +449,32 @@ async function verifyClaim(page, vp, notes) {
   const b = parseAmount(boardAfter);
   check(Math.abs(b.value - a.value - amount) <= b.step, `the board moved from "${boardBefore}" to "${boardAfter}", not by ${amount} yuan`);
   notes.push(`contract ${contract.id} (${amount} yuan): board ${boardBefore} -> ${boardAfter}`);
+
+  // Live: a claim verified elsewhere (through the API) moves the open board, with no reload, on
+  // the event stream (GET /api/v1/events).
+  const project2 = await apiOk('POST', '/api/v1/projects', reporter.token, {
+    code: `T-BL-${RUN}-${vp}`, name: `浏览器测试实时项目 ${RUN} ${vp}`, unit_id: ctx.unit,
+    investor_id: investors[0].id, leader_id: demo.leader.id, planned_investment_yuan: amount, stage: 'negotiating',
+  });
+  const contract2 = await apiOk('POST', '/api/v1/contracts', reporter.token, {
+    project_id: project2.id, kind: 'formal', amount_yuan: amount, signed_on: TODAY, evidence: `正式投资合同 实时 ${RUN}`,
+  });
+  await apiOk('POST', `/api/v1/projects/${project2.id}/transitions`, reporter.token, { to: 'signed' });
+  const shown = await readTestId(page, 'board-signed-verified');
+  const navigations = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+  const t0 = Date.now();
+  await apiOk('POST', `/api/v1/contracts/${contract2.id}/verify`, u.token, {});
+  await page.waitForFunction((text) => {
+    const el = document.querySelector('[data-testid="board-signed-verified"]');
+    return el && el.textContent !== text;
+  }, shown, { timeout: 10000 }).catch(() => {
+    throw new Failure(`the open board still shows "${shown}" 10 s after contract ${contract2.id} was verified`);
+  });
+  const live = await readTestId(page, 'board-signed-verified');
+  expectAmount('board-signed-verified live', live, after + amount);
+  check(await page.evaluate(() => performance.getEntriesByType('navigation').length) === navigations,
+    'the board was reloaded, not refreshed in place');
+  notes.push(`live: the open board showed ${live} ${Date.now() - t0} ms after contract ${contract2.id} was verified through the API`);
 }
 
 // An administrator creates a user in #/admin/users; the new user signs in.

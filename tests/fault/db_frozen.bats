@@ -8,6 +8,7 @@
 
 load ../api/helpers
 load ../api/sync
+load cluster
 
 setup_file() {
   crm_env
@@ -34,15 +35,6 @@ setup() {
 teardown() {
   thaw
   crm_stop || true
-}
-
-# cluster_pids: the postmaster of the private cluster, then its children.
-cluster_pids() {
-  local pm
-  pm=$(head -n 1 "$CRM_PG_DIR/data/postmaster.pid" 2>/dev/null) || return 0
-  [ -n "$pm" ] || return 0
-  echo "$pm"
-  pgrep -P "$pm" || true
 }
 
 # freeze: stops the cluster's processes (the postmaster first, so that it

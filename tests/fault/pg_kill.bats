@@ -10,6 +10,7 @@
 
 load ../api/helpers
 load ../api/sync
+load cluster
 
 FAULT_DIR=$BATS_TEST_DIRNAME
 
@@ -41,23 +42,6 @@ teardown() {
     wait "$WRITER_PID" 2>/dev/null || true
   fi
   crm_stop || true
-}
-
-# cluster_pids: the postmaster of the private cluster, then its children.
-cluster_pids() {
-  local pm
-  pm=$(head -n 1 "$CRM_PG_DIR/data/postmaster.pid" 2>/dev/null) || return 0
-  [ -n "$pm" ] || return 0
-  echo "$pm"
-  pgrep -P "$pm" || true
-}
-
-# none_alive PID...: whether every one of the processes has gone.
-none_alive() {
-  local p
-  for p in "$@"; do
-    if kill -0 "$p" 2>/dev/null; then return 1; fi
-  done
 }
 
 # count PATTERN: lines of the writer's log matching the extended regex.
@@ -101,14 +85,7 @@ ready() {
   # ... and the cluster comes back (crash recovery), crm left alone.
   "$CRM_BIN" pg start --data-dir "$PK_DATA" > /dev/null 2>&1
   wait_until 20 ready
-  # A key claimed before the crash whose write never committed stays "in
-  # flight" (409, still running) for the minute after which a retry takes it
-  # over: crm's release of it failed with the database. The client is taken
-  # to have waited that minute: those keys are aged.
-  stuck=$(owner_sql "WITH s AS (UPDATE idempotency_key SET created_at = created_at - interval '2 minutes'
-                       WHERE key LIKE 'pk-$run-%' AND state = 'in_flight'
-                         AND created_at < (SELECT pg_postmaster_start_time()) RETURNING 1)
-                     SELECT count(*) FROM s")
+  stuck=$(age_keys_in_flight "pk-$run")
   rc=0
   wait "$WRITER_PID" || rc=$?
   WRITER_PID=
