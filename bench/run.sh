@@ -38,6 +38,9 @@
 # usage: bench/run.sh            (make bench)
 # env:   DURATION=10 (seconds per measured run) WARMUP=2 CONNECTIONS=64 THREADS=2
 #        PGPORT=55432 PEER_PORT=8090 SCALES="county province"
+#        SWEEP_CONNECTIONS="1 2 4 8 16 32" SWEEP_S=4 SWEEP_P99_MS=5: crm's latency
+#          below saturation, each route after its main run (a table of p50/p99 by
+#          connections, and the largest concurrency with p99 under 5 ms)
 #        REUSE=1: keep the generated data of a previous run when its parameters,
 #          bench/data/generate.* and the SQL (migrations/, schema/) are
 #          unchanged (a run adds interactions and sessions: for trying the
@@ -83,6 +86,9 @@ OUT=${OUT:-bench/out/run}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-64}
+SWEEP_CONNECTIONS=${SWEEP_CONNECTIONS:-1 2 4 8 16 32}
+SWEEP_S=${SWEEP_S:-4}
+SWEEP_P99_MS=${SWEEP_P99_MS:-5}
 THREADS=${THREADS:-2}
 PGPORT=${PGPORT:-55432}
 PEER_PORT=${PEER_PORT:-8090}
@@ -299,8 +305,10 @@ start_crm() {  # start_crm NAME
   # The login throttles and the cap on hashes in flight out of the way of the
   # storm (no login fails; none must be refused), as bench/login_storm.sh.
   BENCH_TAG=$1-
+  # Its schedule off (--jobs-tick-s 0 --stall-check-s 0): a day's alerts digest
+  # or the hourly expiry would run inside whichever route is measured first.
   bench_crm_start --access-log 0 --hash-max-in-flight 256 --login-max-failures 1000 \
-    --login-max-failures-address 100000
+    --login-max-failures-address 100000 --jobs-tick-s 0 --stall-check-s 0
 }
 start_peer() {  # start_peer NAME
   [ -z "$PEER_NOTE" ] || return 0
@@ -449,6 +457,35 @@ wrk_run() {
   R[$k.pgcpu]=$(per_req "$((p1 - p0))" "${R[$k.reqs]:-0}")
   R[$k.load]=$(cut -d' ' -f1 /proc/loadavg)
   say "  $who: ${R[$k.rps]} req/s, p50 ${R[$k.p50]} ms, p99 ${R[$k.p99]} ms, max ${R[$k.max]} ms, errors ${R[$k.errors]}${R[$k.errdetail]:+ (${R[$k.errdetail]})}, RSS $(( ${R[$k.rss]} / 1024 )) MB, CPU ${R[$k.cpu]} + PG ${R[$k.pgcpu]} µs/req, others ${R[$k.others]}%"
+}
+
+# latency_sweep KEY URL LUA|- [extra wrk args]: crm's latency below saturation,
+# after its main run: SWEEP_S seconds of wrk at each of SWEEP_CONNECTIONS
+# connections (the main run gives $CONNECTIONS), p50 and p99 each; then the
+# largest of those concurrencies at which p99 stays under SWEEP_P99_MS.
+latency_sweep() {
+  local key=$1 url=$2 lua=$3; shift 3
+  local sargs=(); [ "$lua" != - ] && sargs=(-s "bench/lua/$lua")
+  local c t best=none file
+  for c in $SWEEP_CONNECTIONS; do
+    t=$(( c < THREADS ? c : THREADS ))
+    file="$OUT/wrk-$key-crm-c$c.txt"
+    pg_quiesce
+    setsid wrk -t"$t" -c"$c" -d"${SWEEP_S}s" --latency "${sargs[@]}" "$@" "$url" > "$file" 2>&1 || true
+    R[$key.crm.c$c.p50]=$(ms "$(wrk_field "$file" p50)")
+    R[$key.crm.c$c.p99]=$(ms "$(wrk_field "$file" p99)")
+    R[$key.crm.c$c.rps]=$(wrk_field "$file" rps | awk '{printf "%.0f", $1}')
+  done
+  R[$key.crm.c$CONNECTIONS.p50]=${R[$key.crm.p50]}
+  R[$key.crm.c$CONNECTIONS.p99]=${R[$key.crm.p99]}
+  R[$key.crm.c$CONNECTIONS.rps]=${R[$key.crm.rps]}
+  for c in $SWEEP_CONNECTIONS $CONNECTIONS; do
+    [[ ${R[$key.crm.c$c.p99]:-} =~ ^[0-9.]+$ ]] &&
+      awk -v v="${R[$key.crm.c$c.p99]}" -v m="$SWEEP_P99_MS" 'BEGIN {exit !(v < m)}' && best=$c
+  done
+  R[$key.crm.p99under]=$best
+  say "  crm by concurrency (p50/p99 ms): $(for c in $SWEEP_CONNECTIONS $CONNECTIONS; do
+    printf '%s: %s/%s  ' "$c" "${R[$key.crm.c$c.p50]:-?}" "${R[$key.crm.c$c.p99]:-?}"; done)largest with p99 < ${SWEEP_P99_MS} ms: $best"
 }
 
 # pgbench_run KEY SCRIPT -D... : one pgbench of WARMUP + DURATION seconds
@@ -614,6 +651,7 @@ stats_route() {
   route "$key" "$2" "$3"
   SEQ[$key.crm]=$(seq_timing "$CRM_URL$path" "$READ_TOKEN")
   wrk_run "$key" crm "$CRM_URL$path" stats_unit.lua
+  latency_sweep "$key" "$CRM_URL$path" stats_unit.lua
   if [ -z "$PEER_NOTE" ]; then
     SEQ[$key.peer]=$(seq_timing "$PEER_URL$path" "$READ_TOKEN")
     wrk_run "$key" peer "$PEER_URL$path" stats_unit.lua
@@ -675,6 +713,7 @@ run_province() {
   if route_wanted $key; then
     route $key "GET /healthz (no database)" province
     wrk_run $key crm "$CRM_URL/healthz" -
+    latency_sweep $key "$CRM_URL/healthz" -
     [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/healthz" -
   fi
 
@@ -683,6 +722,7 @@ run_province() {
   if route_wanted $key; then
     route $key "GET /projects/{id}" province
     wrk_run $key crm "$CRM_URL/api/v1/projects/1" project_get.lua
+    latency_sweep $key "$CRM_URL/api/v1/projects/1" project_get.lua
     [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/projects/1" project_get.lua
     pgbench_run $key project_get.sql "${readers[@]}" -D "nprojects=$nproj"
     same_json $key "/api/v1/projects/$((nproj / 2 + 17))"
@@ -692,6 +732,7 @@ run_province() {
   if route_wanted $key; then
     route $key "GET /projects?unit_id=..&limit=50" province
     wrk_run $key crm "$CRM_URL/api/v1/projects" projects_list.lua
+    latency_sweep $key "$CRM_URL/api/v1/projects" projects_list.lua
     [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/projects" projects_list.lua
     pgbench_run $key projects_list.sql "${readers[@]}" -D "unit_lo=$unit_lo" -D "unit_hi=$unit_hi" -D "limit=50"
     same_json $key "/api/v1/projects?unit_id=$(( (unit_lo + unit_hi) / 2 ))&limit=50" 'del(.next_cursor)'
@@ -706,6 +747,7 @@ run_province() {
     export BENCH_TOKENS=$write_tokens
     use_tokens bench.write "$N_WRITERS"
     wrk_run $key crm "$CRM_URL/api/v1/interactions" interaction_create.lua
+    latency_sweep $key "$CRM_URL/api/v1/interactions" interaction_create.lua
     [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/interactions" interaction_create.lua
     pgbench_run $key interaction_create.sql -D "roles=$LOG_ROLES" -D "nprojects=$nproj" \
       -D "leaf_lo=$leaf_lo" -D "leaves=$leaves"
@@ -861,6 +903,21 @@ details() {
   done
 }
 
+latency_table() {
+  local c key head="| route |" rule="|---|"
+  for c in $SWEEP_CONNECTIONS $CONNECTIONS; do head+=" c=$c |"; rule+="--:|"; done
+  echo "$head p99 < ${SWEEP_P99_MS} ms up to |"
+  echo "$rule--:|"
+  for key in "${ORDER[@]}"; do
+    [ -n "${R[$key.crm.p99under]:-}" ] || continue
+    printf '| %s |' "${LABEL[$key]}"
+    for c in $SWEEP_CONNECTIONS $CONNECTIONS; do
+      printf ' %s / %s |' "${R[$key.crm.c$c.p50]:-}" "${R[$key.crm.c$c.p99]:-}"
+    done
+    printf ' %s |\n' "${R[$key.crm.p99under]}"
+  done
+}
+
 num() { [[ ${1:-} =~ ^[0-9.]+$ ]]; }
 # ratio_verdict RATIO GOAL CRM_ERRORS: a ratio counts only for a run without errors
 ratio_verdict() {
@@ -974,6 +1031,13 @@ machine() {
   echo "the login storm's also counts the /healthz requests each served during it (their number differs: the /healthz rows below)."
   echo
   details
+  echo
+  echo "## crm's latency by concurrency"
+  echo
+  echo "wrk --latency at each number of connections (${SWEEP_S} s each; ${CONNECTIONS}: the main run), after the main run;"
+  echo "p50 / p99 in ms, and the largest of these concurrencies at which p99 stays under ${SWEEP_P99_MS} ms."
+  echo
+  latency_table
   echo
   echo "## What each contender sends per request"
   echo
