@@ -33,84 +33,120 @@ $$;
 
 CALL rows_attach('touch', 'BEFORE UPDATE', 'row_touch()', '{unit, app_user, investor, interaction, problem, batch}');
 
--- What an update changed, for the audit: the fields whose values differ
--- between p_old and p_new (version and updated_at aside), and those named in
--- p_changed (a redacted field whose real value changed), as they were
--- (before) and as they became (after); both NULL when nothing changed.
-CREATE OR REPLACE FUNCTION audit_changes(p_old jsonb, p_new jsonb, p_changed text[],
-                                         OUT before jsonb, OUT after jsonb)
-LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    k text;
-BEGIN
-    before := '{}';
-    after := '{}';
-    FOR k IN SELECT jsonb_object_keys(p_new) LOOP
-        CONTINUE WHEN k IN ('version', 'updated_at');
-        IF p_new -> k IS DISTINCT FROM p_old -> k OR k = ANY (p_changed) THEN
-            before := before || jsonb_build_object(k, p_old -> k);
-            after := after || jsonb_build_object(k, p_new -> k);
-        END IF;
-    END LOOP;
-    IF after = '{}' THEN
-        before := NULL;
-        after := NULL;
-    END IF;
-END
-$$;
-
--- The audit record of a change to a row, written in the changing
--- transaction: audit_row(unit, redacted columns...), an AFTER ROW trigger.
--- The unit is the column that names the row's unit; 'unit_path' for a CRM
--- row (investors, projects, claims, interactions, problems, batches,
--- targets), whose unit is the last of its path, a column the record leaves
--- out. The record carries the row's project too (the row itself for a
--- project), so that a project's history is one indexed query. An update
--- records only the fields it changed (version and updated_at aside), as
--- they were and as they became; a redacted field shows as "[redacted]". An
--- update that changes nothing records nothing.
-CREATE OR REPLACE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+-- The audit record of every change to a row, written in the changing
+-- transaction: one INSERT a statement (AFTER STATEMENT triggers with their
+-- transition tables old_rows and new_rows, as events_written in
+-- 92_events.sql), not a row trigger's call per row. Its arguments are the
+-- column that names the row's unit, then the redacted columns. The unit
+-- column is 'unit_path' for a CRM row (investors, projects, claims,
+-- interactions, problems, batches, targets, webhooks), whose unit is the
+-- last of its path, a column the record leaves out. The record carries the
+-- row's project too (the row itself for a project), so that a project's
+-- history is one indexed query. An insert records the row as it became, a
+-- delete as it was; an update only the fields it changed (version and
+-- updated_at aside), as they were and as they became, found by one join of
+-- each row's fields old and new; an update that changes nothing records
+-- nothing. A redacted field shows as "[redacted]" (changed when its real
+-- value changed). One exception: a project's update is audited by a row
+-- trigger, only when it bumps the version (project_audit_update below).
+-- (A logged visit, one row: about as costly as the row trigger it
+-- replaces; an update of 5,000 investors: half the time.)
+CREATE OR REPLACE FUNCTION audit_written() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 DECLARE
-    row_j  jsonb := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END;
-    old_j  jsonb;
-    new_j  jsonb;
-    before jsonb;
-    after  jsonb;
-    i      int;
+    unit_col text := TG_ARGV[0];
+    redacted text[] := coalesce(TG_ARGV[1:], '{}');
+    mask jsonb;
+    olds jsonb[];
+    news jsonb[];
 BEGIN
-    IF TG_OP <> 'INSERT' THEN old_j := to_jsonb(OLD) - 'unit_path'; END IF;
-    IF TG_OP <> 'DELETE' THEN new_j := to_jsonb(NEW) - 'unit_path'; END IF;
-    FOR i IN 1 .. TG_NARGS - 1 LOOP
-        IF old_j ? TG_ARGV[i] THEN old_j := old_j || jsonb_build_object(TG_ARGV[i], '[redacted]'); END IF;
-        IF new_j ? TG_ARGV[i] THEN new_j := new_j || jsonb_build_object(TG_ARGV[i], '[redacted]'); END IF;
-    END LOOP;
-    IF TG_OP = 'UPDATE' THEN
-        SELECT c.before, c.after INTO before, after
-          FROM audit_changes(old_j, new_j, ARRAY(SELECT a FROM unnest(TG_ARGV[1:]) a
-                                                  WHERE to_jsonb(NEW) -> a IS DISTINCT FROM to_jsonb(OLD) -> a)) c;
-        IF after IS NULL THEN RETURN NULL; END IF;
-    ELSE
-        before := old_j;
-        after := new_j;
+    -- What a row shows of its redacted columns (every row of the table has
+    -- them); NULL when none is, which spares a row the copy || makes.
+    IF TG_NARGS > 1 THEN
+        mask := (SELECT jsonb_object_agg(c, '[redacted]'::text) FROM unnest(redacted) c);
     END IF;
+    -- Inserts, the most frequent writes, straight from their transition table.
+    IF TG_LEVEL = 'STATEMENT' AND TG_OP = 'INSERT' THEN
+        INSERT INTO audit_log (actor_id, request_id, table_name, row_id, action, unit_id, project_id,
+                               before, after)
+        SELECT crm_caller_user(), crm_request_id(), TG_TABLE_NAME, r.j ->> 'id', 'insert',
+               CASE WHEN unit_col = 'unit_path' THEN (r.j -> 'unit_path' ->> -1)::bigint
+                    ELSE (r.j ->> unit_col)::bigint END,
+               CASE WHEN TG_TABLE_NAME = 'project' THEN (r.j ->> 'id')::bigint
+                    ELSE (r.j ->> 'project_id')::bigint END,
+               NULL, CASE WHEN mask IS NULL THEN r.j - 'unit_path' ELSE r.j - 'unit_path' || mask END
+          FROM (SELECT to_jsonb(n) AS j FROM new_rows n) r;
+        RETURN NULL;
+    END IF;
+    -- Each changed row as it was and as it is (NULL after a delete): OLD
+    -- and NEW for a row trigger (an update), else the transition tables, of
+    -- which one exists only for the operations its trigger names.
+    IF TG_LEVEL = 'ROW' THEN
+        olds := ARRAY[to_jsonb(OLD)];
+        news := ARRAY[to_jsonb(NEW)];
+    ELSIF TG_OP = 'UPDATE' THEN
+        SELECT array_agg(to_jsonb(o) ORDER BY r.k), array_agg(r.j ORDER BY r.k) INTO olds, news
+          FROM (SELECT row_number() OVER () AS k, n.id, to_jsonb(n) AS j FROM new_rows n) r
+          JOIN old_rows o ON o.id = r.id;
+    ELSE
+        SELECT array_agg(to_jsonb(o)), array_agg(NULL::jsonb) INTO olds, news FROM old_rows o;
+    END IF;
+    -- An update's record: each field as it became joined to the same field
+    -- as it was, those that differ.
     INSERT INTO audit_log (actor_id, request_id, table_name, row_id, action, unit_id, project_id,
                            before, after)
-    VALUES (crm_caller_user(), crm_request_id(), TG_TABLE_NAME, row_j ->> 'id', lower(TG_OP),
-            CASE WHEN TG_ARGV[0] = 'unit_path' THEN (row_j -> 'unit_path' ->> -1)::bigint
-                 ELSE (row_j ->> TG_ARGV[0])::bigint END,
-            CASE WHEN TG_TABLE_NAME = 'project' THEN (row_j ->> 'id')::bigint
-                 ELSE (row_j ->> 'project_id')::bigint END,
-            before, after);
+    SELECT crm_caller_user(), crm_request_id(), TG_TABLE_NAME, c.j ->> 'id', lower(TG_OP),
+           CASE WHEN unit_col = 'unit_path' THEN (c.j -> 'unit_path' ->> -1)::bigint
+                ELSE (c.j ->> unit_col)::bigint END,
+           CASE WHEN TG_TABLE_NAME = 'project' THEN (c.j ->> 'id')::bigint
+                ELSE (c.j ->> 'project_id')::bigint END,
+           CASE WHEN c.n IS NOT NULL THEN d.before WHEN mask IS NULL THEN c.o - 'unit_path'
+                ELSE c.o - 'unit_path' || mask END,
+           CASE WHEN c.n IS NULL THEN NULL ELSE d.after END
+      FROM (SELECT u.o, u.n, coalesce(u.n, u.o) AS j, u.k
+              FROM unnest(olds, news) WITH ORDINALITY AS u (o, n, k)) c
+     CROSS JOIN LATERAL (
+           SELECT jsonb_object_agg(f.key, CASE WHEN f.key = ANY (redacted) THEN '"[redacted]"'
+                                               ELSE c.o -> f.key END) AS before,
+                  jsonb_object_agg(f.key, CASE WHEN f.key = ANY (redacted) THEN '"[redacted]"'
+                                               ELSE f.value END) AS after
+             FROM jsonb_each(c.n) f
+            WHERE f.key NOT IN ('version', 'updated_at', 'unit_path')
+              AND f.value IS DISTINCT FROM c.o -> f.key) d
+     WHERE c.n IS NULL OR d.after IS NOT NULL
+     ORDER BY c.k;
     RETURN NULL;
 END
 $$;
 
-CREATE OR REPLACE TRIGGER unit_audit AFTER INSERT OR UPDATE OR DELETE ON unit
-    FOR EACH ROW EXECUTE FUNCTION audit_row('id');
+-- Attaches audit_written to each table as <table>_audit_insert, _update and
+-- _delete (statement triggers with their transition tables; p_ops: those
+-- of the three that the table gets), with the table's unit column and
+-- redacted columns as its arguments.
+CREATE OR REPLACE PROCEDURE audit_attach(p_tables text[], p_unit text, p_redacted text[] DEFAULT '{}',
+                                         p_ops text[] DEFAULT '{insert, update, delete}')
+LANGUAGE plpgsql AS $$
+DECLARE
+    t text;
+    op text;
+    args text := (SELECT string_agg(quote_literal(a), ', ') FROM unnest(p_unit || p_redacted) a);
+BEGIN
+    FOREACH t IN ARRAY p_tables LOOP
+        FOREACH op IN ARRAY p_ops LOOP
+            EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER %s ON %I REFERENCING %s '
+                           'FOR EACH STATEMENT EXECUTE FUNCTION audit_written(%s)',
+                           t || '_audit_' || op, op, t,
+                           CASE op WHEN 'insert' THEN 'NEW TABLE AS new_rows'
+                                   WHEN 'update' THEN 'OLD TABLE AS old_rows NEW TABLE AS new_rows'
+                                   ELSE 'OLD TABLE AS old_rows' END, args);
+        END LOOP;
+    END LOOP;
+END
+$$;
+REVOKE EXECUTE ON PROCEDURE audit_attach(text[], text, text[], text[]) FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER app_user_audit AFTER INSERT OR UPDATE OR DELETE ON app_user
-    FOR EACH ROW EXECUTE FUNCTION audit_row('unit_id', 'password_hash');
+CALL audit_attach('{unit}', 'id');
+CALL audit_attach('{app_user}', 'unit_id', '{password_hash}');
 
 -- Keeps unit_path (the scope key) in step with unit_id.
 CREATE OR REPLACE FUNCTION row_unit_path() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -140,8 +176,7 @@ $$;
 CREATE OR REPLACE TRIGGER contact_unit_path BEFORE INSERT OR UPDATE OF investor_id ON contact
     FOR EACH ROW EXECUTE FUNCTION contact_unit_path();
 
-CALL rows_attach('audit', 'AFTER INSERT OR UPDATE OR DELETE', 'audit_row(''unit_path'')',
-                 '{investor, contract, project_start, interaction, problem, batch, target}');
+CALL audit_attach('{investor, contract, project_start, interaction, problem, batch, target}', 'unit_path');
 
 -- Progress alone (last_progress_at, set when a visit or a claim is logged,
 -- for the no-progress alerts) changes neither a project's version nor the
@@ -156,12 +191,14 @@ CREATE OR REPLACE TRIGGER project_touch BEFORE UPDATE ON project FOR EACH ROW
     WHEN ((to_jsonb(OLD) - 'last_progress_at') IS DISTINCT FROM (to_jsonb(NEW) - 'last_progress_at'))
     EXECUTE FUNCTION row_touch();
 
-CREATE OR REPLACE TRIGGER project_audit AFTER INSERT OR DELETE ON project
-    FOR EACH ROW EXECUTE FUNCTION audit_row('unit_path');
-
+-- A project's update is audited when it bumps the version: a row trigger,
+-- whose WHEN spares progress alone (every logged visit and claim) the call
+-- a statement trigger would cost to record nothing (logging a visit, that
+-- call doubled the audit's time).
+CALL audit_attach('{project}', 'unit_path', p_ops => '{insert, delete}');
 CREATE OR REPLACE TRIGGER project_audit_update AFTER UPDATE ON project
     FOR EACH ROW WHEN (OLD.version IS DISTINCT FROM NEW.version)
-    EXECUTE FUNCTION audit_row('unit_path');
+    EXECUTE FUNCTION audit_written('unit_path');
 
 -- The text columns named are not blank (spaces, full-width spaces, tabs).
 CREATE OR REPLACE FUNCTION text_required() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -16,8 +16,7 @@
 -- audit records each change with the secret redacted.
 CALL rows_attach('touch', 'BEFORE UPDATE', 'row_touch()', '{webhook}');
 CALL rows_attach('unit_path', 'BEFORE INSERT OR UPDATE OF unit_id', 'row_unit_path()', '{webhook}');
-CREATE OR REPLACE TRIGGER webhook_audit AFTER INSERT OR UPDATE OR DELETE ON webhook
-    FOR EACH ROW EXECUTE FUNCTION audit_row('unit_path', 'secret');
+CALL audit_attach('{webhook}', 'unit_path', '{secret}');
 
 -- ---- the rules of a webhook ----
 

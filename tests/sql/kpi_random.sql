@@ -34,13 +34,14 @@
 -- x as_of dates (every month end, every 31 December and 1 January, and the
 -- day of and the day before a sample of the events) x both bases, kpi_fast
 -- must equal kpi_reference on all five figures: one assertion per unit and
--- basis, whose failure shows the first mismatch. kpi_rebuild() must leave
--- the roll-ups and the figures as they were.
+-- basis, whose failure shows the first mismatch. The month and calendar
+-- year sums (kpi_rollup_month) must be those of the days, and
+-- kpi_rebuild() must leave the roll-ups and the figures as they were.
 
 \set ON_ERROR_STOP 1
 
 BEGIN;
-SELECT plan(29);
+SELECT plan(31);
 SELECT setseed(0.20240229);
 
 -- ---- fixtures ----
@@ -419,6 +420,23 @@ SELECT is((SELECT format('%s in %s as of %s: fast %s, reference %s (%s of %s poi
   FROM kr_unit u, (VALUES ('verified'), ('reported')) b (basis)
  ORDER BY u.code, b.basis;
 
+-- ---- the month and year sums are those of the days ----
+
+CREATE TEMP VIEW kr_months_of_days AS
+SELECT r.unit_id, r.basis, r.year, g.months, kpi_period_start(g.months, r.day) AS first_day,
+       sum(r.signing) AS signing, sum(r.signed) AS signed, sum(r.started) AS started,
+       sum(r.signed_amt) AS signed_amt, sum(r.started_amt) AS started_amt
+  FROM kpi_rollup r CROSS JOIN (VALUES (1::smallint), (12::smallint)) g (months)
+ GROUP BY 1, 2, 3, 4, 5
+HAVING sum(r.signing) <> 0 OR sum(r.signed) <> 0 OR sum(r.started) <> 0
+    OR sum(r.signed_amt) <> 0 OR sum(r.started_amt) <> 0;
+SELECT set_eq('SELECT unit_id, basis, year, months, first_day, signing, signed::bigint, started::bigint,
+                      signed_amt, started_amt
+                 FROM kpi_rollup_month
+                WHERE signing <> 0 OR signed <> 0 OR started <> 0 OR signed_amt <> 0 OR started_amt <> 0',
+              'SELECT * FROM kr_months_of_days',
+              'kpi_rollup_month (the rows not all zero): each month and calendar year sums its days in kpi_rollup');
+
 -- ---- kpi_rebuild() changes nothing ----
 
 CREATE TEMP TABLE kr_rollup_before AS
@@ -430,6 +448,12 @@ SELECT set_eq('SELECT * FROM kpi_rollup WHERE signing <> 0 OR signed <> 0 OR sta
               'kpi_rebuild(): the roll-up rows (those not all zero) are the ones the triggers kept');
 SELECT set_eq('SELECT * FROM kpi_project_delta', 'SELECT * FROM kr_delta_before',
               'kpi_rebuild(): the projects'' contributions are the ones the triggers kept');
+SELECT set_eq('SELECT unit_id, basis, year, months, first_day, signing, signed::bigint, started::bigint,
+                      signed_amt, started_amt
+                 FROM kpi_rollup_month
+                WHERE signing <> 0 OR signed <> 0 OR started <> 0 OR signed_amt <> 0 OR started_amt <> 0',
+              'SELECT * FROM kr_months_of_days',
+              'kpi_rebuild(): kpi_rollup_month sums the rebuilt days');
 SELECT is((SELECT format('%s in %s as of %s (%s): before %s, after %s', c.code, c.year, c.as_of, c.basis, c.fast, a.f)
              FROM kr_cmp c, LATERAL (SELECT kpi_fast(c.unit, c.year, c.as_of, c.basis) AS f) a
             WHERE a.f IS DISTINCT FROM c.fast ORDER BY c.as_of, c.code, c.year, c.basis LIMIT 1),
