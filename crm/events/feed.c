@@ -27,6 +27,7 @@
 /* Streams caught up (their session checked) at once by a tick. */
 #define FEED_CATCH_UPS_PER_TICK 64
 
+/* For /metrics, summed over the workers (relaxed atomics). */
 static _Atomic long feed_streams_open, feed_sent, feed_cut;
 
 struct stream {
@@ -586,17 +587,12 @@ void events_feed_free(void *feed)
     free(f);
 }
 
-void events_feed_stats(struct events_feed_stats *out)
-{
-    out->streams = atomic_load_explicit(&feed_streams_open, memory_order_relaxed);
-    out->sent = atomic_load_explicit(&feed_sent, memory_order_relaxed);
-    out->cut = atomic_load_explicit(&feed_cut, memory_order_relaxed);
-}
 
 void events_feed_metrics(struct evbuffer *buf)
 {
-    struct events_feed_stats st;
-    events_feed_stats(&st);
+    long streams = atomic_load_explicit(&feed_streams_open, memory_order_relaxed);
+    long sent = atomic_load_explicit(&feed_sent, memory_order_relaxed);
+    long cut = atomic_load_explicit(&feed_cut, memory_order_relaxed);
     evbuffer_add_printf(buf,
                         "# HELP crm_events_streams Live event streams open (GET /api/v1/events).\n"
                         "# TYPE crm_events_streams gauge\ncrm_events_streams %ld\n"
@@ -605,5 +601,5 @@ void events_feed_metrics(struct evbuffer *buf)
                         "# HELP crm_events_streams_cut_total Streams cut for not reading.\n"
                         "# TYPE crm_events_streams_cut_total counter\n"
                         "crm_events_streams_cut_total %ld\n",
-                        st.streams, st.sent, st.cut);
+                        streams, sent, cut);
 }

@@ -51,13 +51,6 @@ struct events_feed;
 /* Most bytes a stream may leave unread before it is cut. */
 #define FEED_STREAM_BUFFER_MAX (1024 * 1024)
 
-/* Counters for /metrics, summed over the workers (relaxed atomics). */
-struct events_feed_stats {
-    long streams;     /* open now */
-    long sent;        /* events written to streams, cumulative */
-    long cut;         /* streams cut for not reading, cumulative */
-};
-
 /* Starts w's feed: listens on w's pool; worker 0's also publishes and
  * sends the webhooks. Returns NULL when out of memory. */
 void *events_feed_start(struct worker *w);
@@ -82,9 +75,6 @@ struct events_stream_start {
  * feed. On failure (out of memory) the request is ended. */
 void events_stream_open(struct worker *w, struct evhttp_request *req,
                         const struct events_stream_start *start);
-
-/* Sums the counters of every worker's feed into out. */
-void events_feed_stats(struct events_feed_stats *out);
 
 /* Appends the counters to /metrics (Prometheus text). */
 struct evbuffer;

@@ -126,6 +126,21 @@ static void exchange_common_headers(struct exchange *x)
         evhttp_add_header(out, "Connection", "close");
 }
 
+/* Frees x once it is answered (the request is evhttp's, or a stream's) and
+ * tells its worker. */
+static void exchange_free(struct exchange *x)
+{
+    struct worker *w = x->worker;
+    free(x->idem_key);
+    evhttp_clear_headers(&x->query);
+    json_decref(x->pending_problem);
+    if (x->state_free)
+        x->state_free(x->state);
+    sodium_memzero(x, sizeof *x);
+    free(x);
+    worker_exchange_done(w);
+}
+
 void exchange_send(struct exchange *x, int status, const char *content_type, const char *body,
                    size_t len)
 {
@@ -135,7 +150,6 @@ void exchange_send(struct exchange *x, int status, const char *content_type, con
 
 void exchange_transmit(struct exchange *x, const struct exchange_answer *a)
 {
-    struct worker *w = x->worker;
     exchange_common_headers(x);
     struct evbuffer *buf = NULL;
     if (a->content_type)
@@ -155,19 +169,11 @@ void exchange_transmit(struct exchange *x, const struct exchange_answer *a)
     evhttp_send_reply(x->req, a->status, NULL, buf);
     if (buf)
         evbuffer_free(buf);
-    free(x->idem_key);
-    evhttp_clear_headers(&x->query);
-    json_decref(x->pending_problem);
-    if (x->state_free)
-        x->state_free(x->state);
-    sodium_memzero(x, sizeof *x);
-    free(x);
-    worker_exchange_done(w);
+    exchange_free(x);
 }
 
 struct evhttp_request *exchange_stream_start(struct exchange *x, const char *content_type)
 {
-    struct worker *w = x->worker;
     struct evhttp_request *req = x->req;
     exchange_common_headers(x);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
@@ -180,14 +186,7 @@ struct evhttp_request *exchange_stream_start(struct exchange *x, const char *con
     metrics_observe(x->route_index, 200, us);
     exchange_access_log(x, 200, 0, us);
     evhttp_send_reply_start(req, 200, "OK");
-    evhttp_clear_headers(&x->query);
-    json_decref(x->pending_problem);
-    if (x->state_free)
-        x->state_free(x->state);
-    free(x->idem_key);
-    sodium_memzero(x, sizeof *x);
-    free(x);
-    worker_exchange_done(w);
+    exchange_free(x);
     return req;
 }
 
