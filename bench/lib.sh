@@ -237,16 +237,18 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 # pg_ticks PGDATA [live]: the CPU ticks of a cluster: its postmaster's children
 # running now and, without live, the postmaster with the children it has
-# reaped (backends gone during the run count once reaped).
+# reaped (backends gone during the run count once reaped). One awk reads every
+# /proc/PID/stat at once: an awk per backend, on a machine the run saturates,
+# took seconds for 64 backends, so the later ones were read late and their
+# ticks of those seconds left out of the difference (the ceiling's PostgreSQL
+# CPU came out about half of what it was).
 pg_ticks() {
-  local pm t=0 c r
+  local pm files=()
   pm=$(head -1 "$1/postmaster.pid")
-  [ "${2:-}" = live ] || t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
-  for c in $(ps -o pid= --ppid "$pm"); do
-    r=$(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || true)
-    t=$((t + ${r:-0}))
-  done
-  echo "$t"
+  mapfile -t files < <(ps -o pid= --ppid "$pm" | awk '{print "/proc/" $1 "/stat"}')
+  [ "${2:-}" = live ] || files+=("/proc/$pm/stat")
+  # cat, not awk, opens them: a backend may end in between (mawk stops at a missing file).
+  cat "${files[@]}" 2> /dev/null | awk -v pm="$pm" '{t += $14 + $15; if ($1 == pm) t += $16 + $17} END {print t + 0}'
 }
 
 # The machine's CPU (jiffies, all cores): busy and total, from /proc/stat.

@@ -656,8 +656,14 @@ stats_route() {
     SEQ[$key.peer]=$(seq_timing "$PEER_URL$path" "$READ_TOKEN")
     wrk_run "$key" peer "$PEER_URL$path" stats_unit.lua
   fi
-  pgbench_run "$key" stats_unit.sql -D "roles=$READ_ROLES" -D "unit=$unit" -D "year=$YEAR"
+  local copy; mapfile -t copy < <(stats_copy_args)
+  pgbench_run "$key" stats_unit.sql -D "roles=$READ_ROLES" -D "unit=$unit" -D "year=$YEAR" "${copy[@]}"
   same_json "$key" "$path"
+}
+# The generation and date of the figures crm's copies hold once it has
+# answered (api/stats_cache.c): the ceiling's stats_unit_cached names them.
+stats_copy_args() {
+  printf '%s\n' -D "gen=$(supsql -c 'SELECT n FROM stats_generation')" -D "known=$(supsql -c 'SELECT crm_today()')"
 }
 
 run_county() {
@@ -673,8 +679,9 @@ run_county() {
   local key=stats_county
   stats_route $key "GET /stats/units/{id} (the county: 1,000 projects)" county "$root"
   pgss_on
+  local copy; mapfile -t copy < <(stats_copy_args)
   PROBE_PATH="/api/v1/stats/units/$root?year=$YEAR" probe $key stats_unit.lua stats_unit.sql \
-    -D "roles=$READ_ROLES" -D "unit=$root" -D "year=$YEAR"
+    -D "roles=$READ_ROLES" -D "unit=$root" -D "year=$YEAR" "${copy[@]}"
   pgss_off
   stop_contenders
   pg_stop
@@ -764,9 +771,10 @@ run_province() {
     ! route_wanted projects_list ||
       PROBE_PATH=/api/v1/projects probe projects_list projects_list.lua projects_list.sql "${readers[@]}" \
         -D "unit_lo=$unit_lo" -D "unit_hi=$unit_hi" -D "limit=50"
+    local copy; mapfile -t copy < <(stats_copy_args)
     ! route_wanted stats_province ||
       PROBE_PATH="/api/v1/stats/units/$root?year=$YEAR" probe stats_province stats_unit.lua stats_unit.sql \
-        "${readers[@]}" -D "unit=$root" -D "year=$YEAR"
+        "${readers[@]}" -D "unit=$root" -D "year=$YEAR" "${copy[@]}"
     export BENCH_TOKENS=$write_tokens; use_tokens bench.write "$N_WRITERS"
     ! route_wanted interaction_create ||
       PROBE_PATH=/api/v1/interactions probe interaction_create interaction_create.lua interaction_create.sql \

@@ -74,6 +74,24 @@ async function start() {
       statement_timeout: String(cfg.statementTimeoutMs),
     },
     onnotice: () => {},
+    // Rows answer as crm writes them (db/rows_json.c), which is PostgreSQL's
+    // own JSON: int8 as a number (ids and yuan stay below 2^53), dates and
+    // timestamps as PostgreSQL's ISO text with a 'T' and the offset's
+    // minutes, not JavaScript Dates.
+    types: {
+      bigint: { to: 20, from: [20], serialize: x => x.toString(), parse: x => Number(x) },
+      date: {
+        to: 1184,
+        from: [1082, 1114, 1184],
+        serialize: x => (x instanceof Date ? x.toISOString() : x),
+        parse: x => {
+          const sp = x.indexOf(' ')
+          if (sp < 0) return x
+          const t = x.slice(0, sp) + 'T' + x.slice(sp + 1)
+          return /[+-]\d\d$/.test(t) ? t + ':00' : t
+        },
+      },
+    },
   })
   const app = buildApp(cfg, sql)
   await app.listen({ host: cfg.host, port: cfg.port })

@@ -1,6 +1,7 @@
 -- The ceiling of GET /api/v1/projects?unit_id=U&limit=50 (see project_get.sql
 -- for the session check and the pipeline). crm sends STMT_PROJECTS_PAGE,
---   SELECT projects_page($1::jsonb, $2::bigint, $3::integer)::text
+--   SELECT * FROM projects_rows($1::jsonb, $2::bigint, $3::integer)
+-- (the page's rows, one more when another page follows; crm writes the JSON)
 -- with $1 the filters as compact JSON ({"unit_id":U}), $2 NULL (no cursor)
 -- and $3 the limit. pgbench has no string variables and no NULL, so $1 is
 -- built from the random unit with format() and $2 is a NULL literal; the
@@ -8,5 +9,5 @@
 \set unit random(:unit_lo, :unit_hi)
 \startpipeline
 SELECT user_id, username, display_name, role, unit_id, expires_at FROM auth_session(:th::bytea, :rid, :roles::text[], :idle::integer);
-SELECT projects_page(format('{"unit_id":%s}', :unit::bigint)::jsonb, NULL::bigint, :limit::integer)::text;
+SELECT * FROM projects_rows(format('{"unit_id":%s}', :unit::bigint)::jsonb, NULL::bigint, :limit::integer);
 \endpipeline

@@ -6,8 +6,41 @@
 #include "api/db_answers.h"
 #include "api/janitor.h"
 #include "api/routes.h"
+#include "api/stats_cache.h"
 #include "db/statements.h"
 #include "events/feed.h"
+
+#include <stdlib.h>
+
+static void *app_worker_start(struct worker *w)
+{
+    struct app_worker *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->stats = stats_cache_new();
+    a->feed = events_feed_start(w);
+    if (!a->stats || !a->feed) {
+        stats_cache_free(a->stats);
+        if (a->feed)
+            events_feed_free(a->feed);
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void app_worker_stopping(void *state)
+{
+    events_feed_stopping(((struct app_worker *)state)->feed);
+}
+
+static void app_worker_free(void *state)
+{
+    struct app_worker *a = state;
+    events_feed_free(a->feed);
+    stats_cache_free(a->stats);
+    free(a);
+}
 
 struct server_app api_app(void)
 {
@@ -27,9 +60,9 @@ struct server_app api_app(void)
         .answer_db_error = answer_db_error,
         .janitor_start = janitor_start,
         .janitor_stop = janitor_stop,
-        .worker_start = events_feed_start,
-        .worker_stopping = events_feed_stopping,
-        .worker_free = events_feed_free,
+        .worker_start = app_worker_start,
+        .worker_stopping = app_worker_stopping,
+        .worker_free = app_worker_free,
     };
     return app;
 }

@@ -10,6 +10,15 @@
 
 #include "http/server.h"
 
+struct events_feed;
+struct stats_cache;
+
+/* What the application keeps per worker (worker.app_state). */
+struct app_worker {
+    struct events_feed *feed;  /* events/feed.h */
+    struct stats_cache *stats; /* api/stats_cache.h */
+};
+
 /* The application, filled in. */
 struct server_app api_app(void);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/app.h"
 #include "api/db_answers.h"
 #include "api/routes.h"
 #include "db/statements.h"
@@ -66,12 +67,13 @@ static void events_on_caller(void *arg, struct db_result *r)
     start.token_hash_hex = token;
     start.request_id = rid;
     struct evhttp_request *req = exchange_stream_start(x, "text/event-stream; charset=utf-8");
-    events_stream_open(w, req, &start);
+    events_stream_open(w, ((struct app_worker *)w->app_state)->feed, req, &start);
 }
 
 void events_stream(struct exchange *x)
 {
-    if (!x->worker->app_state) {
+    const struct app_worker *a = x->worker->app_state;
+    if (!a || !a->feed) {
         exchange_send_problem(x, 503, "The event stream is not available.");
         return;
     }

@@ -14,6 +14,8 @@
 #include "api/db_answers.h"
 #include "api/resources.h"
 #include "core/bounds.h"
+#include "core/log.h"
+#include "db/rows_json.h"
 #include "http/exchange.h"
 #include "http/query.h"
 
@@ -238,4 +240,32 @@ void handler_send_page(struct exchange *x, const char *kind, const char *text)
     json_object_set_new(page, "next_cursor", cursor);
     json_object_del(page, "next_after");
     exchange_send_json(x, 200, page);
+}
+
+void handler_send_rows_page(struct exchange *x, const char *kind, const PGresult *r, int limit)
+{
+    int n = PQntuples(r), id_col = PQfnumber(r, "id");
+    int items = n < limit ? n : limit;
+    struct rows_json b = {0};
+    rows_json_add(&b, "{\"items\":", 9);
+    rows_json_add_rows(&b, r, 0, items);
+    rows_json_add(&b, ",\"next_cursor\":", 15);
+    if (n > limit && id_col >= 0 && items > 0) {
+        char cursor[CURSOR_CHARS];
+        cursor_encode(kind, atoll(PQgetvalue(r, items - 1, id_col)), cursor, sizeof cursor);
+        rows_json_add_string(&b, cursor, strlen(cursor));
+    } else if (n > limit) {
+        b.failed = 1; /* a page that goes on needs the id of its last item */
+    } else {
+        rows_json_add(&b, "null", 4);
+    }
+    rows_json_add(&b, "}", 1);
+    if (b.failed) {
+        log_msg(LOG_ERROR, x->request_id,
+                "list page of %s: a column not written as JSON, or no memory", kind);
+        exchange_send_problem(x, 500, "An unexpected error occurred.");
+    } else {
+        exchange_send(x, 200, "application/json; charset=utf-8", b.text, b.len); /* compact */
+    }
+    free(b.text);
 }

@@ -6,6 +6,7 @@
 #define CRM_HANDLERS_H
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <stddef.h>
 
 struct exchange;
@@ -40,6 +41,12 @@ void handler_json_body_write(struct exchange *x, int stmt, const char *key, json
  * key of the last item (an id, or a text) becomes the opaque next_cursor of
  * kind (or null). */
 void handler_send_page(struct exchange *x, const char *kind, const char *text);
+
+/* Answers a list page from its rows (db/rows_json): the first limit of r's
+ * rows as "items"; when r has more (the statement asks for limit + 1), the
+ * id of the last item given becomes next_cursor, else it is null. 500 when
+ * a column cannot be written. */
+void handler_send_rows_page(struct exchange *x, const char *kind, const PGresult *r, int limit);
 
 /* The version an If-Match header names ("3", or a bare 3): 0 and *version,
  * -1 when absent (the caller answers 428), -2 when unparsable or weak (412:

@@ -77,8 +77,8 @@ static const char *const unit_kinds[] = {"province", "city", "county",     "town
 static const struct field_spec unit_fields[] = FIELDS_CREATE(UNIT_FIELDS);
 static const struct field_spec unit_update_fields[] = FIELDS_UPDATE(UNIT_FIELDS);
 _Static_assert(STMT_UNITS_VERSION == STMT_UNITS_LIST + 4, "units follow the resource layout");
-const struct resource units = {"units",     unit_fields, unit_update_fields, NULL, STMT_UNITS_LIST,
-                               "parent_id", NULL};
+const struct resource units = {
+    "units", unit_fields, unit_update_fields, NULL, STMT_UNITS_LIST, "parent_id", NULL, 0};
 
 /* ---- investors and contacts ---- */
 
@@ -103,7 +103,8 @@ const struct resource investors = {"investors",
                                    investor_filters,
                                    STMT_INVESTORS_PAGE,
                                    "unit_id",
-                                   NULL};
+                                   NULL,
+                                   0};
 
 /* A contact has no PATCH route (api/routes.c), so no PATCH table. */
 #define CONTACT_FIELDS(F)                                                                          \
@@ -117,8 +118,9 @@ static const struct list_filter contact_filters[] = {
     {"investor_id", FILTER_ID, NULL},
     {NULL, 0, NULL},
 };
-const struct resource contacts = {"contacts",         contact_fields, NULL,         contact_filters,
-                                  STMT_CONTACTS_PAGE, "investor_id",  "investor_id"};
+const struct resource contacts = {
+    "contacts",         contact_fields, NULL,          contact_filters,
+    STMT_CONTACTS_PAGE, "investor_id",  "investor_id", 0};
 
 /* ---- projects ---- */
 
@@ -159,7 +161,8 @@ const struct resource projects = {"projects",
                                   project_filters,
                                   STMT_PROJECTS_PAGE,
                                   "unit_id",
-                                  NULL};
+                                  NULL,
+                                  1};
 
 /* ---- claims ---- */
 
@@ -177,9 +180,14 @@ static const struct list_filter claim_filters[] = {
     {"state", FILTER_ENUM, claim_states},  {"year", FILTER_YEAR, NULL},
     {"kind", FILTER_ENUM, contract_kinds}, {NULL, 0, NULL},
 };
-const struct resource contracts = {"contracts",   contract_fields,     contract_update_fields,
-                                   claim_filters, STMT_CONTRACTS_PAGE, "project_id",
-                                   NULL};
+const struct resource contracts = {"contracts",
+                                   contract_fields,
+                                   contract_update_fields,
+                                   claim_filters,
+                                   STMT_CONTRACTS_PAGE,
+                                   "project_id",
+                                   NULL,
+                                   0};
 
 #define START_FIELDS(F)                                                                            \
     F(REQ, NO, INT("project_id"))                                                                  \
@@ -194,9 +202,14 @@ static const struct list_filter start_filters[] = {
     {"year", FILTER_YEAR, NULL},
     {NULL, 0, NULL},
 };
-const struct resource starts = {"starts",      start_fields,     start_update_fields,
-                                start_filters, STMT_STARTS_PAGE, "project_id",
-                                NULL};
+const struct resource starts = {"starts",
+                                start_fields,
+                                start_update_fields,
+                                start_filters,
+                                STMT_STARTS_PAGE,
+                                "project_id",
+                                NULL,
+                                0};
 
 /* ---- interactions, problems, batches ---- */
 
@@ -227,7 +240,8 @@ const struct resource interactions = {"interactions",
                                       interaction_filters,
                                       STMT_INTERACTIONS_PAGE,
                                       "unit_id",
-                                      NULL};
+                                      NULL,
+                                      0};
 
 #define PROBLEM_FIELDS(F)                                                                          \
     F(REQ, NO, INT("project_id"))                                                                  \
@@ -254,7 +268,8 @@ const struct resource problems = {"problems",
                                   problem_filters,
                                   STMT_PROBLEMS_PAGE,
                                   "project_id",
-                                  NULL};
+                                  NULL,
+                                  0};
 
 #define BATCH_FIELDS(F)                                                                            \
     F(REQ, NO, INT("unit_id"))                                                                     \
@@ -271,9 +286,9 @@ static const struct list_filter batch_filters[] = {
     {"year", FILTER_YEAR, NULL},
     {NULL, 0, NULL},
 };
-const struct resource batches = {"batches",     batch_fields,      batch_update_fields,
-                                 batch_filters, STMT_BATCHES_PAGE, "unit_id",
-                                 NULL};
+const struct resource batches = {
+    "batches", batch_fields, batch_update_fields, batch_filters, STMT_BATCHES_PAGE, "unit_id", NULL,
+    0};
 
 /* ---- handlers ---- */
 
@@ -346,12 +361,19 @@ static void resource_on_page(void *arg, struct db_result *r)
     struct exchange *x = arg;
     if (answer_db_error(x, r))
         return;
-    const char *text = db_value(exchange_result(x, r, 0), 0, 0);
+    const struct resource *res = resource_of(x);
+    const PGresult *rows = exchange_result(x, r, 0);
+    int limit;
+    if (res->page_rows && query_limit(x, &limit) == 0) { /* read before the statement: valid */
+        handler_send_rows_page(x, res->name, rows, limit);
+        return;
+    }
+    const char *text = db_value(rows, 0, 0);
     if (!text) {
         exchange_send_problem(x, 404, "No such resource."); /* the parent is not visible */
         return;
     }
-    handler_send_page(x, resource_of(x)->name, text);
+    handler_send_page(x, res->name, text);
 }
 
 static void resource_page(struct exchange *x, json_t *filters)

@@ -41,6 +41,7 @@ struct resource {
     int stmt_first;                     /* page, get, create, update, version, delete */
     const char *scope_field;            /* named when row-level security refuses a write */
     const char *parent_field;           /* set from the path by the _of routes */
+    int page_rows; /* the page statement answers rows (limit + 1 at most), not a JSON page */
 };
 
 extern const struct resource units, investors, contacts, projects, contracts, starts, interactions,

@@ -11,13 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/app.h"
 #include "api/db_answers.h"
 #include "api/handlers.h"
 #include "api/resources.h"
 #include "api/routes.h"
+#include "api/stats_cache.h"
 #include "core/bounds.h"
+#include "db/pool.h"
 #include "db/statements.h"
 #include "http/exchange.h"
+#include "http/json_text.h"
+#include "http/worker.h"
 #include "http/query.h"
 
 /* The period of a figures route: ?year= (required) and ?as_of= (optional,
@@ -46,9 +51,74 @@ static void stats_of_unit(struct exchange *x, int stmt)
     handler_json_query(x, stmt, 3, params);
 }
 
+/* ---- GET /stats/units/{id}: through the worker's copies ---- */
+
+static void stats_unit_ask(struct exchange *x, int use_copy);
+
+static struct stats_cache *stats_copies(struct exchange *x)
+{
+    const struct app_worker *a = x->worker->app_state;
+    return a ? a->stats : NULL;
+}
+
+static void stats_unit_on_answer(void *arg, struct db_result *r)
+{
+    struct exchange *x = arg;
+    if (answer_db_error(x, r))
+        return;
+    const PGresult *res = exchange_result(x, r, 0);
+    const char *gen = db_value(res, 0, 0), *known = db_value(res, 0, 1), *body = db_value(res, 0, 2);
+    char id[24], year[8], as_of[11];
+    const char *period[2];
+    if (!gen || !known || handler_path_id(x, "id", id, sizeof id) != 0 ||
+        stats_period(x, year, as_of, period) != 0) {
+        exchange_send_problem(x, 500, "An unexpected error occurred.");
+        return;
+    }
+    struct stats_cache *c = stats_copies(x);
+    if (body) {
+        size_t len = strlen(body);
+        char *compact = malloc(len + 1);
+        if (!compact) {
+            exchange_send_problem(x, 503, "Out of memory.");
+            return;
+        }
+        len = json_text_compact(body, len, compact);
+        stats_cache_put(c, atoll(id), atoi(year), as_of, atoll(gen), known, compact, len);
+        exchange_send(x, 200, "application/json; charset=utf-8", compact, len);
+        free(compact);
+        return;
+    }
+    /* Ours are current: unless another key took the slot meanwhile. */
+    const struct stats_copy *k = stats_cache_find(c, atoll(id), atoi(year), as_of);
+    if (k && k->gen == atoll(gen) && strcmp(k->known, known) == 0)
+        exchange_send(x, 200, "application/json; charset=utf-8", k->body, k->len);
+    else
+        stats_unit_ask(x, 0);
+}
+
+/* Asks for the unit's figures, naming the copy kept (if use_copy). */
+static void stats_unit_ask(struct exchange *x, int use_copy)
+{
+    char id[24], year[8], as_of[11], gen[24];
+    const char *period[2];
+    if (handler_path_id(x, "id", id, sizeof id) != 0 || stats_period(x, year, as_of, period) != 0)
+        return;
+    const struct stats_copy *k =
+        use_copy ? stats_cache_find(stats_copies(x), atoll(id), atoi(year), as_of) : NULL;
+    if (k)
+        snprintf(gen, sizeof gen, "%lld", k->gen);
+    const char *params[] = {k ? gen : NULL, k ? k->known : NULL, id, period[0], period[1]};
+    struct db_job *job = exchange_job(x, stats_unit_on_answer);
+    if (job) {
+        db_job_add(job, STMT_STATS_UNIT, 5, params);
+        exchange_db_submit(x, job);
+    }
+}
+
 void stats_unit(struct exchange *x)
 {
-    stats_of_unit(x, STMT_STATS_UNIT);
+    stats_unit_ask(x, 1);
 }
 
 void units_scorecard(struct exchange *x)

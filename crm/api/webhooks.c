@@ -45,7 +45,8 @@ const struct resource webhooks = {"webhooks",
                                   webhook_filters,
                                   STMT_WEBHOOKS_PAGE,
                                   "unit_id",
-                                  NULL};
+                                  NULL,
+                                  0};
 
 /* The body's fields (specs), then its URL's destination against
  * CRM_WEBHOOK_ALLOW (read here each time: a few entries). Returns 0, or -1

@@ -951,7 +951,9 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
     pool->statements = statements;
     pool->nstatements = nstatements;
     pool->stats = stats;
-    snprintf(pool->options, sizeof pool->options, "-c statement_timeout=%d",
+    /* DateStyle ISO: the text db/rows_json turns into JSON dates, whatever
+     * the server's or the role's default. */
+    snprintf(pool->options, sizeof pool->options, "-c statement_timeout=%d -c DateStyle=ISO,YMD",
              cfg->statement_timeout_ms);
     pool->conninfo = strdup(cfg->conninfo);
     pool->conns = calloc((size_t)cfg->size, sizeof *pool->conns);

@@ -120,7 +120,8 @@ const struct db_statement statements[STMT_COUNT] = {
     [STMT_QUOTAS_GET] = {"quotas_get", "SELECT quotas_get($1::integer, $2::bigint)::text"},
     [STMT_QUOTAS_PUT] = {"quotas_put", "SELECT quotas_put($1::integer, $2::jsonb)::text"},
     [STMT_STATS_UNIT] = {"stats_unit",
-                         "SELECT stats_unit($1::bigint, $2::integer, $3::date)::text"},
+                         "SELECT gen, as_of, body FROM stats_unit_cached($1::bigint, $2::date, "
+                         "$3::bigint, $4::integer, $5::date)"},
     [STMT_STATS_RANKING] = {"stats_ranking",
                             "SELECT stats_ranking($1::integer, $2::bigint, $3::date)::text"},
     [STMT_UNIT_SCORECARD] = {"unit_scorecard",
@@ -143,7 +144,12 @@ const struct db_statement statements[STMT_COUNT] = {
  * when there is no such row (db_value). The rest are the collection's SQL
  * functions. */
 #define RESOURCE_SQL(N, n, t, j)                                                                   \
-    [STMT_##N##_PAGE] = {n "_page", "SELECT " n "_page($1::jsonb, $2::bigint, $3::integer)::text"}, \
+    RESOURCE_SQL_PAGED(N, n, t, j, "SELECT " n "_page($1::jsonb, $2::bigint, $3::integer)::text")
+/* A collection whose page statement answers rows, which crm writes as JSON
+ * (resource.page_rows): limit + 1 at most, in the page's order. */
+#define RESOURCE_ROWS_PAGE_SQL(n) "SELECT * FROM " n "_rows($1::jsonb, $2::bigint, $3::integer)"
+#define RESOURCE_SQL_PAGED(N, n, t, j, page)                                                       \
+    [STMT_##N##_PAGE] = {n "_page", page},                                                         \
     [STMT_##N##_GET] = {n "_get",                                                                  \
                         "SELECT (SELECT " j "(r)::text FROM " t " r WHERE r.id = $1::bigint)"},    \
     [STMT_##N##_CREATE] = {n "_create", RESOURCE_CREATE_SQL(n)},                                   \
@@ -161,7 +167,8 @@ const struct db_statement statements[STMT_COUNT] = {
     RESOURCE_UPDATE_SQL(INVESTORS, "investors", "investor"),
     RESOURCE_SQL(CONTACTS, "contacts", "contact", "contact_json"),
     RESOURCE_DELETE_SQL(CONTACTS, "contacts", "contact"),
-    RESOURCE_SQL(PROJECTS, "projects", "project_out", "row_to_json"),
+    RESOURCE_SQL_PAGED(PROJECTS, "projects", "project_out", "row_to_json",
+                       RESOURCE_ROWS_PAGE_SQL("projects")),
     RESOURCE_UPDATE_SQL(PROJECTS, "projects", "project"),
     RESOURCE_SQL(CONTRACTS, "contracts", "contract", "contract_json"),
     RESOURCE_UPDATE_SQL(CONTRACTS, "contracts", "contract"),

@@ -56,7 +56,9 @@ enum statement_id {
     STMT_TARGETS_PUT,     /* (year, body) -> {year, targets} */
     STMT_QUOTAS_GET,      /* (year, parent unit or NULL) -> {year, parent_unit_id, quotas} */
     STMT_QUOTAS_PUT,      /* (year, body) -> the same */
-    STMT_STATS_UNIT,      /* (unit, year, as_of or NULL) -> figures; CR404 out of scope */
+    STMT_STATS_UNIT,      /* (copy's generation, copy's as-of date or NULLs, unit, year, as_of or
+                             NULL) -> generation, as-of date, figures or NULL when the copy's
+                             are current (api/stats_cache.h); CR404 out of scope */
     STMT_STATS_RANKING,   /* (year, parent or NULL, as_of or NULL) -> {units: [...]} */
     STMT_UNIT_SCORECARD,  /* (unit, year, as_of or NULL) -> scorecard; CR404 out of scope */
     STMT_ALERTS_PAGE,     /* (filters, after text, limit) -> {items, next_after} */

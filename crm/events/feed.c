@@ -236,10 +236,10 @@ static void stream_catch_up(struct stream *s)
     db_submit(w->pool, job);
 }
 
-void events_stream_open(struct worker *w, struct evhttp_request *req,
+void events_stream_open(struct worker *w, void *feed, struct evhttp_request *req,
                         const struct events_stream_start *start)
 {
-    struct events_feed *f = w->app_state;
+    struct events_feed *f = feed;
     struct stream *s = f && !f->stopping ? calloc(1, sizeof *s) : NULL;
     if (!s || conns_watch_gone(w->conns, req, stream_on_gone, s) != 0) {
         free(s);

@@ -72,8 +72,9 @@ struct events_stream_start {
 };
 
 /* Takes over req (started by exchange_stream_start) as a stream of w's
- * feed. On failure (out of memory) the request is ended. */
-void events_stream_open(struct worker *w, struct evhttp_request *req,
+ * feed (events_feed_start's). On failure (out of memory) the request is
+ * ended. */
+void events_stream_open(struct worker *w, void *feed, struct evhttp_request *req,
                         const struct events_stream_start *start);
 
 /* Appends the counters to /metrics (Prometheus text). */

@@ -28,7 +28,7 @@ $$;
 
 -- A page: the ids (one more than asked, to know whether a next page
 -- exists), then their investors (page_of_ids); a generic plan, as
--- projects_page.
+-- projects_rows.
 CREATE OR REPLACE FUNCTION investors_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
 LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE

@@ -209,20 +209,6 @@ BEGIN
 END
 $fn$;
 
--- A page: the ids (one more than asked, to know whether a next page
--- exists), then their projects (page_of_ids). The plan is generic, made
--- once per connection: the planner would otherwise plan `= ANY (ids)` again
--- at every call, its custom plans looking cheaper than the generic one.
-CREATE OR REPLACE FUNCTION projects_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
-LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $fn$
-DECLARE
-    ids bigint[] := project_ids_page(f, p_after, p_limit + 1);
-BEGIN
-    RETURN page_of_ids(ids, p_limit, (SELECT json_agg(o ORDER BY o.id)
-                                        FROM project_out o WHERE o.id = ANY (ids[1:p_limit])));
-END
-$fn$;
-
 CREATE OR REPLACE FUNCTION projects_create(b jsonb) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     p project;
@@ -290,6 +276,18 @@ BEGIN
              ORDER BY p.id LIMIT p_limit) x;
         RETURN ids;
     END IF;
+    -- A county or a town unfiltered: the first ids of each of its units,
+    -- merged (at most 64 x p_limit entries of (unit_id, id), rather than all
+    -- 7,500 of a county's: 2.7 to 0.9 ms).
+    IF cardinality(units) <= 64 AND (f - 'unit_id') = '{}' THEN
+        SELECT coalesce(array_agg(x.id ORDER BY x.id), '{}') INTO ids FROM (
+            SELECT y.id FROM unnest(units) AS u(id),
+                   LATERAL (SELECT p.id FROM project p
+                             WHERE p.unit_id = u.id AND p.id > coalesce(p_after, 0)
+                             ORDER BY p.id LIMIT p_limit) y
+             ORDER BY y.id LIMIT p_limit) x;
+        RETURN ids;
+    END IF;
     cond := 'r.unit_id = ANY ($4)';
     IF f ? 'stage' THEN cond := cond || ' AND r.stage = ($1 ->> ''stage'')'; END IF;
     IF f ? 'chain' THEN cond := cond || ' AND r.industry_chain = ($1 ->> ''chain'')'; END IF;
@@ -325,6 +323,40 @@ SELECT p.id, p.code, p.name, p.unit_id, u.name AS unit_name,
   LEFT JOIN investor i ON i.id = p.investor_id
   LEFT JOIN user_name l ON l.id = p.leader_id;
 GRANT SELECT ON project_out TO crm_app;
+
+-- A page of projects as rows of project_out, in id order: one more than
+-- asked for when a next page exists (crm writes the JSON, db/rows_json.c,
+-- and the cursor from the last id given). A township's page unfiltered, the
+-- most common, is read at once through (unit_id, id); any other takes the
+-- ids first (project_ids_page), then their rows. Run as the caller: the
+-- unit of the page is the deeper of the one asked for and the caller's own
+-- (crm_page_unit), each read under row-level security. The plans are
+-- generic, made once per connection: the planner would otherwise plan
+-- `= ANY (ids)` again at every call, its custom plans looking cheaper.
+CREATE OR REPLACE FUNCTION projects_rows(f jsonb, p_after bigint, p_limit integer) RETURNS SETOF project_out
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $fn$
+DECLARE
+    v_unit bigint;
+BEGIN
+    IF (f - 'unit_id') = '{}' AND f ? 'unit_id' THEN
+        SELECT CASE WHEN u.path @> ARRAY[c.id] THEN u.id WHEN c.path @> ARRAY[u.id] THEN c.id END
+          INTO v_unit
+          FROM unit u, unit c
+         WHERE u.id = (f ->> 'unit_id')::bigint AND c.id = crm_caller_unit();
+        IF v_unit IS NULL THEN
+            RETURN;
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM unit c WHERE c.parent_id = v_unit) THEN
+            RETURN QUERY SELECT o.* FROM project_out o
+                          WHERE o.unit_id = v_unit AND o.id > coalesce(p_after, 0)
+                          ORDER BY o.id LIMIT p_limit + 1;
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY SELECT o.* FROM project_out o
+                  WHERE o.id = ANY (project_ids_page(f, p_after, p_limit + 1)) ORDER BY o.id;
+END
+$fn$;
 
 -- The project a problem or a claim is created on, if the caller sees it;
 -- 'no such project' on project_id otherwise, before the insert's own

@@ -110,6 +110,48 @@ BEGIN
 END
 $$;
 
+-- GET /stats/units/{id} as crm asks it, with the figures it keeps
+-- (api/stats_cache.c): the generation of the figures now and the date they
+-- are as of, and the figures themselves only when crm's copy, of
+-- generation p_gen as of p_known, is not those (body NULL otherwise). One
+-- snapshot (STABLE) reads the generation and computes the figures. The
+-- unit's visibility is checked either way: it depends on the caller.
+CREATE OR REPLACE FUNCTION stats_unit_cached(p_gen bigint, p_known date, p_unit bigint, p_year integer,
+                                             p_as_of date, OUT gen bigint, OUT as_of date, OUT body text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    gen := (SELECT g.n FROM stats_generation g);
+    as_of := kpi_as_of(p_year, p_as_of);
+    IF gen IS DISTINCT FROM p_gen OR as_of IS DISTINCT FROM p_known THEN
+        body := stats_unit(p_unit, p_year, p_as_of)::text;
+    ELSIF NOT kpi_visible(p_unit) THEN
+        PERFORM stats_unit(p_unit, p_year, p_as_of); -- its 404
+    END IF;
+END
+$$;
+
+-- Raises the generation of the figures: after any statement writing what
+-- they are computed from.
+CREATE OR REPLACE FUNCTION stats_generation_next() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
+BEGIN
+    UPDATE stats_generation SET n = n + 1;
+    RETURN NULL;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION stats_generation_next() FROM PUBLIC;
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['kpi_rollup', 'kpi_rollup_month', 'kpi_pipeline', 'target', 'unit', 'setting'] LOOP
+        EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION stats_generation_next()',
+                       t || '_stats_generation', t);
+    END LOOP;
+END
+$$;
+
 -- GET /stats/ranking: the children of a unit (by default the caller's
 -- county) that take part in its ranking (unit_ranked), ranked by signing
 -- progress, then same-year start rate.

@@ -384,6 +384,67 @@ time_progress() {
   refused 404
 }
 
+# crm keeps each unit's figures between requests (api/stats_cache.c) with
+# the generation of the figures they were computed at; PostgreSQL reads the
+# generation with every request (migration 0018). Every worker is made to
+# hold a copy (several requests: the kernel spreads connections over the
+# workers), then the figures are changed in ways crm does not see: straight
+# in the database, by another role, and by an API call on a claim.
+@test "the figures crm keeps between requests follow every change, made through crm or not" {
+  standard_targets
+  copies() {  # copies UNIT TOKEN: reads the figures 6 times; the last body stays in $body
+    local i first=
+    for i in 1 2 3 4 5 6; do
+      api GET "/api/v1/stats/units/$1?year=$Y" "$2"
+      [ "$status" = 200 ] || { echo "figures of $1: $status $body" >&2; return 1; }
+      [ -z "$first" ] && first=$body
+      [ "$body" = "$first" ] || { echo "two answers in a row differ: $first / $body" >&2; return 1; }
+    done
+  }
+  same_as_postgresql() {  # the last answer is kpi_json computed now, by PostgreSQL
+    local want
+    want=$(owner_sql "SELECT kpi_json($1, $Y, crm_today())::text")
+    [ "$(jq -S . <<<"$body")" = "$(jq -S . <<<"$want")" ] ||
+      { echo "crm: $body" >&2; echo "PostgreSQL: $want" >&2; return 1; }
+  }
+  copies "$COUNTY" "$ADMIN"
+  same_as_postgresql "$COUNTY"
+  target=$(jq -r .target.signing_amount_yuan <<<"$body")
+  # A change written in the database, not through crm.
+  owner_sql "UPDATE target SET signing_amount_yuan = signing_amount_yuan + 1
+              WHERE unit_id = $COUNTY AND year = $Y AND parent_unit_id IS NULL" >/dev/null
+  copies "$COUNTY" "$ADMIN"
+  is .target.signing_amount_yuan "$((target + 1))"
+  same_as_postgresql "$COUNTY"
+  # Set back through the API (PUT /targets), on whichever worker.
+  standard_targets
+  copies "$COUNTY" "$ADMIN"
+  is .target.signing_amount_yuan "$target"
+  same_as_postgresql "$COUNTY"
+  # A unit renamed in the database: its name in the figures follows.
+  owner_sql "UPDATE unit SET name = name || '改' WHERE id = $COUNTY" >/dev/null
+  copies "$COUNTY" "$TOWN_A"
+  same_as_postgresql "$COUNTY"
+  owner_sql "UPDATE unit SET name = left(name, -1) WHERE id = $COUNTY" >/dev/null
+  # The pipeline moved in the database (P5's amount, counted at 50%): the forecast follows.
+  forecast=$(jq -r .forecast_yuan <<<"$body")
+  owner_sql "UPDATE project SET planned_investment_yuan = planned_investment_yuan + 2
+              WHERE unit_id = $UNIT_A AND stage = 'negotiating'" >/dev/null
+  copies "$COUNTY" "$ADMIN"
+  is .forecast_yuan "$((forecast + 1))"
+  same_as_postgresql "$COUNTY"
+  owner_sql "UPDATE project SET planned_investment_yuan = planned_investment_yuan - 2
+              WHERE unit_id = $UNIT_A AND stage = 'negotiating'" >/dev/null
+  copies "$COUNTY" "$ADMIN"
+  is .forecast_yuan "$forecast"
+  # What a copy holds never reaches a caller who may not see the unit.
+  copies "$UNIT_B" "$ADMIN"
+  for i in 1 2 3 4 5 6; do
+    api GET "/api/v1/stats/units/$UNIT_B?year=$Y" "$TOWN_A"
+    refused 404
+  done
+}
+
 # ---- alerts ----
 
 @test "alerts: the overdue start, the units behind time, the county's forecast; filters and pages" {

@@ -35,6 +35,7 @@
 #include <cmocka.h>
 
 #include "test_clock_net.h"
+#include "test_db_url.h"
 
 #include <arpa/inet.h>
 #include <event2/event.h>
@@ -81,33 +82,6 @@ static const struct db_statement states_statements[ST_COUNT] = {
 static char states_url[1024]; /* "" when there is no test database */
 static int order_counter;
 
-/* CRM_DATABASE_URL from $CRM_TEST_DB/env (a shell file: NAME='value'). */
-static void states_find_url(void)
-{
-    const char *dir = getenv("CRM_TEST_DB");
-    char path[1024], line[2048];
-    states_url[0] = '\0';
-    if (!dir)
-        return;
-    snprintf(path, sizeof path, "%s/env", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    while (fgets(line, sizeof line, f)) {
-        static const char key[] = "CRM_DATABASE_URL=";
-        if (strncmp(line, key, sizeof key - 1) != 0)
-            continue;
-        char *v = line + sizeof key - 1;
-        v[strcspn(v, "\n")] = '\0';
-        size_t n = strlen(v);
-        if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
-            v[n - 1] = '\0';
-            v++;
-        }
-        snprintf(states_url, sizeof states_url, "%s", v);
-    }
-    fclose(f);
-}
 
 static void need_database(void)
 {
@@ -927,7 +901,7 @@ static int states_teardown(void **state)
 int main(void)
 {
     evthread_use_pthreads();
-    states_find_url();
+    test_db_url(states_url, sizeof states_url);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect_prepare_ready),
         cmocka_unit_test(test_busy_pipeline_and_queue),

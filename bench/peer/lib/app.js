@@ -153,12 +153,14 @@ function buildApp(cfg, sql) {
 
   // The session check and the route's statement in one transaction; resolves
   // to the route's rows, rejects with the first error.
-  async function pipelinedTx(req, statement) {
+  // The statement's rows as arrays of values, or (objects) as objects.
+  async function pipelinedTx(req, statement, objects) {
     const c = await sql.reserve()
+    const q = statement(c)
     const rs = await Promise.allSettled([
       c`begin`.execute(),
       crm.SQL.authSession(c, ...authParams(req)).values().execute(),
-      statement(c).values().execute(),
+      (objects ? q : q.values()).execute(),
       c`commit`.execute(),
     ])
     const failed = rs.find(r => r.status === 'rejected')
@@ -170,10 +172,10 @@ function buildApp(cfg, sql) {
     return rs[2].value
   }
 
-  async function beginTx(req, statement) {
+  async function beginTx(req, statement, objects) {
     const [, rows] = await sql.begin(t => [
       crm.SQL.authSession(t, ...authParams(req)).values(),
-      statement(t).values(),
+      objects ? statement(t) : statement(t).values(),
     ])
     return rows
   }
@@ -193,6 +195,19 @@ function buildApp(cfg, sql) {
     }
     req.authChecked = true
     return rows.length > 0 ? rows[0][0] : null
+  }
+
+  // The same for a statement answering rows: them as objects (a column a
+  // key, in order), or undefined after answering an error.
+  async function queryRows(req, reply, statement) {
+    try {
+      const rows = await tx(req, statement, true)
+      req.authChecked = true
+      return rows
+    } catch (e) {
+      dbFailed(req, reply, e)
+      return undefined
+    }
   }
 
   // ---- the caller ----
@@ -396,25 +411,14 @@ function buildApp(cfg, sql) {
         return reply
       }
     }
-    const text = await query(req, reply, c => crm.SQL.projectsPage(c, f.json, after, Number(limit)))
-    if (text === undefined) return reply
-    if (text === null) {
-      sendProblemNow(req, reply, 404, 'No such resource.')
-      return reply
+    // Rows, one more than the page when another follows (as crm).
+    const rows = await queryRows(req, reply, c => crm.SQL.projectsRows(c, f.json, after, Number(limit)))
+    if (rows === undefined) return reply
+    const items = rows.length > limit ? rows.slice(0, Number(limit)) : rows
+    const page = {
+      items,
+      next_cursor: rows.length > limit ? crm.cursorEncode('projects', items[items.length - 1].id) : null,
     }
-    const page = JSON.parse(text)
-    const next = page.next_after
-    if (Number.isInteger(next)) {
-      page.next_cursor = crm.cursorEncode('projects', next)
-    } else if (typeof next === 'string' && Buffer.byteLength(next) <= 96) {
-      page.next_cursor = crm.cursorEncode('projects', next)
-    } else if (next === null || next === undefined) {
-      page.next_cursor = null
-    } else {
-      sendProblemNow(req, reply, 500, 'An unexpected error occurred.')
-      return reply
-    }
-    delete page.next_after
     sendJson(reply, 200, JSON.stringify(page))
     return reply
   })

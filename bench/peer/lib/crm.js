@@ -22,8 +22,8 @@ const SQL = {
   sessionOpen: (s, userId, hash, lifetimeS, requestId, newHash) =>
     s`SELECT json_build_object('expires_at', s.expires_at, 'user', json_build_object('id', s.user_id, 'username', s.username, 'display_name', s.display_name, 'role', s.role, 'unit_id', s.unit_id))::text FROM auth_session_open(${userId}::bigint, ${hash}::bytea, ${lifetimeS}::integer, ${requestId}, ${newHash}) s`,
   projectsGet: (s, id) => s`SELECT (SELECT row_to_json(r)::text FROM project_out r WHERE r.id = ${id}::bigint)`,
-  projectsPage: (s, filters, after, limit) =>
-    s`SELECT projects_page(${filters}::jsonb, ${after}::bigint, ${limit}::integer)::text`,
+  projectsRows: (s, filters, after, limit) =>
+    s`SELECT * FROM projects_rows(${filters}::jsonb, ${after}::bigint, ${limit}::integer)`,
   interactionsCreate: (s, body) => s`SELECT interactions_create(${body}::jsonb)::text`,
   statsUnit: (s, id, year, asOf) => s`SELECT stats_unit(${id}::bigint, ${year}::integer, ${asOf}::date)::text`,
 }
