@@ -34,6 +34,9 @@ BEGIN
 END
 $$;
 REVOKE EXECUTE ON FUNCTION crm_page_unit(jsonb) FROM PUBLIC;
+-- projects_rows runs as the caller: what it learns (which of two units
+-- holds the other, or that neither does) is what the page itself shows.
+GRANT EXECUTE ON FUNCTION crm_page_unit(jsonb) TO crm_app;
 
 -- The page of a collection: {"items": [...], "next_after": id or null}, the
 -- rows of table p_table (aliased r) whose id is after p_after, under the

@@ -328,9 +328,9 @@ GRANT SELECT ON project_out TO crm_app;
 -- asked for when a next page exists (crm writes the JSON, db/rows_json.c,
 -- and the cursor from the last id given). A township's page unfiltered, the
 -- most common, is read at once through (unit_id, id); any other takes the
--- ids first (project_ids_page), then their rows. Run as the caller: the
--- unit of the page is the deeper of the one asked for and the caller's own
--- (crm_page_unit), each read under row-level security. The plans are
+-- ids first (project_ids_page), then their rows. Run as the caller (the
+-- names of the unit, investor and leader under row-level security), the
+-- page's unit chosen by crm_page_unit. The plans are
 -- generic, made once per connection: the planner would otherwise plan
 -- `= ANY (ids)` again at every call, its custom plans looking cheaper.
 CREATE OR REPLACE FUNCTION projects_rows(f jsonb, p_after bigint, p_limit integer) RETURNS SETOF project_out
@@ -338,11 +338,8 @@ LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
     v_unit bigint;
 BEGIN
-    IF (f - 'unit_id') = '{}' AND f ? 'unit_id' THEN
-        SELECT CASE WHEN u.path @> ARRAY[c.id] THEN u.id WHEN c.path @> ARRAY[u.id] THEN c.id END
-          INTO v_unit
-          FROM unit u, unit c
-         WHERE u.id = (f ->> 'unit_id')::bigint AND c.id = crm_caller_unit();
+    IF (f - 'unit_id') = '{}' THEN
+        v_unit := crm_page_unit(f);
         IF v_unit IS NULL THEN
             RETURN;
         END IF;

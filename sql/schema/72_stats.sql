@@ -130,12 +130,16 @@ BEGIN
 END
 $$;
 
--- Raises the generation of the figures: after any statement writing what
--- they are computed from.
+-- Raises the generation of the figures, once per transaction: after the
+-- first row written of what they are computed from (a row trigger, so that
+-- an update that matches no row raises nothing), and after a TRUNCATE.
 CREATE OR REPLACE FUNCTION stats_generation_next() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 BEGIN
-    UPDATE stats_generation SET n = n + 1;
+    IF current_setting('crm.stats_generation_raised', true) IS DISTINCT FROM 'on' THEN
+        UPDATE stats_generation SET n = n + 1;
+        PERFORM set_config('crm.stats_generation_raised', 'on', true);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -145,9 +149,12 @@ DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['kpi_rollup', 'kpi_rollup_month', 'kpi_pipeline', 'target', 'unit', 'setting'] LOOP
-        EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION stats_generation_next()',
+        EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I '
+                       'FOR EACH ROW EXECUTE FUNCTION stats_generation_next()',
                        t || '_stats_generation', t);
+        EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER TRUNCATE ON %I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION stats_generation_next()',
+                       t || '_stats_generation_truncate', t);
     END LOOP;
 END
 $$;

@@ -93,6 +93,18 @@ call_all_with_foreign_id() {
   api GET /api/v1/units "$token"
   [ "$status" = 200 ]
   [ "$(jq -c '[.items[].id]' <<<"$body")" = "[$xishe]" ]
+  # Projects: the page of its county is its own township's page; a
+  # neighbour's is empty.
+  api GET "/api/v1/projects?limit=200" "$token"
+  own=$(jq -c '[.items[].id]' <<<"$body")
+  [ "$own" != "[]" ]
+  [ "$(jq "[.items[] | select(.unit_id != $xishe)] | length" <<<"$body")" = 0 ]
+  api GET "/api/v1/projects?unit_id=$(unit_id sx.yc.js)&limit=200" "$token"
+  [ "$status" = 200 ]
+  [ "$(jq -c '[.items[].id]' <<<"$body")" = "$own" ]
+  api GET "/api/v1/projects?unit_id=$(unit_id sx.yc.js.huayu)" "$token"
+  [ "$status" = 200 ]
+  [ "$(jq -c '.items' <<<"$body")" = "[]" ]
   # The township admin: users and audit of its township only.
   admin=$(login scope.xishe.admin 'Scope-xadmin-2024')
   api GET "/api/v1/users?limit=200" "$admin"
