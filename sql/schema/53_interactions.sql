@@ -53,15 +53,20 @@ CREATE OR REPLACE TRIGGER interaction_progress AFTER INSERT ON interaction
     FOR EACH ROW EXECUTE FUNCTION interaction_progress();
 
 -- ---- interactions ----
-CREATE OR REPLACE FUNCTION interaction_json(i interaction) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('id', i.id, 'unit_id', i.unit_id, 'project_id', i.project_id,
+-- PL/pgSQL, so that its query is planned once per connection: a SQL
+-- function with a sub-select is never inlined, and was parsed and planned
+-- again at every call (each logged visit answers with it).
+CREATE OR REPLACE FUNCTION interaction_json(i interaction) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN jsonb_build_object('id', i.id, 'unit_id', i.unit_id, 'project_id', i.project_id,
         'investor_id', i.investor_id, 'kind', i.kind, 'occurred_on', i.occurred_on,
         'place', i.place, 'summary', i.summary,
         'leader_ids', coalesce((SELECT jsonb_agg(l.leader_id ORDER BY l.leader_id)
                                   FROM interaction_leader l WHERE l.interaction_id = i.id), '[]'),
         'participants', to_jsonb(i.participants), 'next_step', i.next_step,
         'next_step_due', i.next_step_due, 'created_by', i.created_by, 'created_at', i.created_at,
-        'updated_at', i.updated_at, 'version', i.version)
+        'updated_at', i.updated_at, 'version', i.version);
+END
 $$;
 
 CREATE OR REPLACE FUNCTION interactions_page(f jsonb, p_after bigint, p_limit integer) RETURNS text
