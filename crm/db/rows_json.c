@@ -31,10 +31,11 @@ enum {
     OID_JSONB = 3802,
 };
 
-void rows_json_add(struct rows_json *b, const char *s, size_t n)
+/* Room for n more bytes and the NUL in b: 0, or -1 (b->failed set). */
+static int reserve(struct rows_json *b, size_t n)
 {
     if (b->failed)
-        return;
+        return -1;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n + 1)
@@ -42,11 +43,18 @@ void rows_json_add(struct rows_json *b, const char *s, size_t n)
         char *t = realloc(b->text, cap);
         if (!t) {
             b->failed = 1;
-            return;
+            return -1;
         }
         b->text = t;
         b->cap = cap;
     }
+    return 0;
+}
+
+void rows_json_add(struct rows_json *b, const char *s, size_t n)
+{
+    if (reserve(b, n) != 0)
+        return;
     memcpy(b->text + b->len, s, n);
     b->len += n;
     b->text[b->len] = '\0';
@@ -84,16 +92,8 @@ void rows_json_add_string(struct rows_json *b, const char *s, size_t n)
  * zeros of a fraction. */
 static void add_compact(struct rows_json *b, const char *s, size_t n)
 {
-    rows_json_add(b, "", 0);
-    if (b->failed)
+    if (reserve(b, n) != 0) /* compact is never longer */
         return;
-    if (b->len + n + 1 > b->cap) { /* room for n more bytes */
-        size_t len = b->len;
-        rows_json_add(b, s, n); /* grows the buffer; overwritten below */
-        if (b->failed)
-            return;
-        b->len = len;
-    }
     b->len += json_text_compact(s, n, b->text + b->len);
     b->text[b->len] = '\0';
 }
