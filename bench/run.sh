@@ -38,6 +38,8 @@
 # usage: bench/run.sh            (make bench)
 # env:   DURATION=10 (seconds per measured run) WARMUP=2 CONNECTIONS=64 THREADS=2
 #        PGPORT=55432 PEER_PORT=8090 SCALES="county province"
+#        ROUNDS=3: runs of crm and of the peer per compared route, alternating
+#          (see contend); PEER=0 or ROUNDS=1 for one run each
 #        SWEEP_CONNECTIONS="1 2 4 8 16 32" SWEEP_S=4 SWEEP_P99_MS=5: crm's latency
 #          below saturation, each route after its main run (a table of p50/p99 by
 #          connections, and the largest concurrency with p99 under 5 ms)
@@ -89,6 +91,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 SWEEP_CONNECTIONS=${SWEEP_CONNECTIONS:-1 2 4 8 16 32}
 SWEEP_S=${SWEEP_S:-4}
 SWEEP_P99_MS=${SWEEP_P99_MS:-5}
+ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 PGPORT=${PGPORT:-55432}
 PEER_PORT=${PEER_PORT:-8090}
@@ -488,6 +491,60 @@ latency_sweep() {
     printf '%s: %s/%s  ' "$c" "${R[$key.crm.c$c.p50]:-?}" "${R[$key.crm.c$c.p99]:-?}"; done)largest with p99 < ${SWEEP_P99_MS} ms: $best"
 }
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+# crm_peer KEY: the route's crm/peer, the median of its rounds' (contend)
+crm_peer() { if [ -n "${R[$1.ratio]:-}" ]; then echo "${R[$1.ratio]}"; else ratio "${R[$1.crm.rps]:-}" "${R[$1.peer.rps]:-}"; fi; }
+
+# contend KEY PATH LUA|- [extra wrk args]: crm and the peer on one route,
+# ROUNDS runs each (wrk_run), alternating within each round (crm first in odd
+# rounds, the peer first in even ones), then crm's latency sweep. This box is
+# shared and its speed drifts by tens of percent within minutes (one
+# point read's ceiling measured 3,375 and 6,700 tps in two runs of one day):
+# the two runs of a round are adjacent, so their ratio is the fairest one,
+# and the route's crm/peer is the median of the rounds' ratios. Each
+# contender's other figures (req/s, latency, CPU, RSS) are those of its own
+# median round by req/s; its errors are the sum over all its rounds.
+contend() {
+  local key=$1 path=$2 lua=$3; shift 3
+  local i who order
+  for ((i = 1; i <= ROUNDS; i++)); do
+    if ((i % 2)); then order="crm peer"; else order="peer crm"; fi
+    for who in $order; do
+      [ "$who" = peer ] && [ -n "$PEER_NOTE" ] && continue
+      if [ "$who" = crm ]; then
+        wrk_run "$key.run$i" crm "$CRM_URL$path" "$lua" "$@"
+      else
+        wrk_run "$key.run$i" peer "$PEER_URL$path" "$lua" "$@"
+      fi
+    done
+  done
+  local ratios=()
+  for who in crm peer; do
+    [ -n "${R[$key.run1.$who.rps]:-}" ] || continue
+    local mid errors=0 detail='' rates=() f
+    mid=$(for ((i = 1; i <= ROUNDS; i++)); do echo "${R[$key.run$i.$who.rps]:-0} $i"; done |
+          sort -n | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2) {print $2}')
+    for f in "${!R[@]}"; do
+      [[ $f == "$key.run$mid.$who."* ]] && R[$key.$who.${f#"$key.run$mid.$who."}]=${R[$f]}
+    done
+    for ((i = 1; i <= ROUNDS; i++)); do
+      rates+=("${R[$key.run$i.$who.rps]:-?}")
+      errors=$((errors + ${R[$key.run$i.$who.errors]:-0}))
+      [ -n "${R[$key.run$i.$who.errdetail]:-}" ] && detail+="${detail:+; }round $i: ${R[$key.run$i.$who.errdetail]}"
+    done
+    R[$key.$who.errors]=$errors R[$key.$who.errdetail]=$detail
+    R[$key.$who.rounds]=$(IFS=/; echo "${rates[*]}")
+  done
+  if [ -n "${R[$key.run1.peer.rps]:-}" ]; then
+    for ((i = 1; i <= ROUNDS; i++)); do ratios+=("$(ratio "${R[$key.run$i.crm.rps]:-}" "${R[$key.run$i.peer.rps]:-}")"); done
+    R[$key.ratios]=$(IFS=/; echo "${ratios[*]}")
+    R[$key.ratio]=$(printf '%s\n' "${ratios[@]}" | grep -v 'n/a' | sort -n |
+                    awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "n/a"}')
+    say "  crm/peer by round: ${R[$key.ratios]} (median ${R[$key.ratio]})"
+  fi
+  latency_sweep "$key" "$CRM_URL$path" "$lua" "$@"
+}
+
 # pgbench_run KEY SCRIPT -D... : one pgbench of WARMUP + DURATION seconds
 # with a progress line a second; the figures are those of the last DURATION
 # seconds, so the 64 backends are warm (their plans and caches made), as
@@ -650,12 +707,8 @@ stats_route() {
   local key=$1 unit=$4 path="/api/v1/stats/units/$4?year=$YEAR"
   route "$key" "$2" "$3"
   SEQ[$key.crm]=$(seq_timing "$CRM_URL$path" "$READ_TOKEN")
-  wrk_run "$key" crm "$CRM_URL$path" stats_unit.lua
-  latency_sweep "$key" "$CRM_URL$path" stats_unit.lua
-  if [ -z "$PEER_NOTE" ]; then
-    SEQ[$key.peer]=$(seq_timing "$PEER_URL$path" "$READ_TOKEN")
-    wrk_run "$key" peer "$PEER_URL$path" stats_unit.lua
-  fi
+  [ -n "$PEER_NOTE" ] || SEQ[$key.peer]=$(seq_timing "$PEER_URL$path" "$READ_TOKEN")
+  contend "$key" "$path" stats_unit.lua
   local copy; mapfile -t copy < <(stats_copy_args)
   pgbench_run "$key" stats_unit.sql -D "roles=$READ_ROLES" -D "unit=$unit" -D "year=$YEAR" "${copy[@]}"
   same_json "$key" "$path"
@@ -728,9 +781,7 @@ run_province() {
   key=project_get
   if route_wanted $key; then
     route $key "GET /projects/{id}" province
-    wrk_run $key crm "$CRM_URL/api/v1/projects/1" project_get.lua
-    latency_sweep $key "$CRM_URL/api/v1/projects/1" project_get.lua
-    [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/projects/1" project_get.lua
+    contend $key /api/v1/projects/1 project_get.lua
     pgbench_run $key project_get.sql "${readers[@]}" -D "nprojects=$nproj"
     same_json $key "/api/v1/projects/$((nproj / 2 + 17))"
   fi
@@ -738,9 +789,7 @@ run_province() {
   key=projects_list
   if route_wanted $key; then
     route $key "GET /projects?unit_id=..&limit=50" province
-    wrk_run $key crm "$CRM_URL/api/v1/projects" projects_list.lua
-    latency_sweep $key "$CRM_URL/api/v1/projects" projects_list.lua
-    [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/projects" projects_list.lua
+    contend $key /api/v1/projects projects_list.lua
     pgbench_run $key projects_list.sql "${readers[@]}" -D "unit_lo=$unit_lo" -D "unit_hi=$unit_hi" -D "limit=50"
     same_json $key "/api/v1/projects?unit_id=$(( (unit_lo + unit_hi) / 2 ))&limit=50" 'del(.next_cursor)'
   fi
@@ -753,9 +802,7 @@ run_province() {
     route $key "POST /interactions (a write + audit)" province
     export BENCH_TOKENS=$write_tokens
     use_tokens bench.write "$N_WRITERS"
-    wrk_run $key crm "$CRM_URL/api/v1/interactions" interaction_create.lua
-    latency_sweep $key "$CRM_URL/api/v1/interactions" interaction_create.lua
-    [ -z "$PEER_NOTE" ] && wrk_run $key peer "$PEER_URL/api/v1/interactions" interaction_create.lua
+    contend $key /api/v1/interactions interaction_create.lua
     pgbench_run $key interaction_create.sql -D "roles=$LOG_ROLES" -D "nprojects=$nproj" \
       -D "leaf_lo=$leaf_lo" -D "leaves=$leaves"
     SAME[$key]="(a write: not compared)"
@@ -847,7 +894,6 @@ T_TOTAL=$(( $(date +%s) - T_BEGIN ))
 
 # ---- the report ------------------------------------------------------------------
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 mb() { [ -n "$1" ] && awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}' || echo n/a; }
 or_na() { [ -n "${1:-}" ] && echo "$1" || echo n/a; }
 
@@ -867,7 +913,7 @@ table() {
     [ -n "$peer_rps" ] && peer_err=${R[$p.errors]:-0}
     printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s |\n' \
       "${LABEL[$key]}" "${SCALE_OF[$key]}" "$(or_na "${R[$c.rps]:-}")" "$(or_na "$peer_rps")" \
-      "$(ratio "${R[$c.rps]:-}" "$peer_rps")" "$ceil_cell" "$(ratio "${R[$c.rps]:-}" "$([ "$ceil_cell" = n/a ] || echo "$ceil")")" \
+      "$(crm_peer "$key")" "$ceil_cell" "$(ratio "${R[$c.rps]:-}" "$([ "$ceil_cell" = n/a ] || echo "$ceil")")" \
       "$cp" "$pp" "$(mb "${R[$c.rss]:-}")" "$( [ -n "$peer_rps" ] && mb "${R[$p.rss]:-}" || echo n/a)" \
       "$(or_na "${R[$c.errors]:-}")" "$peer_err" "$ceil_err"
   done
@@ -926,6 +972,17 @@ latency_table() {
   done
 }
 
+rounds_table() {
+  echo "| route | crm req/s by round | peer req/s by round | crm/peer by round | median |"
+  echo "|---|--:|--:|--:|--:|"
+  local key
+  for key in "${ORDER[@]}"; do
+    [ -n "${R[$key.ratios]:-}" ] || continue
+    printf '| %s | %s | %s | %s | %s |\n' "${LABEL[$key]}" "${R[$key.crm.rounds]}" "${R[$key.peer.rounds]}" \
+      "${R[$key.ratios]}" "${R[$key.ratio]}"
+  done
+}
+
 num() { [[ ${1:-} =~ ^[0-9.]+$ ]]; }
 # ratio_verdict RATIO GOAL CRM_ERRORS: a ratio counts only for a run without errors
 ratio_verdict() {
@@ -939,7 +996,7 @@ goals() {
   local g=project_get.crm
   local pr cr p99 err
   if [ -n "${LABEL[project_get]:-}" ]; then
-    cr=$(ratio "${R[$g.rps]:-}" "${R[project_get.ceil.rps]:-}"); pr=$(ratio "${R[$g.rps]:-}" "${R[project_get.peer.rps]:-}")
+    cr=$(ratio "${R[$g.rps]:-}" "${R[project_get.ceil.rps]:-}"); pr=$(crm_peer project_get)
     p99=${R[$g.p99]:-}; err=${R[$g.errors]:-}
     echo "- point read: crm/ceiling $cr (goal ≥ 0.90: $(ratio_verdict "$cr" 0.9 "$err"))," \
       "crm/peer $pr (goal ≥ 3: $(ratio_verdict "$pr" 3 "$err"))," \
@@ -949,11 +1006,11 @@ goals() {
   local key
   for key in projects_list stats_county stats_province; do
     [ -n "${LABEL[$key]:-}" ] || continue
-    pr=$(ratio "${R[$key.crm.rps]:-}" "${R[$key.peer.rps]:-}")
+    pr=$(crm_peer "$key")
     echo "- ${LABEL[$key]}: crm/peer $pr (goal ≥ 3: $(ratio_verdict "$pr" 3 "${R[$key.crm.errors]:-}"))"
   done
   if [ -n "${LABEL[interaction_create]:-}" ]; then
-    pr=$(ratio "${R[interaction_create.crm.rps]:-}" "${R[interaction_create.peer.rps]:-}")
+    pr=$(crm_peer interaction_create)
     cr=$(ratio "${R[interaction_create.crm.rps]:-}" "${R[interaction_create.ceil.rps]:-}")
     echo "- write: crm/peer $pr (goal ≥ 2: $(ratio_verdict "$pr" 2 "${R[interaction_create.crm.errors]:-}"))," \
       "crm/ceiling $cr (goal ≥ 0.80: $(ratio_verdict "$cr" 0.8 "${R[interaction_create.crm.errors]:-}"))"
@@ -1016,7 +1073,10 @@ machine() {
   done
   [ "$hi" -gt 0 ] && { echo "During the measured runs, processes outside the benchmark (other sessions on this box) used $lo–$hi% of"
     echo "its CPU (\"others' CPU\" in the details): figures of runs with a high share are low and noisy."; echo; }
-  echo "crm/peer and crm/ceiling are ratios of requests per second. Latencies are wrk's (corrected for coordinated"
+  echo "crm/peer and crm/ceiling are ratios of requests per second. Each compared route ran $ROUNDS times for each"
+  echo "contender, alternating (crm first in odd rounds, the peer in even ones): crm/peer is the median of the rounds'"
+  echo "ratios, each of two adjacent runs (the rounds are below); each contender's other figures are those of its median"
+  echo "round, its errors those of all its rounds. Latencies are wrk's (corrected for coordinated"
   echo "omission). RSS: the highest VmRSS sampled every 0.2 s during the run (the peer: the sum over its processes)."
   echo "Errors: non-2xx answers plus wrk's socket errors (connect, read, write, timeout; an answer slower than wrk's"
   echo "2 s timeout counts as a timeout, and also as a non-2xx when it is one, and is left out of the percentiles:"
@@ -1039,6 +1099,12 @@ machine() {
   echo "the login storm's also counts the /healthz requests each served during it (their number differs: the /healthz rows below)."
   echo
   details
+  echo
+  echo "## Rounds"
+  echo
+  echo "req/s of each run of a compared route, in the order of the rounds (the details above give each contender's median round)."
+  echo
+  rounds_table
   echo
   echo "## crm's latency by concurrency"
   echo

@@ -187,8 +187,15 @@ CALL audit_attach('{investor, contract, project_start, interaction, problem, bat
 -- is a heap-only update. (pgbench, logging a visit: 838 writes/s when
 -- progress bumped the version, wrote an audit row and nine index entries;
 -- 1,268 with no project update at all.)
-CREATE OR REPLACE TRIGGER project_touch BEFORE UPDATE ON project FOR EACH ROW
-    WHEN ((to_jsonb(OLD) - 'last_progress_at') IS DISTINCT FROM (to_jsonb(NEW) - 'last_progress_at'))
+--
+-- BEFORE triggers fire in the order of their names: this one is named to
+-- fire first, so that the project's rules (project_rules, 51_projects.sql)
+-- see the bumped version and are spared on progress alone.
+-- The WHEN compares the old row with the new one given back its old
+-- progress (a progress update, 5,000 in one transaction: 125 µs each, against
+-- 160 when both rows were compared as jsonb without it).
+CREATE OR REPLACE TRIGGER project_bump BEFORE UPDATE ON project FOR EACH ROW
+    WHEN (OLD IS DISTINCT FROM jsonb_populate_record(NEW, jsonb_build_object('last_progress_at', OLD.last_progress_at)))
     EXECUTE FUNCTION row_touch();
 
 -- A project's update is audited when it bumps the version: a row trigger,
@@ -216,8 +223,10 @@ BEGIN
 END
 $$;
 
-CALL rows_attach('text', 'BEFORE INSERT OR UPDATE', 'text_required(''name'')', '{unit, investor, contact, batch}');
-CALL rows_attach('text', 'BEFORE INSERT OR UPDATE', 'text_required(''code'', ''name'')', '{project}');
-CALL rows_attach('text', 'BEFORE INSERT OR UPDATE', 'text_required(''summary'')', '{interaction}');
-CALL rows_attach('text', 'BEFORE INSERT OR UPDATE', 'text_required(''title'')', '{problem}');
-CALL rows_attach('text', 'BEFORE INSERT OR UPDATE', 'text_required(''evidence'')', '{contract, project_start}');
+-- Checked when those columns are written (UPDATE OF them): a project's
+-- progress, say, is not a reason to read its name again.
+CALL rows_attach('text', 'BEFORE INSERT OR UPDATE OF name', 'text_required(''name'')', '{unit, investor, contact, batch}');
+CALL rows_attach('text', 'BEFORE INSERT OR UPDATE OF code, name', 'text_required(''code'', ''name'')', '{project}');
+CALL rows_attach('text', 'BEFORE INSERT OR UPDATE OF summary', 'text_required(''summary'')', '{interaction}');
+CALL rows_attach('text', 'BEFORE INSERT OR UPDATE OF title', 'text_required(''title'')', '{problem}');
+CALL rows_attach('text', 'BEFORE INSERT OR UPDATE OF evidence', 'text_required(''evidence'')', '{contract, project_start}');

@@ -132,8 +132,14 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER project_rules BEFORE INSERT OR UPDATE ON project
+-- On update, only when the row changed beyond its progress: project_bump
+-- (10_rows.sql) fires first and bumps the version then. Logging a visit, a
+-- progress update, so neither re-reads the settings nor refuses a visit to a
+-- project whose leader has since been disabled.
+CREATE OR REPLACE TRIGGER project_rules_new BEFORE INSERT ON project
     FOR EACH ROW EXECUTE FUNCTION project_rules();
+CREATE OR REPLACE TRIGGER project_rules BEFORE UPDATE ON project
+    FOR EACH ROW WHEN (OLD.version IS DISTINCT FROM NEW.version) EXECUTE FUNCTION project_rules();
 
 -- ---- stalled projects ----
 

@@ -485,6 +485,33 @@ names_to() {
   moved "$pid" signed
 }
 
+@test "a visit to a project whose leader has since been disabled is logged: progress, not an edit of the project" {
+  make_user lc.leader4 leader sx.yc.js 'Lc-leader4-2024'
+  pid=$(new_project offleader ".leader_id = $(user_id lc.leader4)")
+  api GET "/api/v1/users/$(user_id lc.leader4)" "$ADMIN"
+  api_json PATCH "/api/v1/users/$(user_id lc.leader4)" "$ADMIN" '{"disabled":true}' -H "If-Match: $(header ETag)"
+  [ "$status" = 200 ] || { echo "disable: $status $body" >&2; return 1; }
+  before=$(owner_sql "SELECT version, last_progress_at, (SELECT count(*) FROM audit_log WHERE project_id = $pid) FROM project WHERE id = $pid")
+  api_json POST /api/v1/interactions "$XISHE" \
+    "{\"unit_id\":$XISHE_UNIT,\"project_id\":$pid,\"kind\":\"site_visit\",\"occurred_on\":\"$TODAY\",\"summary\":\"包联领导调整后的走访\"}"
+  [ "$status" = 201 ] || { echo "visit: $status $body" >&2; return 1; }
+  after=$(owner_sql "SELECT version, last_progress_at, (SELECT count(*) FROM audit_log WHERE project_id = $pid) FROM project WHERE id = $pid")
+  # The same version and the project's own audit trail unchanged but for the
+  # visit's row; the progress moved.
+  IFS='|' read -r v0 t0 a0 <<<"$before"; IFS='|' read -r v1 t1 a1 <<<"$after"
+  [ "$v1" = "$v0" ]
+  [ "$t1" != "$t0" ]
+  [ "$a1" = $((a0 + 1)) ]
+  # An edit of the project itself still checks its leader.
+  api GET "/api/v1/projects/$pid" "$BUREAU"
+  api_json PATCH "/api/v1/projects/$pid" "$BUREAU" '{"name":"生命周期测试项目 改名"}' -H "If-Match: $(header ETag)"
+  refused 422 leader_id
+  # The leader back, for the files that export and import every project.
+  api GET "/api/v1/users/$(user_id lc.leader4)" "$ADMIN"
+  api_json PATCH "/api/v1/users/$(user_id lc.leader4)" "$ADMIN" '{"disabled":false}' -H "If-Match: $(header ETag)"
+  [ "$status" = 200 ]
+}
+
 # ---- verified claims ----
 
 @test "a verified claim cannot be edited or deleted, only revoked with a reason, and the revocation is in the history" {
