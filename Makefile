@@ -5,7 +5,7 @@ BUILD      ?= build
 TEST_BUILD ?= build-test
 JOBS       ?= $(shell nproc)
 
-.PHONY: all build run test test-fault fuzz bench bench-build bench-units bench-login bench-projects bench-stats soak-build soak soak-quick restore-drill clean format schema
+.PHONY: all build run test test-fault test-ha fuzz bench bench-build bench-ha bench-units bench-login bench-projects bench-stats soak-build soak soak-quick restore-drill clean format schema
 
 all: build
 
@@ -36,6 +36,16 @@ test-fault:
 	cmake --build $(TEST_BUILD) -j $(JOBS)
 	cd $(TEST_BUILD) && ctest --output-on-failure -L fault
 
+# Replicas and failover (issue 17): a Patroni primary and standby with a one-node
+# etcd on loopback, crm under AddressSanitizer given both (tests/ha/ha.bats); as
+# root (Patroni and PostgreSQL run as postgres). About a minute.
+test-ha:
+	@scripts/deps.sh test
+	@scripts/deps.sh test-ha
+	cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCRM_SANITIZE=ON -DCRM_TESTS=ON >/dev/null
+	cmake --build $(TEST_BUILD) -j $(JOBS)
+	CRM_BIN=$(CURDIR)/$(TEST_BUILD)/crm bats tests/ha/ha.bats
+
 # Every libFuzzer target of tests/fuzz for FUZZ_SECONDS each (clang, in
 # build-fuzz); prints executions and crashes per target. tests/fuzz/run.sh says how.
 FUZZ_SECONDS ?= 60
@@ -55,6 +65,12 @@ bench-build:
 	@scripts/deps.sh bench
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCRM_TESTS=OFF >/dev/null
 	cmake --build build-bench -j $(JOBS)
+
+# Issue 17: list and figures read on the primary alone against with one standby, on
+# the Patroni pair of tests/ha/ (as root); writes bench/HA.md. bench/ha.sh says how.
+bench-ha: bench-build
+	@scripts/deps.sh test-ha
+	bench/ha.sh build-bench/crm
 
 bench-units: bench-build
 	bench/units.sh build-bench/crm

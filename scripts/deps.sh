@@ -3,7 +3,8 @@
 # missing. `deps.sh run` for `make run`, `deps.sh test` for `make test`,
 # `deps.sh bench` for `make bench`, `deps.sh soak` for `make soak` (the ASan build
 # and wrk), `deps.sh restore-drill` for `make restore-drill` (pgBackRest),
-# `deps.sh fuzz` for `make fuzz` (clang and its libFuzzer). `deps.sh test` also brings
+# `deps.sh fuzz` for `make fuzz` (clang and its libFuzzer), `deps.sh test-ha` for
+# `make test-ha` (Patroni, etcd). `deps.sh test` also brings
 # what the browser tests (tests/browser) drive: Debian's chromium, a CJK font for
 # legible screenshots, and playwright-core from npm.
 # Needs root (or sudo) when something is missing.
@@ -23,6 +24,8 @@ case "$what" in
   fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
   soak)  pkgs+=(wrk jq) ;;
   restore-drill) pkgs+=(pgbackrest jq) ;;
+  # Patroni with etcd (its DCS, over the v3 API) for `make test-ha`, wrk for its read figures.
+  test-ha) pkgs+=(patroni python3-etcd etcd-server etcd-client jq wrk) ;;
 esac
 
 missing=()

@@ -52,6 +52,8 @@ struct server_app api_app(void)
                 .all = statements,
                 .count = STMT_COUNT,
                 .auth_session = STMT_AUTH_SESSION,
+                .auth_session_at = STMT_AUTH_SESSION_AT,
+                .wal_position = STMT_WAL_POSITION,
                 .idempotency_claim = STMT_IDEMPOTENCY_CLAIM,
                 .idempotency_finish = STMT_IDEMPOTENCY_FINISH,
                 .idempotency_written = STMT_IDEMPOTENCY_WRITTEN,

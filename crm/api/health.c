@@ -15,6 +15,7 @@
 #include "http/exchange.h"
 #include "http/metrics.h"
 #include "http/problem.h"
+#include "http/reads.h"
 #include "http/worker.h"
 
 void health_alive(struct exchange *x)
@@ -105,6 +106,12 @@ void health_metrics(struct exchange *x)
         return;
     }
     metrics_render(buf, pools, n);
+    if (s->reads) {
+        n = 0;
+        for (int i = 0; i < s->nworkers && n < 256; i++)
+            pools[n++] = &s->workers[i].read_pool_stats;
+        reads_metrics(s->reads, buf, pools, n);
+    }
     events_feed_metrics(buf);
     janitor_metrics(buf);
     size_t len = evbuffer_get_length(buf);

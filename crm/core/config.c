@@ -32,6 +32,10 @@ static const struct setting config_settings[] = {
     I("workers", "CRM_WORKERS", workers, "0", 0, 256, "worker threads (0: one per core)"),
     S("database-url", "CRM_DATABASE_URL", database_url, "",
       "PostgreSQL URL of the app role; empty: run the embedded cluster under the data dir"),
+    S("database-read-url", "CRM_DATABASE_READ_URL", database_read_url, "",
+      "PostgreSQL URL of the app role on the replicas (one or several hosts; say "
+      "target_session_attrs=prefer-standby): lists, figures and exports are read there, but "
+      "a caller's own writes of the moment before; empty: every read on the primary"),
     S("migrate-database-url", "CRM_MIGRATE_DATABASE_URL", migrate_database_url, "",
       "PostgreSQL URL of the owner role used by migrations (default: the embedded cluster)"),
     S("data-dir", "CRM_DATA_DIR", data_dir, "var", "folder of the embedded PostgreSQL cluster"),

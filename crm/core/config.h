@@ -13,6 +13,7 @@ struct crm_config {
     char *listen;             /* host:port */
     int workers;              /* 0: one per core */
     char *database_url;       /* app role; NULL/empty: embedded cluster */
+    char *database_read_url;  /* app role on the replicas; NULL/empty: none */
     char *migrate_database_url; /* owner role; NULL/empty: same as embedded or database_url */
     char *data_dir;           /* embedded cluster lives in data_dir/pg */
     char *sql_dir;            /* migrations/, schema/ and demo/ */

@@ -53,6 +53,9 @@ struct db_job {
     long long started_ms;  /* queued or sent */
     PGresult *first_error; /* borrowed from results[] */
     int timeout_ms;        /* 0: the pool's statement timeout */
+    struct db_pool *fallback;           /* where it goes if its own pool cannot run it */
+    const char *const *fallback_states; /* and the SQLSTATEs that send it there too */
+    int fell_back;                      /* it went there */
 };
 
 struct db_conn {
@@ -166,6 +169,28 @@ void db_job_keep(struct db_job *job, const char *key, int (*keeper)(int stmt), i
     job_add_call(job, CALL_EXECUTE, written_stmt, 1, params);
 }
 
+void db_job_set_fallback(struct db_job *job, struct db_pool *fallback, const char *const *states)
+{
+    job->fallback = fallback;
+    job->fallback_states = states;
+}
+
+int db_job_retarget(struct db_job *job, int call, int stmt, const char *extra)
+{
+    if (call < 0 || call >= job->ncalls || job->calls[call].kind != CALL_EXECUTE)
+        return -1;
+    struct db_call *c = &job->calls[call];
+    if (extra) {
+        if (c->nparams == DB_CALL_MAX_PARAMS || !(c->values[c->nparams] = strdup(extra))) {
+            job->memory_failed = 1;
+            return -1;
+        }
+        c->nparams++;
+    }
+    c->stmt = stmt;
+    return 0;
+}
+
 static void job_free(struct db_job *job)
 {
     for (int i = 0; i < job->ncalls; i++) {
@@ -176,10 +201,42 @@ static void job_free(struct db_job *job)
     free(job);
 }
 
+/* Sends the job to its fallback pool, once, when its failure is one that
+ * pool may not have: this pool could not run it (no live connection, queue
+ * full or timed out, the connection lost), or PostgreSQL answered one of the
+ * fallback SQLSTATEs. Returns 1 when it did (the job is the other pool's). */
+static int job_fall_back(struct db_job *job, enum db_failure failure)
+{
+    struct db_pool *to = job->fallback;
+    if (!to)
+        return 0;
+    int go = failure == DB_FAIL_CONNECTION || failure == DB_FAIL_TIMEOUT ||
+             failure == DB_FAIL_QUEUE_FULL;
+    if (failure == DB_OK && job->first_error) {
+        const char *state = PQresultErrorField(job->first_error, PG_DIAG_SQLSTATE);
+        for (const char *const *s = job->fallback_states; state && s && *s; s++)
+            go |= strcmp(state, *s) == 0;
+    }
+    if (!go)
+        return 0;
+    job->fallback = NULL;
+    job->fell_back = 1;
+    for (int i = 0; i < job->ncalls; i++) {
+        PQclear(job->results[i]);
+        job->results[i] = NULL;
+    }
+    job->first_error = NULL;
+    job->cursor = 0;
+    db_submit(to, job);
+    return 1;
+}
+
 /* Calls the job's callback once with the outcome, then frees the job. */
 static void job_finish(struct db_job *job, enum db_failure failure, const char *message)
 {
-    struct db_result r = {.failure = failure, .ncalls = job->ncalls};
+    if (job_fall_back(job, failure))
+        return;
+    struct db_result r = {.failure = failure, .ncalls = job->ncalls, .fell_back = job->fell_back};
     memcpy(r.results, job->results, sizeof r.results);
     if (failure == DB_OK && job->first_error) {
         r.failure = DB_FAIL_QUERY;
@@ -214,6 +271,7 @@ void db_job_set_timeout(struct db_job *job, int ms)
 
 void db_job_fail(struct db_job *job, enum db_failure failure)
 {
+    job->fallback = NULL;
     job_finish(job, failure, "not submitted");
 }
 

@@ -96,6 +96,7 @@ struct db_result {
     const char *primary;                 /* on DB_FAIL_QUERY: the primary message, or "" */
     const char *column;                  /* the column an error names, or "" */
     const char *constraint;              /* the constraint an error names, or "" */
+    int fell_back;                       /* the job ran on its fallback pool */
 };
 
 typedef void (*db_done_cb)(void *arg, struct db_result *result);
@@ -163,6 +164,19 @@ int db_job_add(struct db_job *job, int stmt, int nparams, const char *const *val
  * added. Out of room or memory, the job fails when submitted
  * (DB_FAIL_MEMORY), as db_job_add's do. */
 void db_job_keep(struct db_job *job, const char *key, int (*keeper)(int stmt), int written_stmt);
+
+/* Gives the job a second chance on fallback (a replica's job, the primary):
+ * instead of failing, it is submitted there once when its own pool cannot
+ * run it (no live connection, queue full or timed out, its connection lost
+ * before the answer) or when PostgreSQL answers one of states (SQLSTATEs,
+ * NULL-terminated, outliving the job), its results so far dropped. Both
+ * pools must be on the job's loop. db_result.fell_back tells the callback. */
+void db_job_set_fallback(struct db_job *job, struct db_pool *fallback, const char *const *states);
+
+/* Makes call run statement stmt instead, with extra (copied) as one more
+ * parameter when not NULL. Returns 0, or -1 when there is no such call or
+ * room (the job then fails when submitted, as db_job_add's do). */
+int db_job_retarget(struct db_job *job, int call, int stmt, const char *extra);
 
 /* Lets this job's statements run up to ms (a longer statement timeout the
  * job itself sets in PostgreSQL): its deadline becomes ms plus a second, and

@@ -14,19 +14,14 @@
 #include <time.h>
 
 #include "auth/roles.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "http/json_text.h"
 #include "http/metrics.h"
 #include "http/problem.h"
+#include "http/reads.h"
 #include "http/server.h"
 #include "http/worker.h"
-
-static long long monotonic_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 struct exchange *exchange_new(struct evhttp_request *req, struct worker *w, unsigned method)
 {
@@ -36,7 +31,7 @@ struct exchange *exchange_new(struct evhttp_request *req, struct worker *w, unsi
     x->req = req;
     x->worker = w;
     x->method = method;
-    x->start_us = monotonic_us();
+    x->start_us = clock_monotonic_us();
     x->route_index = w->server->nroutes;
     TAILQ_INIT(&x->query);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -160,7 +155,7 @@ void exchange_transmit(struct exchange *x, const struct exchange_answer *a)
         if (buf)
             evbuffer_add(buf, a->body, a->len);
     }
-    long long us = monotonic_us() - x->start_us;
+    long long us = clock_monotonic_us() - x->start_us;
     metrics_observe(x->route_index, a->status, us);
     /* Logged before the send: evhttp_send_reply may free the request (at
      * once when its connection is gone), and the line reads its path and
@@ -182,7 +177,7 @@ struct evhttp_request *exchange_stream_start(struct exchange *x, const char *con
     evhttp_remove_header(out, "Connection");
     evhttp_add_header(out, "Connection", "close");
     evhttp_add_header(out, "X-Accel-Buffering", "no");
-    long long us = monotonic_us() - x->start_us;
+    long long us = clock_monotonic_us() - x->start_us;
     metrics_observe(x->route_index, 200, us);
     exchange_access_log(x, 200, 0, us);
     evhttp_send_reply_start(req, 200, "OK");
@@ -274,6 +269,16 @@ static void exchange_on_result(void *arg, struct db_result *r)
     struct exchange *x = arg;
     if (r->failure == DB_OK || r->failure == DB_FAIL_QUERY)
         x->auth_checked = 1;
+    struct reads *reads = x->worker->server->reads;
+    if (reads && x->authenticated && (!x->on_replica || r->fell_back)) {
+        if (x->on_replica)
+            atomic_fetch_add_explicit(&reads_stats(reads)->fell_back, 1, memory_order_relaxed);
+        /* The primary answered: where the session's reads may go next. */
+        if (r->ncalls > 0 && r->results[0] && PQresultStatus(r->results[0]) == PGRES_TUPLES_OK &&
+            PQntuples(r->results[0]) == 1)
+            reads_on_primary(reads, x->token_hash, x->job_sent_us,
+                             !(x->method & (HTTP_GET | HTTP_HEAD)), clock_monotonic_us());
+    }
     x->db_cb(x, r);
 }
 

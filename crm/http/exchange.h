@@ -46,6 +46,8 @@ struct exchange {
     void *idem_answer;       /* the answer while it is being stored under the key */
     unsigned char token_hash[TOKEN_HASH_BYTES];
     char token_hash_hex[TOKEN_HASH_HEX_CHARS + 1];
+    long long job_sent_us;     /* when its latest database job was submitted */
+    int on_replica;            /* that job went to a replica (http/reads.h) */
     void *state;               /* a handler's own state across callbacks */
     void (*state_free)(void *); /* frees it when the exchange is answered */
 };

@@ -31,6 +31,7 @@ struct route {
     unsigned roles; /* who may call it (auth/roles.h bits); 0: public, no caller */
     const void *arg;   /* the handler's own data (a resource description, say) */
     const char *media; /* the body's media type when not JSON ("text/csv"), or NULL */
+    int replica;       /* a read a replica may serve (http/reads.h) */
 };
 
 #define ROUTER_MAX_PARAMS 8

@@ -34,6 +34,7 @@
 #include "auth/hasher.h"
 #include "auth/roles.h"
 #include "auth/token.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/offload.h"
 #include "db/pool.h"
@@ -42,6 +43,7 @@
 #include "http/idempotency.h"
 #include "http/listener.h"
 #include "http/query.h"
+#include "http/reads.h"
 #include "http/metrics.h"
 #include "http/worker.h"
 
@@ -246,10 +248,29 @@ static void worker_on_request(struct evhttp_request *req, void *arg)
     x->match.route->handler(x);
 }
 
+/* What sends a replica's job to the primary besides an unreachable replica:
+ * not caught up with the caller's writes (auth_session_at), a read route
+ * that tried to write (a bug, but the request should not fail for it), a
+ * query cancelled by a conflict with recovery. */
+static const char *const replica_fallback_states[] = {"CRLAG", "25006", "40001", NULL};
+
 void worker_on_job(struct exchange *x, struct db_job *job)
 {
     idempotency_settle(x, job);
-    struct db_pool *pool = x->worker->pool;
+    struct worker *w = x->worker;
+    struct db_pool *pool = w->pool;
+    x->job_sent_us = clock_monotonic_us();
+    x->on_replica = 0;
+    if (pool && w->read_pool && x->authenticated && x->match.route->replica) {
+        char lsn[READS_LSN_TEXT];
+        if (reads_route(w->server->reads, x->token_hash, x->job_sent_us, lsn) &&
+            db_job_retarget(job, 0, w->server->app->statements.auth_session_at, lsn) == 0) {
+            x->on_replica = 1;
+            db_job_set_fallback(job, pool, replica_fallback_states);
+            db_submit(w->read_pool, job);
+            return;
+        }
+    }
     if (pool) {
         db_submit(pool, job);
         return;
@@ -283,6 +304,10 @@ static void worker_on_grace(evutil_socket_t fd, short what, void *arg)
             w->in_flight);
     hasher_cancel(w->base);
     offload_cancel(w->base);
+    /* The replicas' first: a job of theirs may fall back to the primary's. */
+    struct db_pool *read_pool = w->read_pool;
+    w->read_pool = NULL;
+    db_pool_free(read_pool);
     struct db_pool *pool = w->pool;
     w->pool = NULL;
     db_pool_free(pool);
@@ -323,8 +348,32 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* ---- the primary's WAL position, for reads on replicas (http/reads.h) ---- */
+
+static void worker_on_sample(void *arg, struct db_result *r)
+{
+    struct worker *w = arg;
+    w->sampling = 0;
+    if (r->failure == DB_OK && w->server->reads)
+        reads_sample(w->server->reads, w->sample_asked_us, db_value(r->results[0], 0, 0));
+}
+
+static void worker_sample(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    if (w->sampling || !w->pool || w->stopping)
+        return;
+    struct db_job *job = db_job_new(worker_on_sample, w);
+    if (!job)
+        return;
+    db_job_add(job, w->server->app->statements.wal_position, 0, NULL);
+    w->sampling = 1;
+    w->sample_asked_us = clock_monotonic_us();
+    db_submit(w->pool, job); /* may answer at once */
+}
+
 static int worker_init(struct worker *w, struct server *s, int index, int fd,
-                       const struct db_pool_config *pcfg)
+                       const struct db_pool_config *pcfg, const struct db_pool_config *rcfg)
 {
     w->index = index;
     w->server = s;
@@ -350,6 +399,16 @@ static int worker_init(struct worker *w, struct server *s, int index, int fd,
     w->ev_grace = evtimer_new(w->base, worker_on_grace, w);
     const struct server_statements *st = &s->app->statements;
     w->pool = db_pool_new(w->base, pcfg, st->all, st->count, &w->pool_stats);
+    if (rcfg) {
+        if (!(w->read_pool = db_pool_new(w->base, rcfg, st->all, st->count, &w->read_pool_stats)))
+            return -1;
+        if (index == 0) {
+            struct timeval every = {0, READS_SAMPLE_MS * 1000};
+            if (!(w->ev_sample = event_new(w->base, -1, EV_PERSIST, worker_sample, w)) ||
+                event_add(w->ev_sample, &every) != 0)
+                return -1;
+        }
+    }
     /* The first worker's loop hosts the service's periodic work. */
     if (index == 0 && s->app->janitor_start && !(w->janitor = s->app->janitor_start(w)))
         return -1;
@@ -364,6 +423,11 @@ static void worker_cleanup(struct worker *w)
         hasher_cancel(w->base);
         offload_cancel(w->base);
     }
+    if (w->ev_sample)
+        event_free(w->ev_sample);
+    w->ev_sample = NULL;
+    db_pool_free(w->read_pool); /* first: its jobs may fall back to the primary's */
+    w->read_pool = NULL;
     db_pool_free(w->pool);
     w->pool = NULL;
     if (w->ev_stop)
@@ -392,7 +456,7 @@ static int server_limit_connections(struct server *s)
 {
     const struct crm_config *cfg = s->cfg;
     int open_files = conns_raise_open_files();
-    int reserved = conns_reserved_files(s->nworkers, cfg->db_pool_size);
+    int reserved = conns_reserved_files(s->nworkers, cfg->db_pool_size * (s->reads ? 2 : 1));
     if (conns_limits_init(&s->limits, cfg->max_connections, cfg->max_connections_per_address,
                           open_files, reserved) != 0)
         return -1;
@@ -440,6 +504,9 @@ int server_run(const struct crm_config *cfg, struct listener *listener,
     if (s.nworkers < 1)
         s.nworkers = 1;
     s.workers = calloc((size_t)s.nworkers, sizeof *s.workers);
+    const char *read_url = cfg->database_read_url;
+    if (read_url && *read_url && !(s.reads = reads_new(cfg->session_idle_s)))
+        goto done;
     if (!s.workers || evthread_use_pthreads() != 0 || metrics_init(routes, nroutes) != 0 ||
         server_limit_connections(&s) != 0)
         goto done;
@@ -473,6 +540,9 @@ int server_run(const struct crm_config *cfg, struct listener *listener,
         .connect_timeout_ms = cfg->db_connect_timeout_ms,
         .keepalive_s = cfg->db_keepalive_s,
     };
+    /* The replicas' pools: the same settings, another URL. */
+    struct db_pool_config rcfg = pcfg;
+    rcfg.conninfo = read_url;
     for (int i = 0; i < s.nworkers; i++)
         s.workers[i].listen_fd = -1;
     for (int i = 0; i < s.nworkers; i++) {
@@ -483,7 +553,7 @@ int server_run(const struct crm_config *cfg, struct listener *listener,
             log_msg(LOG_ERROR, NULL, "listen: %s: %s", cfg->listen, strerror(errno));
             goto done;
         }
-        if (worker_init(&s.workers[i], &s, i, fd, &pcfg) != 0) {
+        if (worker_init(&s.workers[i], &s, i, fd, &pcfg, s.reads ? &rcfg : NULL) != 0) {
             log_msg(LOG_ERROR, NULL, "worker %d: could not start", i);
             goto done;
         }
@@ -495,9 +565,10 @@ int server_run(const struct crm_config *cfg, struct listener *listener,
     }
     char url[300];
     log_event(LOG_INFO, NULL, "serving",
-              json_pack("{s:s, s:i, s:i, s:i, s:s?}", "host", listener->host, "port",
+              json_pack("{s:s, s:i, s:i, s:i, s:s?, s:b}", "host", listener->host, "port",
                         listener->port, "workers", s.nworkers, "db_pool_size",
-                        cfg->db_pool_size, "cors_origins", cfg->cors_origins));
+                        cfg->db_pool_size, "cors_origins", cfg->cors_origins, "read_replicas",
+                        s.reads != NULL));
     printf("crm: serving on %s\n", listener_url(listener, url, sizeof url));
     if (s.cors.count)
         printf("crm: browsers may call it from %s (CRM_CORS_ORIGINS)\n", cfg->cors_origins);
@@ -518,6 +589,7 @@ done:
     for (int i = 0; s.workers && i < s.nworkers; i++)
         worker_cleanup(&s.workers[i]);
     free(s.workers);
+    reads_free(s.reads);
     conns_limits_free(&s.limits);
     hasher_stop();
     offload_stop();

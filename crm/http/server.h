@@ -31,6 +31,8 @@ struct server_statements {
     const struct db_statement *all; /* the registry, prepared on every connection */
     size_t count;
     int auth_session;        /* (token hash, request id, roles, idle s) -> the caller; sets it */
+    int auth_session_at;     /* the same and a WAL position a replica must have replayed */
+    int wal_position;        /* () -> the primary's WAL position (text) */
     int idempotency_claim;   /* (key, route, hash) -> outcome, status, content type, body */
     int idempotency_finish;  /* (user, key, status or NULL, content type, body) */
     int idempotency_written; /* (key) */

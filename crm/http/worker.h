@@ -26,6 +26,7 @@ struct exchange;
 struct exchange_answer;
 struct janitor;
 struct server_app;
+struct reads;
 
 struct server {
     const struct crm_config *cfg;
@@ -38,6 +39,7 @@ struct server {
     int nworkers;
     int port; /* the port actually bound */
     struct conns_limits limits; /* client connections, shared by the workers */
+    struct reads *reads;        /* NULL unless replicas serve reads (http/reads.h) */
 };
 
 struct worker {
@@ -51,6 +53,11 @@ struct worker {
     struct conns *conns;  /* its client connections */
     struct db_pool *pool; /* NULL once the grace period has run out */
     struct db_pool_stats pool_stats;
+    struct db_pool *read_pool; /* the replicas' (CRM_DATABASE_READ_URL), or NULL */
+    struct db_pool_stats read_pool_stats;
+    struct event *ev_sample; /* worker 0 with replicas: asks the primary's WAL position */
+    int sampling;            /* a sample is in flight */
+    long long sample_asked_us;
     struct event *ev_stop;
     struct event *ev_grace;
     struct janitor *janitor; /* worker 0 only: the application's periodic work */

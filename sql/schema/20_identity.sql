@@ -38,7 +38,10 @@ BEGIN
     -- request's whole transaction and then writing the row again made every
     -- request in flight on a session queue once each period (64 of them
     -- under make bench, each a write).
-    IF s.last_seen_at < now() - make_interval(secs => least(30, greatest(1, p_idle_s / 10))) THEN
+    -- A replica cannot write: crm sends a session's requests to the primary
+    -- at least once a period (api/reads.c), which touches it there.
+    IF s.last_seen_at < now() - make_interval(secs => least(30, greatest(1, p_idle_s / 10)))
+       AND NOT pg_is_in_recovery() THEN
         UPDATE session SET last_seen_at = now()
          WHERE token_hash = (SELECT x.token_hash FROM session x WHERE x.token_hash = p_token_hash
                                FOR UPDATE SKIP LOCKED);
@@ -49,6 +52,25 @@ BEGIN
             set_config('crm.role', s.role, true),
             set_config('crm.request_id', coalesce(p_request_id, ''), true);
     RETURN QUERY SELECT s.user_id, s.username, s.display_name, s.role, s.unit_id, s.expires_at;
+END
+$$;
+
+-- auth_session on a replica (CRM_DATABASE_READ_URL) for a caller whose own
+-- writes it must show: refused with CRLAG, and crm sends the request to the
+-- primary instead, unless the replica has replayed the primary's WAL up to
+-- p_lsn, a position the primary reported after the caller's last write was
+-- committed (api/reads.c). Each statement after this one takes its snapshot
+-- later, so it sees that write. On the primary it is auth_session.
+CREATE OR REPLACE FUNCTION auth_session_at(p_token_hash bytea, p_request_id text, p_roles text[],
+                                           p_idle_s integer, p_lsn pg_lsn)
+RETURNS TABLE (user_id bigint, username text, display_name text, role text, unit_id bigint,
+               expires_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF pg_is_in_recovery() AND coalesce(pg_last_wal_replay_lsn() < p_lsn, true) THEN
+        RAISE EXCEPTION 'this replica has not replayed % yet', p_lsn USING ERRCODE = 'CRLAG';
+    END IF;
+    RETURN QUERY SELECT * FROM auth_session(p_token_hash, p_request_id, p_roles, p_idle_s);
 END
 $$;
 

@@ -27,14 +27,14 @@ static void handler_b(struct exchange *x)
 }
 
 static const struct route routes[] = {
-    {HTTP_GET, "/healthz", handler_a, 0, NULL, NULL},
-    {HTTP_GET, "/api/v1/units", handler_a, 0, NULL, NULL},
-    {HTTP_POST, "/api/v1/units", handler_b, 0, NULL, NULL},
-    {HTTP_GET, "/api/v1/units/{id}", handler_a, 0, NULL, NULL},
-    {HTTP_PATCH, "/api/v1/units/{id}", handler_b, 0, NULL, NULL},
-    {HTTP_DELETE, "/api/v1/units/{id}", handler_b, 0, NULL, NULL},
-    {HTTP_GET, "/api/v1/units/{unit}/members/{member}", handler_a, 0, NULL, NULL},
-    {HTTP_GET, "/", handler_b, 0, NULL, NULL},
+    {HTTP_GET, "/healthz", handler_a, 0, NULL, NULL, 0},
+    {HTTP_GET, "/api/v1/units", handler_a, 0, NULL, NULL, 0},
+    {HTTP_POST, "/api/v1/units", handler_b, 0, NULL, NULL, 0},
+    {HTTP_GET, "/api/v1/units/{id}", handler_a, 0, NULL, NULL, 0},
+    {HTTP_PATCH, "/api/v1/units/{id}", handler_b, 0, NULL, NULL, 0},
+    {HTTP_DELETE, "/api/v1/units/{id}", handler_b, 0, NULL, NULL, 0},
+    {HTTP_GET, "/api/v1/units/{unit}/members/{member}", handler_a, 0, NULL, NULL, 0},
+    {HTTP_GET, "/", handler_b, 0, NULL, NULL, 0},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -174,7 +174,7 @@ static void test_router_get_route_answers_head(void **state)
 static void test_router_head_only_on_get_routes(void **state)
 {
     (void)state;
-    static const struct route post_only[] = {{HTTP_POST, "/things", handler_a, 0, NULL, NULL}};
+    static const struct route post_only[] = {{HTTP_POST, "/things", handler_a, 0, NULL, NULL, 0}};
     struct route_match m;
     assert_int_equal(router_match(post_only, 1, HTTP_HEAD, "/things", &m),
                      ROUTER_METHOD_NOT_ALLOWED);
@@ -224,9 +224,9 @@ static void test_router_first_matching_route_wins(void **state)
 {
     (void)state;
     static const struct route overlap[] = {
-        {HTTP_GET, "/units/{id}", handler_a, 0, NULL, NULL},
-        {HTTP_GET, "/units/new", handler_b, 0, NULL, NULL},
-        {HTTP_GET, "/units/{other}", handler_b, 0, NULL, NULL},
+        {HTTP_GET, "/units/{id}", handler_a, 0, NULL, NULL, 0},
+        {HTTP_GET, "/units/new", handler_b, 0, NULL, NULL, 0},
+        {HTTP_GET, "/units/{other}", handler_b, 0, NULL, NULL, 0},
     };
     struct route_match m;
     assert_int_equal(router_match(overlap, 3, HTTP_GET, "/units/new", &m), ROUTER_FOUND);
@@ -239,8 +239,8 @@ static void test_router_params_of_winner_not_overwritten(void **state)
 {
     (void)state;
     static const struct route overlap[] = {
-        {HTTP_GET, "/a/{x}", handler_a, 0, NULL, NULL},
-        {HTTP_GET, "/{y}/{z}", handler_b, 0, NULL, NULL},
+        {HTTP_GET, "/a/{x}", handler_a, 0, NULL, NULL, 0},
+        {HTTP_GET, "/{y}/{z}", handler_b, 0, NULL, NULL, 0},
     };
     struct route_match m;
     assert_int_equal(router_match(overlap, 2, HTTP_GET, "/a/b", &m), ROUTER_FOUND);
@@ -254,7 +254,7 @@ static void test_router_max_params_matches(void **state)
 {
     (void)state;
     static const struct route eight[] = {
-        {HTTP_GET, "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}", handler_a, 0, NULL, NULL},
+        {HTTP_GET, "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}", handler_a, 0, NULL, NULL, 0},
     };
     struct route_match m;
     assert_int_equal(router_match(eight, 1, HTTP_GET, "/1/2/3/4/5/6/7/8", &m), ROUTER_FOUND);
@@ -267,7 +267,7 @@ static void test_router_more_than_max_params_not_found(void **state)
 {
     (void)state;
     static const struct route nine[] = {
-        {HTTP_GET, "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}", handler_a, 0, NULL, NULL},
+        {HTTP_GET, "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}", handler_a, 0, NULL, NULL, 0},
     };
     struct route_match m;
     assert_int_equal(router_match(nine, 1, HTTP_GET, "/1/2/3/4/5/6/7/8/9", &m), ROUTER_NOT_FOUND);

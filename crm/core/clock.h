@@ -1,0 +1,16 @@
+/*
+ * clock: the monotonic clock, in microseconds (time spans, never dates).
+ */
+#ifndef CRM_CLOCK_H
+#define CRM_CLOCK_H
+
+#include <time.h>
+
+static inline long long clock_monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+#endif
