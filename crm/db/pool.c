@@ -83,6 +83,9 @@ struct db_pool {
     char options[64];
     char host[256];     /* the host name libpq would resolve, or "" when none needs it */
     char hostaddr[512]; /* their addresses (at start-up, or later off the loop), or "" */
+    char hosts[256];    /* with spread_hosts: the host list, its port list, and how many */
+    char ports[128];
+    int nhosts;
     struct offload_task *resolving; /* the resolution in flight */
     int job_timeout_ms;
     const struct db_statement *statements;
@@ -846,6 +849,52 @@ static void pool_resolve_later(struct db_pool *pool)
 
 /* ---- connecting ---- */
 
+static int list_count(const char *list)
+{
+    int n = 1;
+    for (const char *p = list; *p; p++)
+        n += *p == ',';
+    return n;
+}
+
+/* list (n comma-separated items) started at its k-th item, into out; a list
+ * of another length (one port for every host, say) is copied as it is. */
+static void list_rotate(const char *list, int n, int k, char *out, size_t outlen)
+{
+    if (list_count(list) != n || n < 2) {
+        snprintf(out, outlen, "%s", list);
+        return;
+    }
+    const char *p = list;
+    for (int i = 0; i < k % n; i++)
+        p = strchr(p, ',') + 1;
+    int head = (int)(p - list); /* the first k items, with their comma */
+    snprintf(out, outlen, "%s%s%.*s", p, head ? "," : "", head ? head - 1 : 0, list);
+}
+
+/* The host and port lists to spread, when the URL (or PGHOST) has several. */
+static void pool_find_hosts(struct db_pool *pool)
+{
+    PQconninfoOption *opts = PQconninfoParse(pool->conninfo, NULL);
+    const char *host = NULL, *port = NULL;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (strcmp(o->keyword, "host") == 0)
+            host = o->val;
+        else if (strcmp(o->keyword, "port") == 0)
+            port = o->val;
+    }
+    if (!host || !*host)
+        host = getenv("PGHOST");
+    if (!port || !*port)
+        port = getenv("PGPORT");
+    if (host && strlen(host) < sizeof pool->hosts && (!port || strlen(port) < sizeof pool->ports)) {
+        snprintf(pool->hosts, sizeof pool->hosts, "%s", host);
+        snprintf(pool->ports, sizeof pool->ports, "%s", port ? port : "");
+        pool->nhosts = list_count(host);
+    }
+    PQconninfoFree(opts);
+}
+
 static void conn_connect(struct db_conn *c)
 {
     struct db_pool *pool = c->pool;
@@ -872,8 +921,23 @@ static void conn_connect(struct db_conn *c)
     keys[n] = "dbname", vals[n++] = pool->conninfo;
     keys[n] = "options", vals[n++] = pool->options;
     keys[n] = "application_name", vals[n++] = "crm";
-    if (pool->hostaddr[0])
-        keys[n] = "hostaddr", vals[n++] = pool->hostaddr;
+    char hosts[sizeof pool->hosts], ports[sizeof pool->ports], addrs[sizeof pool->hostaddr];
+    const char *hostaddr = pool->hostaddr;
+    if (pool->nhosts > 1) {
+        int k = pool->cfg.host_offset + c->index;
+        list_rotate(pool->hosts, pool->nhosts, k, hosts, sizeof hosts);
+        keys[n] = "host", vals[n++] = hosts;
+        if (pool->ports[0]) {
+            list_rotate(pool->ports, pool->nhosts, k, ports, sizeof ports);
+            keys[n] = "port", vals[n++] = ports;
+        }
+        if (hostaddr[0]) {
+            list_rotate(hostaddr, pool->nhosts, k, addrs, sizeof addrs);
+            hostaddr = addrs;
+        }
+    }
+    if (hostaddr[0])
+        keys[n] = "hostaddr", vals[n++] = hostaddr;
     keys[n] = NULL, vals[n] = NULL;
     c->pg = PQconnectStartParams(keys, vals, 1);
     c->state = CONN_CONNECTING;
@@ -1024,6 +1088,8 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
     pool->job_timeout_ms = cfg->job_timeout_ms > 0 ? cfg->job_timeout_ms
                                                    : cfg->statement_timeout_ms + POOL_JOB_GRACE_MS;
     pool_find_host(pool);
+    if (cfg->spread_hosts)
+        pool_find_hosts(pool);
     if (pool->host[0] && resolve_hosts(pool->host, pool->hostaddr, sizeof pool->hostaddr) != 0) {
         pool->hostaddr[0] = '\0';
         log_event(LOG_WARN, NULL,

@@ -67,6 +67,10 @@ struct db_pool_config {
     int connect_timeout_ms; /* longest wait for a new connection to be ready; 0: 5000 */
     int keepalive_s;        /* TCP keepalive idle time (libpq's keepalives_idle; the URL's own
                                keepalive parameters win); 0: the system's settings */
+    int spread_hosts;       /* with several hosts, connection i tries them from the
+                               (host_offset + i)-th on: the pool's connections spread over
+                               them (libpq takes the first that fits target_session_attrs) */
+    int host_offset;
 };
 
 /* Why the pool cannot serve, as far as it knows. */

@@ -38,7 +38,7 @@ const struct db_statement statements[STMT_COUNT] = {
                               "SELECT user_id, username, display_name, role, unit_id, expires_at "
                               "FROM auth_session_at($1::bytea, $2, $3::text[], $4::integer, "
                               "$5::pg_lsn)"},
-    [STMT_WAL_POSITION] = {"wal_position", "SELECT pg_current_wal_lsn()::text"},
+    [STMT_WAL_POSITION] = {"wal_position", "SELECT pg_current_wal_insert_lsn()::text"},
     [STMT_LOGIN_LOOKUP] = {"login_lookup",
                            "SELECT user_id, password_hash FROM auth_login_lookup($1)"},
     [STMT_SESSION_OPEN] = {"session_open",

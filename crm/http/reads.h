@@ -10,9 +10,12 @@
  * replica cannot be reached.
  *
  * The position of a session is the first sample of the primary's WAL
- * position (pg_current_wal_lsn, asked by the first worker every
+ * position (pg_current_wal_insert_lsn, asked by the first worker every
  * READS_SAMPLE_MS) asked after the session's last write was answered: a
- * position past that write's commit record. Until such a sample exists, the
+ * position past that write's commit record. The insert position, not the
+ * write position: a commit is not always flushed when it returns (one that
+ * wrote no row, or under synchronous_commit = off), and the write position
+ * can then be short of it. Until such a sample exists, the
  * session's reads go to the primary. So they do for a session this process
  * has not sent to the primary within the touch period (auth_session touches
  * a session there, at most once a period; a replica cannot write), and for
@@ -72,7 +75,7 @@ struct db_pool_stats;
 void reads_metrics(struct reads *r, struct evbuffer *out, const struct db_pool_stats *const *pools,
                    size_t npools);
 
-/* The primary's WAL position (text, as pg_current_wal_lsn gives it), asked
+/* The primary's WAL position (text, as pg_current_wal_insert_lsn gives it), asked
  * at asked_us. Ignored when it does not parse. */
 void reads_sample(struct reads *r, long long asked_us, const char *lsn);
 

@@ -400,7 +400,10 @@ static int worker_init(struct worker *w, struct server *s, int index, int fd,
     const struct server_statements *st = &s->app->statements;
     w->pool = db_pool_new(w->base, pcfg, st->all, st->count, &w->pool_stats);
     if (rcfg) {
-        if (!(w->read_pool = db_pool_new(w->base, rcfg, st->all, st->count, &w->read_pool_stats)))
+        /* Each worker's connections start at other replicas: reads spread over them. */
+        struct db_pool_config r = *rcfg;
+        r.host_offset = index * rcfg->size;
+        if (!(w->read_pool = db_pool_new(w->base, &r, st->all, st->count, &w->read_pool_stats)))
             return -1;
         if (index == 0) {
             struct timeval every = {0, READS_SAMPLE_MS * 1000};
@@ -543,6 +546,7 @@ int server_run(const struct crm_config *cfg, struct listener *listener,
     /* The replicas' pools: the same settings, another URL. */
     struct db_pool_config rcfg = pcfg;
     rcfg.conninfo = read_url;
+    rcfg.spread_hosts = 1;
     for (int i = 0; i < s.nworkers; i++)
         s.workers[i].listen_fd = -1;
     for (int i = 0; i < s.nworkers; i++) {

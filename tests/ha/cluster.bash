@@ -89,6 +89,10 @@ postgresql:
   data_dir: $HA_DIR/node$n/data
   bin_dir: $HA_PGBIN
   pgpass: $HA_DIR/node$n/pgpass
+  # As a standby (ha_apply_delay): Patroni owns the recovery settings and
+  # takes back an ALTER SYSTEM of them.
+  recovery_conf:
+    recovery_min_apply_delay: 0
   # A standby is cloned at once (pg_basebackup's default checkpoint is spread
   # over minutes).
   basebackup:
@@ -128,6 +132,13 @@ ha_kill_node() {
   pm=$(head -1 "$HA_DIR/node$n/data/postmaster.pid" 2>/dev/null || true)
   [ -n "$pm" ] && kill -KILL "$pm" 2>/dev/null || true
   pkill -KILL -f -- "-D $HA_DIR/node$n/data" || true
+}
+
+# ha_apply_delay N DELAY: node N, a standby, applies commits DELAY late
+# (recovery_min_apply_delay: 2s, 0); Patroni reloads its settings.
+ha_apply_delay() {
+  sed -i "s/^    recovery_min_apply_delay: .*/    recovery_min_apply_delay: $2/" "$HA_DIR/node$1.yml"
+  curl -sf -o /dev/null -X POST "http://127.0.0.1:$(ha_api "$1")/reload"
 }
 
 # ha_node_gone N: node N's Patroni is not running.

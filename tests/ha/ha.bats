@@ -110,8 +110,8 @@ commits() { ha_sql "$1" "SELECT xact_commit FROM pg_stat_database WHERE datname 
   # B reads on the standby (once crm has met B's session on the primary).
   ha_wait 10 read_on_replica "$B"
   # Two seconds behind: what the standby answers is visibly older.
-  ha_sql 2 "ALTER SYSTEM SET recovery_min_apply_delay = '2s'" > /dev/null
-  ha_sql 2 "SELECT pg_reload_conf()" > /dev/null
+  ha_apply_delay 2 2s
+  ha_wait 20 apply_delayed
   local name="读己之写 $RANDOM$RANDOM" i seen_by_b=0
   [ "$(post_investor "$A" "$name")" = 201 ]
   # A's reads: the write is there at once, read on the primary.
@@ -130,8 +130,7 @@ commits() { ha_sql "$1" "SELECT xact_commit FROM pg_stat_database WHERE datname 
   [ "$seen_by_b" = 1 ]
   # And A's reads went back to the standby once it had replayed A's write.
   read_on_replica "$A"
-  ha_sql 2 "ALTER SYSTEM RESET recovery_min_apply_delay" > /dev/null
-  ha_sql 2 "SELECT pg_reload_conf()" > /dev/null
+  ha_apply_delay 2 0
 }
 
 @test "the standby stopped: reads fall back to the primary, then return to the standby" {
@@ -149,6 +148,39 @@ commits() { ha_sql "$1" "SELECT xact_commit FROM pg_stat_database WHERE datname 
   # Its connections come back by themselves.
   ha_wait 30 bash -c "[ \"\$(curl -s '$CRM_URL/metrics' | awk '\$1 == \"crm_db_replica_connections_ready\" {print \$2}')\" -gt 0 ]"
   ha_wait 10 read_on_replica "$B"
+}
+
+# apply_delayed: the standby holds commits back (recovery_min_apply_delay is in
+# effect in its startup process, which reads the setting on its own time): a
+# commit made now is received, and half a second later still not replayed.
+apply_delayed() {
+  local lsn
+  lsn=$(psql "$HA_SUPER_URL:$HA_PG1/crm" -At -c "SELECT txid_current()" -c "SELECT pg_current_wal_insert_lsn()" | tail -1)
+  ha_wait 5 bash -c "[ \"\$(psql '$HA_SUPER_URL:$HA_PG2/crm' -Atc \"SELECT pg_last_wal_receive_lsn() >= '$lsn'\")\" = t ]" || return 1
+  sleep 0.5
+  [ "$(ha_sql 2 "SELECT pg_last_wal_replay_lsn() < '$lsn'")" = t ]
+}
+
+# crm_connections NODE: crm's connections to node N's PostgreSQL.
+crm_connections() {
+  ha_sql "$1" "SELECT count(*) FROM pg_stat_activity WHERE usename = 'crm_app' AND application_name = 'crm'"
+}
+
+@test "with several replicas listed, each worker's connections start at another one" {
+  # target_session_attrs=any: without spreading, libpq would put every
+  # connection on the first host listed.
+  local n1 n2 pid url out=$HA_DIR/crm-spread.out
+  n1=$(crm_connections 1); n2=$(crm_connections 2)
+  "$CRM_BIN" serve --listen 127.0.0.1:0 --workers 2 --db-pool-size 2 --database-url "$HA_APP_URL" \
+    --database-read-url "postgresql://crm_app:$HA_APP_PASSWORD@127.0.0.1:$HA_PG1,127.0.0.1:$HA_PG2/crm?target_session_attrs=any" \
+    --migrate-database-url "" --jobs-tick-s 0 --stall-check-s 0 > "$out" 2> "$HA_DIR/crm-spread.err" 3>&- &
+  pid=$!
+  ha_wait 30 grep -q '^crm: serving on ' "$out"
+  # 4 to the primary, and the 4 replica connections two and two.
+  ha_wait 20 bash -c "[ \"\$(psql '$HA_SUPER_URL:$HA_PG2/crm' -Atc \"SELECT count(*) FROM pg_stat_activity WHERE usename = 'crm_app' AND application_name = 'crm'\")\" = $((n2 + 2)) ]"
+  ha_wait 20 bash -c "[ \"\$(psql '$HA_SUPER_URL:$HA_PG1/crm' -Atc \"SELECT count(*) FROM pg_stat_activity WHERE usename = 'crm_app' AND application_name = 'crm'\")\" = $((n1 + 6)) ]"
+  kill -TERM "$pid"
+  wait "$pid"
 }
 
 @test "the primary killed: Patroni promotes the standby, crm writes again by itself, no acknowledged write lost" {
