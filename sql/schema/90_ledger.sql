@@ -236,6 +236,13 @@ BEGIN
 
     IF v_leader IS NOT NULL THEN
         found_id := (p_leaders ->> v_leader)::bigint;
+        -- The project's own leader, named as the export writes them, stays
+        -- even when no longer enabled: a ledger exported and imported back
+        -- changes nothing.
+        IF found_id = 0 AND p.leader_id IS NOT NULL
+           AND EXISTS (SELECT 1 FROM user_name l WHERE l.id = p.leader_id AND l.name = v_leader) THEN
+            found_id := p.leader_id;
+        END IF;
         IF found_id = 0 THEN
             errs := errs || jsonb_build_object('field', 'leader', 'message',
                                                'is not an enabled leader you can assign');
