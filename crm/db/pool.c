@@ -746,22 +746,35 @@ static int resolve_hosts(const char *hosts, char *out, size_t outlen)
     }
 }
 
+static int list_count(const char *list);
+
 /* The host list libpq would look up (the URL's, else PGHOST), into
- * pool->host; left empty when nothing needs a lookup. */
+ * pool->host; left empty when nothing needs a lookup. With spread_hosts,
+ * the host and port lists, into pool->hosts and pool->ports. */
 static void pool_find_host(struct db_pool *pool)
 {
     PQconninfoOption *opts = PQconninfoParse(pool->conninfo, NULL);
-    const char *host = NULL, *hostaddr = NULL;
+    const char *host = NULL, *hostaddr = NULL, *port = NULL;
     for (PQconninfoOption *o = opts; o && o->keyword; o++) {
         if (strcmp(o->keyword, "host") == 0)
             host = o->val;
         else if (strcmp(o->keyword, "hostaddr") == 0)
             hostaddr = o->val;
+        else if (strcmp(o->keyword, "port") == 0)
+            port = o->val;
     }
     if (!host || !*host)
         host = getenv("PGHOST");
     if (!hostaddr || !*hostaddr)
         hostaddr = getenv("PGHOSTADDR");
+    if (!port || !*port)
+        port = getenv("PGPORT");
+    if (pool->cfg.spread_hosts && host && strlen(host) < sizeof pool->hosts &&
+        (!port || strlen(port) < sizeof pool->ports)) {
+        snprintf(pool->hosts, sizeof pool->hosts, "%s", host);
+        snprintf(pool->ports, sizeof pool->ports, "%s", port ? port : "");
+        pool->nhosts = list_count(host);
+    }
     int needs = 0;
     for (const char *p = host; p && !(hostaddr && *hostaddr); p++) {
         size_t n = strcspn(p, ",");
@@ -870,29 +883,6 @@ static void list_rotate(const char *list, int n, int k, char *out, size_t outlen
         p = strchr(p, ',') + 1;
     int head = (int)(p - list); /* the first k items, with their comma */
     snprintf(out, outlen, "%s%s%.*s", p, head ? "," : "", head ? head - 1 : 0, list);
-}
-
-/* The host and port lists to spread, when the URL (or PGHOST) has several. */
-static void pool_find_hosts(struct db_pool *pool)
-{
-    PQconninfoOption *opts = PQconninfoParse(pool->conninfo, NULL);
-    const char *host = NULL, *port = NULL;
-    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
-        if (strcmp(o->keyword, "host") == 0)
-            host = o->val;
-        else if (strcmp(o->keyword, "port") == 0)
-            port = o->val;
-    }
-    if (!host || !*host)
-        host = getenv("PGHOST");
-    if (!port || !*port)
-        port = getenv("PGPORT");
-    if (host && strlen(host) < sizeof pool->hosts && (!port || strlen(port) < sizeof pool->ports)) {
-        snprintf(pool->hosts, sizeof pool->hosts, "%s", host);
-        snprintf(pool->ports, sizeof pool->ports, "%s", port ? port : "");
-        pool->nhosts = list_count(host);
-    }
-    PQconninfoFree(opts);
 }
 
 static void conn_connect(struct db_conn *c)
@@ -1088,8 +1078,6 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
     pool->job_timeout_ms = cfg->job_timeout_ms > 0 ? cfg->job_timeout_ms
                                                    : cfg->statement_timeout_ms + POOL_JOB_GRACE_MS;
     pool_find_host(pool);
-    if (cfg->spread_hosts)
-        pool_find_hosts(pool);
     if (pool->host[0] && resolve_hosts(pool->host, pool->hostaddr, sizeof pool->hostaddr) != 0) {
         pool->hostaddr[0] = '\0';
         log_event(LOG_WARN, NULL,
