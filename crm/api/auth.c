@@ -29,6 +29,7 @@
 #include "auth/password_policy.h"
 #include "auth/throttle.h"
 #include "auth/token.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "db/statements.h"
 #include "http/body.h"
@@ -93,7 +94,7 @@ static void login_forgive(struct login *l)
 static int login_answer_throttled(struct exchange *x, struct login *l)
 {
     struct throttle_rule ru = login_rule(x, 0), ra = login_rule(x, 1);
-    long long now = throttle_now_ms();
+    long long now = clock_monotonic_ms();
     int wait = throttle_attempt(&ru, l->pair_key, now);
     if (!wait) {
         l->counted |= COUNTED_PAIR;
@@ -141,7 +142,7 @@ static void login_on_open(void *arg, struct db_result *r)
     json_object_set_new(answer, "token", json_string(l->token));
     login_forgive(l);
     throttle_clear(l->user_key);
-    throttle_succeed(l->pair_key, throttle_now_ms());
+    throttle_succeed(l->pair_key, clock_monotonic_ms());
     log_event(LOG_INFO, x->request_id, "login", json_pack("{s:I}", "user_id", (json_int_t)l->user_id));
     exchange_send_json(x, 200, answer);
 }
@@ -389,7 +390,7 @@ static void password_on_current(void *arg, struct db_result *r)
     }
     snprintf(p->user_key, sizeof p->user_key, "u:%s", c.username);
     struct throttle_rule rule = login_rule(x, 0);
-    int wait = throttle_attempt(&rule, p->user_key, throttle_now_ms());
+    int wait = throttle_attempt(&rule, p->user_key, clock_monotonic_ms());
     if (wait) {
         char secs[16];
         snprintf(secs, sizeof secs, "%d", wait);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
+
 #define THROTTLE_SLOTS 8192
 #define THROTTLE_PROBE 8
 
@@ -59,13 +61,6 @@ static struct throttle_entry *throttle_find(const char *key, int create)
     memcpy(victim->id, id, sizeof id);
     victim->used = 1;
     return victim;
-}
-
-long long throttle_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The block after `failures`, in ms. */

@@ -5,7 +5,7 @@
  * base * 2^(failures - threshold) seconds, capped at max_delay_s: a backoff,
  * never a permanent lockout, and a blocked attempt is answered without
  * checking the password (so it neither counts nor extends the block). Times
- * are milliseconds of a monotonic clock (throttle_now_ms): with whole seconds
+ * are milliseconds of a monotonic clock (clock_monotonic_ms, core/clock.h): with whole seconds
  * a one-second block ended at the next tick of the clock, however soon after
  * the failure that was. Attempts are counted before they are checked
  * (throttle_attempt), and forgiven when they succeed; a success clears the
@@ -28,7 +28,6 @@ struct throttle_rule {
 };
 
 /* Now, in milliseconds of the monotonic clock. */
-long long throttle_now_ms(void);
 
 /* An attempt, counted before it is checked: in one step under the lock,
  * the seconds key must still wait (nothing counted), or 0 after counting

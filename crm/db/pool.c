@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/offload.h"
 
@@ -106,13 +107,6 @@ static void conn_drop(struct db_conn *c, const char *why, enum db_health health)
 static void pool_resolve_later(struct db_pool *pool);
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void pool_dispatch(struct db_pool *pool);
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- jobs ---- */
 
@@ -352,7 +346,7 @@ static int conn_send(struct db_conn *c, struct db_job *job)
     if (!PQpipelineSync(c->pg))
         return -1;
     job->next = NULL;
-    job->started_ms = now_ms();
+    job->started_ms = clock_monotonic_ms();
     if (c->tail) {
         c->tail->next = job;
     } else {
@@ -387,7 +381,7 @@ static void conn_job_done(struct db_conn *c)
     if (!c->head)
         c->tail = NULL;
     else
-        c->head_since_ms = now_ms(); /* the next one's answer can come from now on */
+        c->head_since_ms = clock_monotonic_ms(); /* the next one's answer can come from now on */
     c->inflight--;
     c->long_jobs -= job->timeout_ms > 0;
     if (job->first_error)
@@ -931,7 +925,7 @@ static void conn_connect(struct db_conn *c)
     keys[n] = NULL, vals[n] = NULL;
     c->pg = PQconnectStartParams(keys, vals, 1);
     c->state = CONN_CONNECTING;
-    c->connect_ms = now_ms();
+    c->connect_ms = clock_monotonic_ms();
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
         conn_fail(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
         return;
@@ -1005,7 +999,7 @@ void db_submit(struct db_pool *pool, struct db_job *job)
         return;
     }
     job->next = NULL;
-    job->started_ms = now_ms();
+    job->started_ms = clock_monotonic_ms();
     if (pool->queue_tail)
         pool->queue_tail->next = job;
     else
@@ -1028,7 +1022,7 @@ static int job_deadline(const struct db_pool *pool, const struct db_job *job)
 static void pool_on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct db_pool *pool = arg;
-    long long now = now_ms();
+    long long now = clock_monotonic_ms();
     while (pool->queue_head && now - pool->queue_head->started_ms >= pool->cfg.queue_timeout_ms) {
         stats_add(&pool->stats->rejected, 1);
         job_finish(queue_pop(pool), DB_FAIL_TIMEOUT, "waited too long for a connection");

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "auth/roles.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "db/pool.h"
 #include "db/statements.h"
@@ -64,13 +65,6 @@ struct events_feed {
 static const int feed_listen_publisher[] = {STMT_EVENTS_LISTEN_OUTBOX,
                                             STMT_EVENTS_LISTEN_PUBLISHED};
 static const int feed_listen_reader[] = {STMT_EVENTS_LISTEN_PUBLISHED};
-
-static long long feed_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void feed_fetch(struct events_feed *f);
 static void stream_catch_up(struct stream *s);
@@ -232,7 +226,7 @@ static void stream_catch_up(struct stream *s)
     db_job_add(job, STMT_EVENTS_SINCE, 2, since);
     s->live = 0;
     s->catching_up = 1;
-    s->checked_ms = feed_now_ms();
+    s->checked_ms = clock_monotonic_ms();
     db_submit(w->pool, job);
 }
 
@@ -259,7 +253,7 @@ void events_stream_open(struct worker *w, void *feed, struct evhttp_request *req
     s->root = start->root;
     s->last_id = start->after;
     s->roles = start->roles;
-    s->checked_ms = feed_now_ms(); /* auth_session has just checked it */
+    s->checked_ms = clock_monotonic_ms(); /* auth_session has just checked it */
     snprintf(s->token_hash_hex, sizeof s->token_hash_hex, "%s", start->token_hash_hex);
     snprintf(s->request_id, sizeof s->request_id, "%s", start->request_id);
     s->next = f->streams;
@@ -485,7 +479,7 @@ static void feed_on_notify(void *arg, const char *channel, const char *payload)
 static void feed_catch_up_due(struct events_feed *f)
 {
     const struct crm_config *cfg = f->worker->server->cfg;
-    long long now = feed_now_ms(), recheck = (long long)cfg->events_recheck_s * 1000;
+    long long now = clock_monotonic_ms(), recheck = (long long)cfg->events_recheck_s * 1000;
     int budget = FEED_CATCH_UPS_PER_TICK;
     for (struct stream *s = f->streams; s && budget > 0; s = s->next) {
         if (s->catching_up || (s->live && now - s->checked_ms < recheck))

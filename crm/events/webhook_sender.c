@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "db/pool.h"
 #include "db/statements.h"
@@ -65,13 +66,6 @@ struct webhook_sender {
     int stopped;
 };
 
-static long long sender_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void sender_free(struct webhook_sender *s)
 {
     allowlist_free(&s->allow);
@@ -114,7 +108,7 @@ static void sender_wake(struct webhook_sender *s, long long ms)
 {
     if (s->stopped)
         return;
-    long long due = sender_now_us() + ms * 1000;
+    long long due = clock_monotonic_us() + ms * 1000;
     if (s->poll_due_us && s->poll_due_us <= due && evtimer_pending(s->ev_poll, NULL))
         return;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
@@ -147,7 +141,7 @@ static void sender_record(struct webhook_transfer *t, long status, const char *e
     struct webhook_sender *s = t->sender;
     const struct crm_config *cfg = s->cfg;
     int delivered = !error && status >= 200 && status < 300;
-    long long ms = (sender_now_us() - t->started_us) / 1000;
+    long long ms = (clock_monotonic_us() - t->started_us) / 1000;
     char duration[24], code[24], max[12], backoff[12], backoff_max[12];
     snprintf(duration, sizeof duration, "%lld", ms > 2147483647 ? 2147483647 : ms);
     snprintf(code, sizeof code, "%ld", status);
@@ -336,7 +330,7 @@ static void sender_transfer_start(struct webhook_sender *s, const PGresult *res,
     t->next = s->transfers;
     s->transfers = t;
     s->ntransfers++;
-    t->started_us = sender_now_us();
+    t->started_us = clock_monotonic_us();
     snprintf(t->delivery, sizeof t->delivery, "%s", db_value(res, row, 0));
     snprintf(t->attempt, sizeof t->attempt, "%s", db_value(res, row, 1));
     if (!url || !secret || !body || !type || !(t->body = strdup(body))) {

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 /* The most open files crm asks for (it waits with epoll: no FD_SETSIZE). */
@@ -97,13 +98,6 @@ struct conns {
 };
 
 static _Thread_local struct conns *conns_self;
-
-static long long conns_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The least power of two from lo (one) to hi that is at least n. */
 static size_t conns_pow2(size_t n, size_t lo, size_t hi)
@@ -267,7 +261,7 @@ static void conns_unhash(struct conns *c, struct conn *k)
 static void conns_report_now(struct conns *c)
 {
     struct conns_report *r = &c->report;
-    r->last_ms = conns_now_ms();
+    r->last_ms = clock_monotonic_ms();
     if (!r->refused_address && !r->refused_full && !r->evicted && !r->accept_errors && !r->slow)
         return;
     json_t *f = json_pack("{s:I, s:I, s:I, s:i, s:i}", "refused_past_address_limit",
@@ -300,7 +294,7 @@ static void conns_note(struct conns *c)
 {
     if (evtimer_pending(c->ev_report, NULL))
         return;
-    long long wait = c->report.last_ms + 1000 - conns_now_ms();
+    long long wait = c->report.last_ms + 1000 - clock_monotonic_ms();
     if (wait <= 0) {
         conns_report_now(c);
         return;
@@ -455,7 +449,7 @@ static void conns_on_input(struct evbuffer *buf, const struct evbuffer_cb_info *
     struct conn *k = arg;
     size_t len = evbuffer_get_length(buf);
     if (info->n_added > 0 && !k->reading_since_ms && k->state != CONN_BUSY)
-        k->reading_since_ms = conns_now_ms();
+        k->reading_since_ms = clock_monotonic_ms();
     if (k->in_body || info->n_added == 0 || info->n_added > len)
         return;
     conns_scan_headers(k, buf, len - info->n_added);
@@ -544,7 +538,7 @@ static void conns_on_complete(struct evhttp_request *req, void *arg)
     TAILQ_INSERT_TAIL(&k->owner->idle, k, link);
     k->in_body = 0;
     k->blank_line = 0;
-    k->reading_since_ms = evbuffer_get_length(bufferevent_get_input(k->bev)) ? conns_now_ms() : 0;
+    k->reading_since_ms = evbuffer_get_length(bufferevent_get_input(k->bev)) ? clock_monotonic_ms() : 0;
     conns_scan_headers(k, bufferevent_get_input(k->bev), 0);
 }
 
@@ -555,7 +549,7 @@ static void conns_on_complete(struct evhttp_request *req, void *arg)
 static void conns_on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct conns *c = arg;
-    long long now = conns_now_ms();
+    long long now = clock_monotonic_ms();
     struct conn *k = TAILQ_FIRST(&c->idle);
     while (k) {
         struct conn *next = TAILQ_NEXT(k, link);
