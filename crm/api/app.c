@@ -9,6 +9,7 @@
 #include "api/stats_cache.h"
 #include "db/statements.h"
 #include "events/feed.h"
+#include "http/worker.h"
 
 #include <stdlib.h>
 
@@ -42,6 +43,19 @@ static void app_worker_free(void *state)
     free(a);
 }
 
+void app_wrote(struct worker *w)
+{
+    /* Set before the workers start, freed after they have all stopped. */
+    struct app_worker *publisher = w->server->workers[0].app_state;
+    if (publisher)
+        events_feed_kick(publisher->feed);
+}
+
+/* crm wakes its publisher itself (app_wrote): its writes need not NOTIFY,
+ * whose lock makes the commits of notifying writes wait for each other
+ * (sql/schema/92_events.sql, outbox_wake). */
+#define APP_DB_SETTINGS "-c crm.outbox_wake=client"
+
 struct server_app api_app(void)
 {
     struct server_app app = {
@@ -65,6 +79,8 @@ struct server_app api_app(void)
         .worker_start = app_worker_start,
         .worker_stopping = app_worker_stopping,
         .worker_free = app_worker_free,
+        .db_settings = APP_DB_SETTINGS,
+        .wrote = app_wrote,
     };
     return app;
 }

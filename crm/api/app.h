@@ -19,6 +19,10 @@ struct app_worker {
     struct stats_cache *stats; /* api/stats_cache.h */
 };
 
+/* Something was written through w's pool (a request's write, a scheduled
+ * job): the publisher of the events (worker 0's feed) publishes soon. */
+void app_wrote(struct worker *w);
+
 /* The application, filled in. */
 struct server_app api_app(void);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/app.h"
 #include "core/log.h"
 #include "db/pool.h"
 #include "db/statements.h"
@@ -186,6 +187,8 @@ static void janitor_on_answer(void *arg, struct db_result *r)
                   json_pack("{s:s, s:s, s:s?}", "job", s->job->name, "outcome", outcome, "detail",
                             detail && *detail ? detail : NULL));
     janitor_board_set(r->results[2]);
+    if (strcmp(outcome, "ran") == 0)
+        app_wrote(j->worker); /* alerts' digests, stalled projects: events */
 }
 
 /* Submits a look at the job (unless the previous one is still in flight),

@@ -81,7 +81,7 @@ struct db_pool {
     struct event_base *base;
     struct db_pool_config cfg;
     char *conninfo;
-    char options[64];
+    char options[256];
     char host[256];     /* the host name libpq would resolve, or "" when none needs it */
     char hostaddr[512]; /* their addresses (at start-up, or later off the loop), or "" */
     char hosts[256];    /* with spread_hosts: the host list, its port list, and how many */
@@ -1059,8 +1059,11 @@ struct db_pool *db_pool_new(struct event_base *base, const struct db_pool_config
     pool->stats = stats;
     /* DateStyle ISO: the text db/rows_json turns into JSON dates, whatever
      * the server's or the role's default. */
-    snprintf(pool->options, sizeof pool->options, "-c statement_timeout=%d -c DateStyle=ISO,YMD",
-             cfg->statement_timeout_ms);
+    int len = snprintf(pool->options, sizeof pool->options,
+                       "-c statement_timeout=%d -c DateStyle=ISO,YMD%s%s", cfg->statement_timeout_ms,
+                       cfg->settings ? " " : "", cfg->settings ? cfg->settings : "");
+    if (len < 0 || (size_t)len >= sizeof pool->options)
+        goto failed;
     pool->conninfo = strdup(cfg->conninfo);
     pool->conns = calloc((size_t)cfg->size, sizeof *pool->conns);
     pool->ev_tick = event_new(base, -1, EV_PERSIST, pool_on_tick, pool);

@@ -71,6 +71,8 @@ struct db_pool_config {
                                (host_offset + i)-th on: the pool's connections spread over
                                them (libpq takes the first that fits target_session_attrs) */
     int host_offset;
+    const char *settings; /* more server settings for each connection ("-c name=value ..."),
+                             or NULL */
 };
 
 /* Why the pool cannot serve, as far as it knows. */

@@ -27,6 +27,8 @@
 #define FEED_BATCH_TEXT "500"
 /* Streams caught up (their session checked) at once by a tick. */
 #define FEED_CATCH_UPS_PER_TICK 64
+/* The publisher tries again this long after another process held the lock. */
+#define FEED_PUBLISH_RETRY_MS 100
 
 /* For /metrics, summed over the workers (relaxed atomics). */
 static _Atomic long feed_streams_open, feed_sent, feed_cut;
@@ -55,6 +57,9 @@ struct events_feed {
     int fetching, fetch_again;
     char *fetch_roots;       /* the roots the read in flight asks about (array literal) */
     int publishing, publish_again;
+    atomic_int kicked;     /* a write was answered since the kick was last taken */
+    struct event *ev_kick; /* the publisher: events_feed_kick, from any worker */
+    struct event *ev_retry; /* the publisher: another process was publishing */
     int stopping;
     struct stream *streams;
     struct event *ev_tick; /* heartbeats, session checks, the publisher's safety net */
@@ -429,10 +434,16 @@ static void feed_on_published(void *arg, struct db_result *r)
         return;
     }
     const char *last = db_value(r->results[0], 0, 0);
-    if (last) { /* NULL: another process publishes, its NOTIFY follows */
+    if (last) {
         feed_learn(f, atoll(last));
         if (f->sender)
             webhook_sender_kick(f->sender);
+    } else if (!f->publish_again) {
+        /* Another process is publishing: what it published follows by its
+         * NOTIFY crm_event, but its publishing may have begun before what
+         * woke us was committed. */
+        struct timeval retry = {0, FEED_PUBLISH_RETRY_MS * 1000};
+        event_add(f->ev_retry, &retry);
     }
     if (f->publish_again) {
         f->publish_again = 0;
@@ -454,6 +465,22 @@ static void feed_publish(struct events_feed *f)
     db_job_add(job, STMT_EVENTS_PUBLISH, 0, NULL);
     f->publishing = 1;
     db_submit(w->pool, job);
+}
+
+static void feed_on_publish_due(evutil_socket_t fd, short what, void *arg)
+{
+    struct events_feed *f = arg;
+    atomic_store_explicit(&f->kicked, 0, memory_order_relaxed);
+    feed_publish(f);
+}
+
+void events_feed_kick(void *feed)
+{
+    struct events_feed *f = feed;
+    /* One wake of the publisher's loop for any number of writes before it
+     * publishes: the publishing they ask for is the same. */
+    if (f && f->ev_kick && !atomic_exchange_explicit(&f->kicked, 1, memory_order_relaxed))
+        event_active(f->ev_kick, EV_READ, 0);
 }
 
 static void feed_on_notify(void *arg, const char *channel, const char *payload)
@@ -539,7 +566,9 @@ void *events_feed_start(struct worker *w)
     }
     struct timeval tick = {w->server->cfg->events_heartbeat_s, 0};
     event_add(f->ev_tick, &tick);
-    if (f->publisher && !(f->sender = webhook_sender_start(w))) {
+    if (f->publisher && (!(f->sender = webhook_sender_start(w)) ||
+                         !(f->ev_kick = event_new(w->base, -1, 0, feed_on_publish_due, f)) ||
+                         !(f->ev_retry = evtimer_new(w->base, feed_on_publish_due, f)))) {
         events_feed_free(f);
         return NULL;
     }
@@ -575,6 +604,10 @@ void events_feed_free(void *feed)
     events_feed_stopping(f);
     if (f->ev_tick)
         event_free(f->ev_tick);
+    if (f->ev_kick)
+        event_free(f->ev_kick);
+    if (f->ev_retry)
+        event_free(f->ev_retry);
     if (f->out)
         evbuffer_free(f->out);
     free(f->fetch_roots);

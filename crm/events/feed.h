@@ -3,10 +3,12 @@
  * receive them (GET /api/v1/events; api/events.c opens them).
  *
  * Every state change writes an event in its own transaction (the outbox,
- * sql/schema/92_events.sql); NOTIFY crm_outbox tells the publisher (the
- * feed of worker 0), which numbers the committed events (events_publish:
- * one publisher at a time, so ids increase in the order readers see them)
- * and NOTIFYs crm_event with the last id. Each worker's feed then reads the
+ * sql/schema/92_events.sql). The publisher (the feed of worker 0) is told
+ * by events_feed_kick once crm has answered a write (its connections do
+ * not NOTIFY: outbox_wake), by NOTIFY crm_outbox of any other writer (crm
+ * import, psql), and every heartbeat in case. It numbers the committed
+ * events (events_publish: one publisher at a time, so ids increase in the
+ * order readers see them) and NOTIFYs crm_event with the last id. Each worker's feed then reads the
  * new events once for all its streams (events_feed, which says which
  * clients' scope roots may see each: the rule of row-level security) and
  * writes each to the streams that may see it, in id order.
@@ -76,6 +78,11 @@ struct events_stream_start {
  * ended. */
 void events_stream_open(struct worker *w, void *feed, struct evhttp_request *req,
                         const struct events_stream_start *start);
+
+/* A write was answered (through this process's connections, which leave
+ * waking the publisher to it: crm.outbox_wake = 'client'): the publisher
+ * (feed, worker 0's) publishes soon. Safe from any thread. */
+void events_feed_kick(void *feed);
 
 /* Appends the counters to /metrics (Prometheus text). */
 struct evbuffer;

@@ -279,6 +279,10 @@ static void exchange_on_result(void *arg, struct db_result *r)
             reads_on_primary(reads, x->token_hash, x->job_sent_us,
                              !(x->method & (HTTP_GET | HTTP_HEAD)), clock_monotonic_us());
     }
+    const struct server_app *app = x->worker->server->app;
+    if (r->failure == DB_OK && !x->on_replica && !(x->method & (HTTP_GET | HTTP_HEAD)) && app &&
+        app->wrote)
+        app->wrote(x->worker);
     x->db_cb(x, r);
 }
 

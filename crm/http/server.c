@@ -542,6 +542,7 @@ int server_run(const struct crm_config *cfg, struct listener *listener,
         .job_timeout_ms = cfg->db_job_timeout_ms,
         .connect_timeout_ms = cfg->db_connect_timeout_ms,
         .keepalive_s = cfg->db_keepalive_s,
+        .settings = app->db_settings,
     };
     /* The replicas' pools: the same settings, another URL. */
     struct db_pool_config rcfg = pcfg;

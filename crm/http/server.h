@@ -60,6 +60,13 @@ struct server_app {
     void *(*worker_start)(struct worker *w);
     void (*worker_stopping)(void *state);
     void (*worker_free)(void *state);
+    /* Server settings for each connection to the primary ("-c name=value
+     * ...", db_pool_config.settings), or NULL. */
+    const char *db_settings;
+    /* The primary answered a job of a request that may write (any method
+     * but GET and HEAD) without an error: called on the worker that sent
+     * it, or NULL. */
+    void (*wrote)(struct worker *w);
 };
 
 /* Runs until SIGINT or SIGTERM on listener (opened, and still locked, by the
