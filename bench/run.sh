@@ -16,7 +16,7 @@
 #  3. users (viewers of the root for the reads, unit-role writers for the
 #     write, login users for the storm), each logged in once through crm:
 #     their tokens go to the wrk scripts (bench/lua/*.lua, round robin), and
-#     one session's token hash (session.token_hash) to pgbench;
+#     their sessions' callers (what crm's copy of a check holds) to pgbench;
 #  4. for each route, crm, then the peer, then the ceiling, each under setsid
 #     (../shared/BENCHMARKING.md), each on an idle database (no statement of
 #     crm_app running) and after a 2 s warm-up:
@@ -661,30 +661,38 @@ tokens_for() {  # tokens_for PREFIX N: logs each user in once (through crm), com
   done
   echo "$out"
 }
-hash_of_latest_session() {  # of user $1: '\x..' (only hashes are stored: session.token_hash)
-  supsql -c "SELECT '\\x' || encode(s.token_hash, 'hex') FROM session s JOIN app_user u ON u.id = s.user_id
-          WHERE u.username = '$1' AND s.revoked_at IS NULL ORDER BY s.created_at DESC LIMIT 1"
+# caller_of_latest_session USER: what crm's copy of the check of USER's latest
+# session holds (http/sessions.h): user id|username|role|unit|scope root.
+caller_of_latest_session() {
+  supsql -c "SELECT u.id || '|' || u.username || '|' || u.role || '|' || u.unit_id || '|' || unit_scope_root(u.unit_id)
+               FROM session s JOIN app_user u ON u.id = s.user_id
+              WHERE u.username = '$1' AND s.revoked_at IS NULL ORDER BY s.created_at DESC LIMIT 1"
 }
 
 # use_tokens PREFIX N: the ceiling uses the same sessions as wrk (the latest
-# of users PREFIX1..N): one copy of the route's script per session, each with
-# its own token hash variable, picked at random per transaction (pgbench -f
-# script@1 ... has no string variables to choose a token with).
+# of users PREFIX1..N), as crm sends them once it has checked each: the
+# caller set from its copy (STMT_AUTH_CACHED; see bench/pgbench/project_get.sql).
+# One copy of the route's script per session, each with its own user
+# variables, picked at random per transaction (pgbench -f script@1 ... has
+# no string variables to choose a session with). The role, unit and scope
+# root are the same for all users of a prefix.
 TH_ARGS=()
 use_tokens() {
-  local i h
-  TH_ARGS=()
+  local i c uid uname role unit root
+  TH_ARGS=(-D "gen=$(supsql -c "SELECT n FROM auth_generation")")
   for i in $(seq 1 "$2"); do
-    h=$(hash_of_latest_session "$1$i")
-    [ -n "$h" ] || die "no session of $1$i"
-    TH_ARGS+=(-D "th$i=$h")
+    c=$(caller_of_latest_session "$1$i")
+    [ -n "$c" ] || die "no session of $1$i"
+    IFS='|' read -r uid uname role unit root <<<"$c"
+    TH_ARGS+=(-D "uid$i=$uid" -D "uname$i=$uname")
   done
+  TH_ARGS+=(-D "urole=$role" -D "uunit=$unit" -D "uroot=$root")
 }
 # pgbench_scripts SCRIPT: prints the -f arguments of its per-session copies
 pgbench_scripts() {
-  local i n=$(( ${#TH_ARGS[@]} / 2 )) base; base=${1%.sql}
+  local i n=$(( (${#TH_ARGS[@]} - 8) / 4 )) base; base=${1%.sql}
   for i in $(seq 1 "$n"); do
-    sed "s/:th::bytea/:th$i::bytea/" "bench/pgbench/$1" > "$OUT/pgbench-$base-$i.sql"
+    sed "s/:uid::/:uid$i::/g; s/:uname::/:uname$i::/g" "bench/pgbench/$1" > "$OUT/pgbench-$base-$i.sql"
     printf '%s\n' -f "$OUT/pgbench-$base-$i.sql@1"
   done
 }
@@ -1054,7 +1062,7 @@ machine() {
   echo "- crm: \`crm serve --access-log 0 --hash-max-in-flight 256 --login-max-failures 1000 --login-max-failures-address 100000${CRM_BENCH_FLAGS:+ $CRM_BENCH_FLAGS}\` (other settings at their defaults: one worker per core, 2 connections each, pipeline depth 8)"
   echo "- peer: ${PEER_NOTE:-bench/peer (fastify + postgres.js), WORKERS=2, \`node bench/peer/server.js\`}"
   echo "- load: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency after a ${WARMUP}s warm-up, each under setsid; bench/lua/*.lua pick random ids and rotate $N_READERS viewers' tokens (the write: $N_WRITERS unit-role users' tokens); the login storm: -d$((DURATION + 5))s --timeout 30s over $N_LOGIN users, and /healthz with wrk -t1 -c8 -d${DURATION}s from 3 s into it"
-  echo "- ceiling: pgbench -n -M prepared -c$CONNECTIONS -j$THREADS -T$((WARMUP + DURATION)) -P 1 -f bench/pgbench/<route>.sql, figures of its last ${DURATION}s (warm backends): the session check and the route's statement in one pipeline (one Sync, as crm sends them), with a live session's token hash"
+  echo "- ceiling: pgbench -n -M prepared -c$CONNECTIONS -j$THREADS -T$((WARMUP + DURATION)) -P 1 -f bench/pgbench/<route>.sql, figures of its last ${DURATION}s (warm backends): the caller set from crm's copy of the session's check (STMT_AUTH_CACHED, what crm sends between two auth_session checks of a session, 30 s apart) and the route's statement in one pipeline (one Sync, as crm sends them), for the same sessions as wrk's"
   echo "- each run starts once no statement of crm_app has run for 0.5 s (a slow route's queued queries do not spill into the next run); the database is prewarmed (pg_prewarm) after loading"
 }
 

@@ -68,6 +68,7 @@ struct server_app api_app(void)
                 .auth_session = STMT_AUTH_SESSION,
                 .auth_session_at = STMT_AUTH_SESSION_AT,
                 .wal_position = STMT_WAL_POSITION,
+                .auth_cached = STMT_AUTH_CACHED,
                 .idempotency_claim = STMT_IDEMPOTENCY_CLAIM,
                 .idempotency_finish = STMT_IDEMPOTENCY_FINISH,
                 .idempotency_written = STMT_IDEMPOTENCY_WRITTEN,

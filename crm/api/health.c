@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "db/statements.h"
 #include "events/feed.h"
+#include "http/sessions.h"
 #include "http/exchange.h"
 #include "http/metrics.h"
 #include "http/problem.h"
@@ -112,6 +113,7 @@ void health_metrics(struct exchange *x)
             pools[n++] = &s->workers[i].read_pool_stats;
         reads_metrics(s->reads, buf, pools, n);
     }
+    sessions_metrics(buf);
     events_feed_metrics(buf);
     janitor_metrics(buf);
     size_t len = evbuffer_get_length(buf);

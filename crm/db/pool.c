@@ -57,6 +57,11 @@ struct db_job {
     struct db_pool *fallback;           /* where it goes if its own pool cannot run it */
     const char *const *fallback_states; /* and the SQLSTATEs that send it there too */
     int fell_back;                      /* it went there */
+    struct db_pool *was_pool; /* db_job_try_instead: where it runs again as it was */
+    const char *was_state;    /* when PostgreSQL answers this SQLSTATE */
+    int was_index;            /* the call replaced */
+    struct db_call was;       /* and that call as it was */
+    int ran_as_was;           /* it did */
 };
 
 struct db_conn {
@@ -188,8 +193,63 @@ int db_job_retarget(struct db_job *job, int call, int stmt, const char *extra)
     return 0;
 }
 
+static void call_free(struct db_call *c)
+{
+    for (int p = 0; p < c->nparams; p++) {
+        free(c->values[p]);
+        c->values[p] = NULL;
+    }
+}
+
+int db_job_try_instead(struct db_job *job, struct db_pool *pool, int call, int stmt, int nparams,
+                       const char *const *values, const char *state)
+{
+    if (call < 0 || call >= job->ncalls || job->calls[call].kind != CALL_EXECUTE ||
+        job->was_pool || nparams < 0 || nparams > DB_CALL_MAX_PARAMS)
+        return -1;
+    struct db_call c = {.kind = CALL_EXECUTE, .stmt = stmt, .nparams = nparams};
+    for (int i = 0; i < nparams; i++) {
+        if (values[i] && !(c.values[i] = strdup(values[i]))) {
+            call_free(&c);
+            return -1;
+        }
+    }
+    job->was = job->calls[call];
+    job->calls[call] = c;
+    job->was_index = call;
+    job->was_pool = pool;
+    job->was_state = state;
+    return 0;
+}
+
+/* Runs the job again as it was before db_job_try_instead, once, when
+ * PostgreSQL answered its SQLSTATE. Returns 1 when it did. */
+static int job_try_as_was(struct db_job *job, enum db_failure failure)
+{
+    struct db_pool *to = job->was_pool;
+    if (!to || failure != DB_OK || !job->first_error)
+        return 0;
+    const char *state = PQresultErrorField(job->first_error, PG_DIAG_SQLSTATE);
+    if (!state || strcmp(state, job->was_state) != 0)
+        return 0;
+    call_free(&job->calls[job->was_index]);
+    job->calls[job->was_index] = job->was;
+    memset(&job->was, 0, sizeof job->was);
+    job->was_pool = NULL;
+    job->ran_as_was = 1;
+    for (int i = 0; i < job->ncalls; i++) {
+        PQclear(job->results[i]);
+        job->results[i] = NULL;
+    }
+    job->first_error = NULL;
+    job->cursor = 0;
+    db_submit(to, job);
+    return 1;
+}
+
 static void job_free(struct db_job *job)
 {
+    call_free(&job->was);
     for (int i = 0; i < job->ncalls; i++) {
         for (int p = 0; p < job->calls[i].nparams; p++)
             free(job->calls[i].values[p]);
@@ -231,9 +291,12 @@ static int job_fall_back(struct db_job *job, enum db_failure failure)
 /* Calls the job's callback once with the outcome, then frees the job. */
 static void job_finish(struct db_job *job, enum db_failure failure, const char *message)
 {
-    if (job_fall_back(job, failure))
+    if (job_try_as_was(job, failure) || job_fall_back(job, failure))
         return;
-    struct db_result r = {.failure = failure, .ncalls = job->ncalls, .fell_back = job->fell_back};
+    struct db_result r = {.failure = failure,
+                          .ncalls = job->ncalls,
+                          .fell_back = job->fell_back,
+                          .ran_as_was = job->ran_as_was};
     memcpy(r.results, job->results, sizeof r.results);
     if (failure == DB_OK && job->first_error) {
         r.failure = DB_FAIL_QUERY;

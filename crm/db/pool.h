@@ -103,6 +103,7 @@ struct db_result {
     const char *column;                  /* the column an error names, or "" */
     const char *constraint;              /* the constraint an error names, or "" */
     int fell_back;                       /* the job ran on its fallback pool */
+    int ran_as_was;                      /* it ran again as it was (db_job_try_instead) */
 };
 
 typedef void (*db_done_cb)(void *arg, struct db_result *result);
@@ -178,6 +179,15 @@ void db_job_keep(struct db_job *job, const char *key, int (*keeper)(int stmt), i
  * NULL-terminated, outliving the job), its results so far dropped. Both
  * pools must be on the job's loop. db_result.fell_back tells the callback. */
 void db_job_set_fallback(struct db_job *job, struct db_pool *fallback, const char *const *states);
+
+/* Makes call run statement stmt with values (nparams, copied) instead,
+ * keeping the call as it was: when PostgreSQL answers state (an SQLSTATE
+ * outliving the job), the job is submitted to pool once more as it was,
+ * its results so far dropped (a cheaper form of a call that may refuse).
+ * Returns 0, or -1 when there is no such call, it was replaced already or
+ * memory ran out (the job is then as it was). */
+int db_job_try_instead(struct db_job *job, struct db_pool *pool, int call, int stmt, int nparams,
+                       const char *const *values, const char *state);
 
 /* Makes call run statement stmt instead, with extra (copied) as one more
  * parameter when not NULL. Returns 0, or -1 when there is no such call or

@@ -32,12 +32,28 @@ const struct db_statement statements[STMT_COUNT] = {
     [STMT_SCHEMA_VERSION] = {"schema_version",
                              "SELECT coalesce(max(version), 0) FROM schema_migrations"},
     [STMT_AUTH_SESSION] = {"auth_session",
-                           "SELECT user_id, username, display_name, role, unit_id, expires_at "
+                           "SELECT user_id, username, display_name, role, unit_id, expires_at, "
+                           "scope_root, generation, fresh_ms "
                            "FROM auth_session($1::bytea, $2, $3::text[], $4::integer)"},
     [STMT_AUTH_SESSION_AT] = {"auth_session_at",
-                              "SELECT user_id, username, display_name, role, unit_id, expires_at "
+                              "SELECT user_id, username, display_name, role, unit_id, expires_at, "
+                              "scope_root, generation, fresh_ms "
                               "FROM auth_session_at($1::bytea, $2, $3::text[], $4::integer, "
                               "$5::pg_lsn)"},
+    /* What auth_session set, set again from crm's copy (http/sessions.h),
+     * refused (CRGEN) once the sessions' generation has moved: the same
+     * first columns as auth_session's. One row always, so that no request
+     * runs without a caller unless refused. */
+    [STMT_AUTH_CACHED] = {"auth_cached",
+                          "SELECT $1::text, $2::text, NULL::text, $3::text, $4::text, "
+                          "NULL::timestamptz, set_config('crm.user_id', $1, true), "
+                          "set_config('crm.unit_id', $5::text, true), "
+                          "set_config('crm.home_unit_id', $4, true), "
+                          "set_config('crm.role', $3, true), "
+                          "set_config('crm.request_id', coalesce($6::text, ''), true) "
+                          "FROM (SELECT (SELECT n FROM auth_generation) AS n) g "
+                          "WHERE CASE WHEN g.n = $7::bigint THEN true "
+                          "ELSE auth_generation_moved() END"},
     [STMT_WAL_POSITION] = {"wal_position", "SELECT pg_current_wal_insert_lsn()::text"},
     [STMT_LOGIN_LOOKUP] = {"login_lookup",
                            "SELECT user_id, password_hash FROM auth_login_lookup($1)"},

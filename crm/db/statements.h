@@ -16,6 +16,8 @@ enum statement_id {
     STMT_SCHEMA_VERSION,  /* () -> version */
     STMT_AUTH_SESSION,    /* (token hash, request id, roles, idle s) -> the caller; sets it */
     STMT_AUTH_SESSION_AT, /* the same, on a replica that has replayed a WAL position (5th) */
+    STMT_AUTH_CACHED,     /* (user id, username, role, unit id, scope root, request id,
+                             generation) -> the caller, set again; CRGEN once it moved */
     STMT_WAL_POSITION,    /* () -> the primary's WAL insert position */
     STMT_LOGIN_LOOKUP,    /* (username) -> user_id, password_hash */
     STMT_SESSION_OPEN,    /* (user id, token hash, lifetime s, request id, new hash) -> {expires_at,

@@ -20,6 +20,7 @@
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/reads.h"
+#include "http/sessions.h"
 #include "http/server.h"
 #include "http/worker.h"
 
@@ -269,6 +270,11 @@ static void exchange_on_result(void *arg, struct db_result *r)
     struct exchange *x = arg;
     if (r->failure == DB_OK || r->failure == DB_FAIL_QUERY)
         x->auth_checked = 1;
+    if (x->auth_copied && r->ran_as_was) /* the copy was refused: the sessions had changed */
+        sessions_count(SESSIONS_REFUSED);
+    if (x->authenticated && r->ncalls > 0 && r->results[0] &&
+        PQfnumber(r->results[0], "fresh_ms") >= 0) /* auth_session answered: kept */
+        sessions_keep(x->worker->sessions, x->token_hash, r->results[0], x->job_sent_us);
     struct reads *reads = x->worker->server->reads;
     if (reads && x->authenticated && (!x->on_replica || r->fell_back)) {
         if (x->on_replica)

@@ -48,6 +48,7 @@ struct exchange {
     char token_hash_hex[TOKEN_HASH_HEX_CHARS + 1];
     long long job_sent_us;     /* when its latest database job was submitted */
     int on_replica;            /* that job went to a replica (http/reads.h) */
+    int auth_copied;           /* its caller was set from a copy (http/sessions.h) */
     void *state;               /* a handler's own state across callbacks */
     void (*state_free)(void *); /* frees it when the exchange is answered */
 };

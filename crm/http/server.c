@@ -44,6 +44,7 @@
 #include "http/listener.h"
 #include "http/query.h"
 #include "http/reads.h"
+#include "http/sessions.h"
 #include "http/metrics.h"
 #include "http/worker.h"
 
@@ -254,6 +255,22 @@ static void worker_on_request(struct evhttp_request *req, void *arg)
  * query cancelled by a conflict with recovery. */
 static const char *const replica_fallback_states[] = {"CRLAG", "25006", "40001", NULL};
 
+/* A job of a session whose check stands, on the primary: its first call
+ * sets the caller from the copy instead of auth_session (http/sessions.h),
+ * unless the route refuses the copy's role (auth_session answers that). */
+static void worker_copy_caller(struct worker *w, struct exchange *x, struct db_job *job)
+{
+    const struct session_copy *c = sessions_find(w->sessions, x->token_hash, x->job_sent_us);
+    x->auth_copied = 0;
+    if (c && (c->role_bit & x->match.route->roles)) {
+        const char *params[] = {c->user_id,    c->username,   c->role,      c->unit_id,
+                                c->scope_root, x->request_id, c->generation};
+        x->auth_copied = db_job_try_instead(job, w->pool, 0, w->server->app->statements.auth_cached,
+                                            7, params, "CRGEN") == 0;
+    }
+    sessions_count(x->auth_copied ? SESSIONS_BY_COPY : SESSIONS_BY_DATABASE);
+}
+
 void worker_on_job(struct exchange *x, struct db_job *job)
 {
     idempotency_settle(x, job);
@@ -272,6 +289,8 @@ void worker_on_job(struct exchange *x, struct db_job *job)
         }
     }
     if (pool) {
+        if (x->authenticated)
+            worker_copy_caller(w, x, job);
         db_submit(pool, job);
         return;
     }
@@ -398,6 +417,8 @@ static int worker_init(struct worker *w, struct server *s, int index, int fd,
     w->ev_stop = event_new(w->base, -1, 0, worker_on_stop, w);
     w->ev_grace = evtimer_new(w->base, worker_on_grace, w);
     const struct server_statements *st = &s->app->statements;
+    if (!(w->sessions = sessions_new()))
+        return -1;
     w->pool = db_pool_new(w->base, pcfg, st->all, st->count, &w->pool_stats);
     if (rcfg) {
         /* Each worker's connections start at other replicas: reads spread over them. */
@@ -433,6 +454,8 @@ static void worker_cleanup(struct worker *w)
     w->read_pool = NULL;
     db_pool_free(w->pool);
     w->pool = NULL;
+    sessions_free(w->sessions);
+    w->sessions = NULL;
     if (w->ev_stop)
         event_free(w->ev_stop);
     if (w->ev_grace)

@@ -33,6 +33,9 @@ struct server_statements {
     int auth_session;        /* (token hash, request id, roles, idle s) -> the caller; sets it */
     int auth_session_at;     /* the same and a WAL position a replica must have replayed */
     int wal_position;        /* () -> the primary's WAL position (text) */
+    int auth_cached;         /* (user id, username, role, unit id, scope root, request id,
+                                generation) -> the caller set again from a copy; CRGEN once
+                                the sessions have changed (http/sessions.h) */
     int idempotency_claim;   /* (key, route, hash) -> outcome, status, content type, body */
     int idempotency_finish;  /* (user, key, status or NULL, content type, body) */
     int idempotency_written; /* (key) */

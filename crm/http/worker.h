@@ -27,6 +27,7 @@ struct exchange_answer;
 struct janitor;
 struct server_app;
 struct reads;
+struct sessions;
 
 struct server {
     const struct crm_config *cfg;
@@ -62,6 +63,7 @@ struct worker {
     struct event *ev_grace;
     struct janitor *janitor; /* worker 0 only: the application's periodic work */
     void *app_state;         /* the application's own (server_app.worker_start) */
+    struct sessions *sessions; /* the sessions checked, for a while (http/sessions.h) */
     int stopping;
     size_t in_flight; /* exchanges received and not yet answered */
 };

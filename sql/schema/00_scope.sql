@@ -10,9 +10,10 @@
 -- ---- the caller ----
 
 -- Who the caller is lives in transaction-local settings (crm.user_id,
--- crm.unit_id, crm.role, crm.request_id), set only by auth_session, the
--- first statement of every authenticated request's transaction; NULL when
--- none is set. Row-level security is forced, so the owner obeys it too, and
+-- crm.unit_id, crm.role, crm.request_id), set by the first statement of
+-- every authenticated request's transaction: auth_session, or crm's own
+-- copy of what auth_session set for the session while the sessions'
+-- generation has not moved (20_identity.sql); NULL when none is set. Row-level security is forced, so the owner obeys it too, and
 -- a transaction that never set a caller sees nothing.
 CREATE OR REPLACE FUNCTION crm_caller_user() RETURNS bigint LANGUAGE sql STABLE AS
 $$ SELECT nullif(current_setting('crm.user_id', true), '')::bigint $$;
@@ -200,7 +201,10 @@ CREATE OR REPLACE TRIGGER problem_links BEFORE INSERT OR UPDATE OF owner_unit_id
 --             a unit in scope or of none;
 --   signed_in settings and score rules: any caller;
 --   admin_paths a webhook's deliveries and their attempts: admins, in scope
---             (written only by the sender's functions, as the owner).
+--             (written only by the sender's functions, as the owner);
+--   anyone    the sessions' generation (auth_generation): read before any
+--             caller is set, by the statement that sets one (db/statements.c,
+--             STMT_AUTH_CACHED).
 DO $policies$
 DECLARE
     p record;
@@ -217,7 +221,8 @@ BEGIN
             ('admins', $$crm_caller_role() = 'admin' AND crm_unit_in_scope(unit_id)$$),
             ('auditors', $$crm_caller_role() IN ('admin', 'viewer') AND (unit_id IS NULL OR crm_unit_in_scope(unit_id))$$),
             ('signed_in', 'crm_caller_user() IS NOT NULL'),
-            ('admin_paths', $$crm_caller_role() = 'admin' AND crm_in_scope(unit_path)$$)),
+            ('admin_paths', $$crm_caller_role() = 'admin' AND crm_in_scope(unit_path)$$),
+            ('anyone', 'true')),
         grid (tbl, read, write, update, delete) AS (VALUES
             ('unit',               'unit_scope', NULL,       NULL,        NULL),
             ('app_user',           'user_scope', 'admins',   'admins',    NULL),
@@ -238,7 +243,8 @@ BEGIN
             ('batch_project',      'scope',      'batches',  NULL,        'batches'),
             ('webhook',            'admins',     'admins',   'admins',    'admins'),
             ('webhook_delivery',   'admin_paths', NULL,      NULL,        NULL),
-            ('webhook_attempt',    'admin_paths', NULL,      NULL,        NULL))
+            ('webhook_attempt',    'admin_paths', NULL,      NULL,        NULL),
+            ('auth_generation',    'anyone',     NULL,       NULL,        NULL))
         SELECT g.tbl, c.cmd, g.tbl || '_' || c.suffix AS name, c.rule, r.expr
           FROM grid g
          CROSS JOIN LATERAL (VALUES ('SELECT', 'read', g.read), ('INSERT', 'write', g.write),

@@ -12,16 +12,25 @@
 -- unit_scope_root of their unit: the unit a department serves;
 -- crm.home_unit_id is their own unit. Raises CR401 (answered 401) or CR403
 -- (403), which aborts the statements pipelined after it.
+-- Also returns what crm needs to set the same caller itself for a while
+-- (crm/http/sessions.h, STMT_AUTH_CACHED): the scope root, the sessions'
+-- generation read in the same snapshot as the session (auth_generation: a
+-- change that could end the session raises it), and fresh_ms, how long the
+-- check may stand: until the session's end, and at most a touch period, so
+-- that a session in use is still touched once a period, and no longer than
+-- the idle timeout less that period, so that an idle session is never
+-- taken for a live one (0: not at all).
 CREATE OR REPLACE FUNCTION auth_session(p_token_hash bytea, p_request_id text, p_roles text[],
                                         p_idle_s integer)
 RETURNS TABLE (user_id bigint, username text, display_name text, role text, unit_id bigint,
-               expires_at timestamptz)
+               expires_at timestamptz, scope_root bigint, generation bigint, fresh_ms integer)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     s record;
+    period integer := least(30, greatest(1, p_idle_s / 10));
 BEGIN
     SELECT se.user_id, se.last_seen_at, se.expires_at, u.username, u.display_name, u.role,
-           u.unit_id, u.disabled
+           u.unit_id, u.disabled, (SELECT g.n FROM auth_generation g) AS generation
       INTO s
       FROM session se JOIN app_user u ON u.id = se.user_id
      WHERE se.token_hash = p_token_hash AND se.revoked_at IS NULL;
@@ -32,28 +41,94 @@ BEGIN
     IF NOT s.role = ANY (p_roles) THEN
         RAISE EXCEPTION 'role % may not call this route', s.role USING ERRCODE = 'CR403';
     END IF;
-    -- Touch at most every tenth of the idle timeout (30 s at most): one
-    -- write per session and period, not per request. A request that finds
-    -- another of the same session touching it skips: waiting for that
-    -- request's whole transaction and then writing the row again made every
-    -- request in flight on a session queue once each period (64 of them
-    -- under make bench, each a write).
+    -- Touch at most once a period (a tenth of the idle timeout, 30 s at
+    -- most): one write per session and period, not per request. A request
+    -- that finds another of the same session touching it skips: waiting for
+    -- that request's whole transaction and then writing the row again made
+    -- every request in flight on a session queue once each period (64 of
+    -- them under make bench, each a write).
     -- A replica cannot write: crm sends a session's requests to the primary
     -- at least once a period (api/reads.c), which touches it there.
-    IF s.last_seen_at < now() - make_interval(secs => least(30, greatest(1, p_idle_s / 10)))
-       AND NOT pg_is_in_recovery() THEN
+    IF s.last_seen_at < now() - make_interval(secs => period) AND NOT pg_is_in_recovery() THEN
         UPDATE session SET last_seen_at = now()
          WHERE token_hash = (SELECT x.token_hash FROM session x WHERE x.token_hash = p_token_hash
                                FOR UPDATE SKIP LOCKED);
     END IF;
+    user_id := s.user_id;
+    username := s.username;
+    display_name := s.display_name;
+    role := s.role;
+    unit_id := s.unit_id;
+    expires_at := s.expires_at;
+    scope_root := unit_scope_root(s.unit_id);
+    generation := s.generation;
+    fresh_ms := greatest(0, least(period * 1000, (p_idle_s - period) * 1000,
+                                  floor(extract(epoch FROM s.expires_at - now()) * 1000)))::integer;
     PERFORM set_config('crm.user_id', s.user_id::text, true),
-            set_config('crm.unit_id', unit_scope_root(s.unit_id)::text, true),
+            set_config('crm.unit_id', scope_root::text, true),
             set_config('crm.home_unit_id', s.unit_id::text, true),
             set_config('crm.role', s.role, true),
             set_config('crm.request_id', coalesce(p_request_id, ''), true);
-    RETURN QUERY SELECT s.user_id, s.username, s.display_name, s.role, s.unit_id, s.expires_at;
+    RETURN NEXT;
 END
 $$;
+
+-- What STMT_AUTH_CACHED raises when the sessions' generation has moved
+-- since crm checked the session: crm then runs the request again with
+-- auth_session (crm/db/pool.h, db_job_try_instead).
+CREATE OR REPLACE FUNCTION auth_generation_moved() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the sessions have changed since this one was checked' USING ERRCODE = 'CRGEN';
+END
+$$;
+
+-- Raises the sessions' generation, once a transaction, when it commits
+-- (deferred constraint triggers: the row is locked last, after everything
+-- else the transaction locks, so no two transactions wait for each other
+-- through it). Attached below to what can end a session or change its
+-- caller: a session revoked, shortened, moved to another user or deleted
+-- while live; a user's role, unit, names or disabling changed, or a user
+-- deleted; a unit's kind or parent changed (a department's scope root).
+CREATE OR REPLACE FUNCTION auth_generation_raise() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF current_setting('crm.auth_generation_raised', true) IS DISTINCT FROM 'yes' THEN
+        UPDATE auth_generation SET n = n + 1;
+        PERFORM set_config('crm.auth_generation_raised', 'yes', true);
+    END IF;
+    RETURN NULL;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION auth_generation_raise() FROM PUBLIC;
+
+-- Constraint triggers have no CREATE OR REPLACE: dropped and made again.
+DROP TRIGGER IF EXISTS session_generation_update ON session;
+CREATE CONSTRAINT TRIGGER session_generation_update AFTER UPDATE OF revoked_at, expires_at, user_id
+    ON session DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (OLD.revoked_at IS DISTINCT FROM NEW.revoked_at OR OLD.expires_at > NEW.expires_at
+          OR OLD.user_id IS DISTINCT FROM NEW.user_id)
+    EXECUTE FUNCTION auth_generation_raise();
+DROP TRIGGER IF EXISTS session_generation_delete ON session;
+CREATE CONSTRAINT TRIGGER session_generation_delete AFTER DELETE ON session
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (OLD.revoked_at IS NULL AND OLD.expires_at > now())
+    EXECUTE FUNCTION auth_generation_raise();
+DROP TRIGGER IF EXISTS app_user_generation_update ON app_user;
+CREATE CONSTRAINT TRIGGER app_user_generation_update
+    AFTER UPDATE OF role, unit_id, disabled, username, display_name ON app_user
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (OLD.role IS DISTINCT FROM NEW.role OR OLD.unit_id IS DISTINCT FROM NEW.unit_id
+          OR OLD.disabled IS DISTINCT FROM NEW.disabled OR OLD.username IS DISTINCT FROM NEW.username
+          OR OLD.display_name IS DISTINCT FROM NEW.display_name)
+    EXECUTE FUNCTION auth_generation_raise();
+DROP TRIGGER IF EXISTS app_user_generation_delete ON app_user;
+CREATE CONSTRAINT TRIGGER app_user_generation_delete AFTER DELETE ON app_user
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION auth_generation_raise();
+DROP TRIGGER IF EXISTS unit_generation_update ON unit;
+CREATE CONSTRAINT TRIGGER unit_generation_update AFTER UPDATE OF kind, parent_id ON unit
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (OLD.kind IS DISTINCT FROM NEW.kind OR OLD.parent_id IS DISTINCT FROM NEW.parent_id)
+    EXECUTE FUNCTION auth_generation_raise();
 
 -- auth_session on a replica (CRM_DATABASE_READ_URL) for a caller whose own
 -- writes it must show: refused with CRLAG, and crm sends the request to the
@@ -64,7 +139,7 @@ $$;
 CREATE OR REPLACE FUNCTION auth_session_at(p_token_hash bytea, p_request_id text, p_roles text[],
                                            p_idle_s integer, p_lsn pg_lsn)
 RETURNS TABLE (user_id bigint, username text, display_name text, role text, unit_id bigint,
-               expires_at timestamptz)
+               expires_at timestamptz, scope_root bigint, generation bigint, fresh_ms integer)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
     IF pg_is_in_recovery() AND coalesce(pg_last_wal_replay_lsn() < p_lsn, true) THEN

@@ -12,6 +12,9 @@
  * - a full queue and a wait past the queue timeout fail the job (once);
  * - a query error fails only its job (its results up to the error kept, the
  *   rest aborted) and leaves the connection ready;
+ * - db_job_try_instead: the cheaper call runs; when it refuses with the
+ *   SQLSTATE named, the job runs once more as it was (any other error is
+ *   the job's answer);
  * - broken: the backend terminated under a job fails it, the connection
  *   comes back on the timer (another backend) and takes the jobs that
  *   waited meanwhile;
@@ -479,6 +482,74 @@ static void test_query_error_keeps_connection(void **state)
     fixture_close(&f);
 }
 
+/* db_job_try_instead (what crm's session copies use, http/sessions.h). */
+static void test_try_instead(void **state)
+{
+    (void)state;
+    need_database();
+    struct db_pool_config cfg;
+    states_config(&cfg, states_url, 1);
+    struct fixture f;
+    fixture_open_ready(&f, &cfg);
+
+    /* Accepted: the call as replaced runs, once. */
+    struct rec a = {0};
+    struct db_job *job = rec_job(&a);
+    assert_int_equal(db_job_add(job, ST_ECHO, 1, (const char *const[]){"as it was"}), 0);
+    assert_int_equal(db_job_add(job, ST_ECHO, 1, (const char *const[]){"then"}), 0);
+    assert_int_equal(db_job_try_instead(job, f.pool, 0, ST_ECHO, 1,
+                                        (const char *const[]){"instead"}, "22012"),
+                     0);
+    db_submit(f.pool, job);
+    run_until(f.base, &a.calls, 1, 5000);
+    assert_int_equal(a.failure, DB_OK);
+    assert_string_equal(a.value[0], "instead");
+    assert_string_equal(a.value[1], "then");
+
+    /* Refused with the state named: the job runs again as it was. */
+    struct rec b = {0};
+    job = rec_job(&b);
+    assert_int_equal(db_job_add(job, ST_ECHO, 1, (const char *const[]){"as it was"}), 0);
+    assert_int_equal(db_job_add(job, ST_ECHO, 1, (const char *const[]){"then"}), 0);
+    assert_int_equal(db_job_try_instead(job, f.pool, 0, ST_DIV, 1, (const char *const[]){"0"},
+                                        "22012"),
+                     0);
+    /* Only once a job. */
+    assert_int_equal(db_job_try_instead(job, f.pool, 0, ST_DIV, 1, (const char *const[]){"0"},
+                                        "22012"),
+                     -1);
+    db_submit(f.pool, job);
+    run_until(f.base, &b.calls, 1, 5000);
+    assert_int_equal(b.calls, 1);
+    assert_int_equal(b.failure, DB_OK);
+    assert_string_equal(b.value[0], "as it was");
+    assert_string_equal(b.value[1], "then");
+
+    /* Refused with another state: that is the answer. */
+    struct rec c = {0};
+    job = rec_job(&c);
+    assert_int_equal(db_job_add(job, ST_ECHO, 1, (const char *const[]){"as it was"}), 0);
+    assert_int_equal(db_job_try_instead(job, f.pool, 0, ST_DIV, 1, (const char *const[]){"0"},
+                                        "CRGEN"),
+                     0);
+    db_submit(f.pool, job);
+    run_until(f.base, &c.calls, 1, 5000);
+    assert_int_equal(c.failure, DB_FAIL_QUERY);
+    assert_string_equal(c.sqlstate, "22012");
+
+    /* No such call: nothing replaced. */
+    struct rec d = {0};
+    job = rec_job(&d);
+    assert_int_equal(db_job_add(job, ST_ECHO, 1, (const char *const[]){"x"}), 0);
+    assert_int_equal(db_job_try_instead(job, f.pool, 1, ST_ECHO, 1, (const char *const[]){"y"},
+                                        "22012"),
+                     -1);
+    db_submit(f.pool, job);
+    run_until(f.base, &d.calls, 1, 5000);
+    assert_string_equal(d.value[0], "x");
+    fixture_close(&f);
+}
+
 /* ---- broken, then back ---- */
 
 static void terminate_backend(long pid)
@@ -909,6 +980,7 @@ int main(void)
         cmocka_unit_test(test_queue_full),
         cmocka_unit_test(test_queue_timeout),
         cmocka_unit_test(test_query_error_keeps_connection),
+        cmocka_unit_test(test_try_instead),
         cmocka_unit_test(test_backend_killed_reconnects),
         cmocka_unit_test(test_job_deadline_then_back),
         cmocka_unit_test(test_long_job_own_deadline),
