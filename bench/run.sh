@@ -679,7 +679,7 @@ caller_of_latest_session() {
 TH_ARGS=()
 use_tokens() {
   local i c uid uname role unit root
-  TH_ARGS=(-D "gen=$(supsql -c "SELECT n FROM auth_generation")")
+  TH_ARGS=(-D "agen=$(supsql -c "SELECT n FROM auth_generation")")
   for i in $(seq 1 "$2"); do
     c=$(caller_of_latest_session "$1$i")
     [ -n "$c" ] || die "no session of $1$i"

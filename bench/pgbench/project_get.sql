@@ -10,10 +10,10 @@
 -- BEGIN/COMMIT. Variables (pgbench -D): uid, uname = a live session's user
 -- (bench/run.sh runs one copy of the script per session wrk uses, these
 -- renamed uid1..uidN and uname1..unameN, picked at random per transaction),
--- urole, uunit, uroot = their role, unit and scope root, gen = the sessions'
+-- urole, uunit, uroot = their role, unit and scope root, agen = the sessions'
 -- generation (auth_generation), rid = a request id, nprojects.
 \set id random(1, :nprojects)
 \startpipeline
-SELECT :uid::text, :uname::text, NULL::text, :urole::text, :uunit::text, NULL::timestamptz, set_config('crm.user_id', :uid::text, true), set_config('crm.unit_id', :uroot::text, true), set_config('crm.home_unit_id', :uunit::text, true), set_config('crm.role', :urole::text, true), set_config('crm.request_id', coalesce(:rid::text, ''), true) FROM (SELECT (SELECT n FROM auth_generation) AS n) g WHERE CASE WHEN g.n = :gen::bigint THEN true ELSE auth_generation_moved() END;
+SELECT :uid::text, :uname::text, NULL::text, :urole::text, :uunit::text, NULL::timestamptz, set_config('crm.user_id', :uid::text, true), set_config('crm.unit_id', :uroot::text, true), set_config('crm.home_unit_id', :uunit::text, true), set_config('crm.role', :urole::text, true), set_config('crm.request_id', coalesce(:rid::text, ''), true) FROM (SELECT (SELECT n FROM auth_generation) AS n) g WHERE CASE WHEN g.n = :agen::bigint THEN true ELSE auth_generation_moved() END;
 SELECT (SELECT row_to_json(r)::text FROM project_out r WHERE r.id = :id::bigint);
 \endpipeline

@@ -9,6 +9,6 @@
 -- pgbench has no NULL variable, so it is a NULL literal. :gen and :known are
 -- read from the database before the run (stats_copy_args in bench/run.sh).
 \startpipeline
-SELECT :uid::text, :uname::text, NULL::text, :urole::text, :uunit::text, NULL::timestamptz, set_config('crm.user_id', :uid::text, true), set_config('crm.unit_id', :uroot::text, true), set_config('crm.home_unit_id', :uunit::text, true), set_config('crm.role', :urole::text, true), set_config('crm.request_id', coalesce(:rid::text, ''), true) FROM (SELECT (SELECT n FROM auth_generation) AS n) g WHERE CASE WHEN g.n = :gen::bigint THEN true ELSE auth_generation_moved() END;
+SELECT :uid::text, :uname::text, NULL::text, :urole::text, :uunit::text, NULL::timestamptz, set_config('crm.user_id', :uid::text, true), set_config('crm.unit_id', :uroot::text, true), set_config('crm.home_unit_id', :uunit::text, true), set_config('crm.role', :urole::text, true), set_config('crm.request_id', coalesce(:rid::text, ''), true) FROM (SELECT (SELECT n FROM auth_generation) AS n) g WHERE CASE WHEN g.n = :agen::bigint THEN true ELSE auth_generation_moved() END;
 SELECT gen, as_of, body FROM stats_unit_cached(:gen::bigint, :known::date, :unit::bigint, :year::integer, NULL::date);
 \endpipeline

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "db/rows_json.h"
 #include "http/exchange.h"
+#include "http/json_text.h"
 #include "http/query.h"
 
 int handler_path_id(struct exchange *x, const char *name, char *out, size_t outlen)
@@ -72,13 +73,9 @@ static void handler_answer(struct exchange *x, struct db_result *r, int how)
         exchange_send_problem(x, 404, "No such resource.");
         return;
     }
-    if (how & ANSWER_ETAG) {
-        json_t *doc = json_loads(text, 0, NULL);
-        json_t *v = json_object_get(doc, "version");
-        if (json_is_integer(v))
-            handler_set_etag(x, json_integer_value(v));
-        json_decref(doc);
-    }
+    long long version;
+    if ((how & ANSWER_ETAG) && json_text_top_integer(text, "version", &version) == 0)
+        handler_set_etag(x, version);
     exchange_send_json_text(x, how & ANSWER_CREATED ? 201 : 200, text, strlen(text));
 }
 

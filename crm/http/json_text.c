@@ -3,6 +3,8 @@
  */
 #include "http/json_text.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The end of the number token at in[i..len). */
@@ -52,4 +54,51 @@ size_t json_text_compact(const char *in, size_t len, char *out)
         }
     }
     return o;
+}
+
+static const char *skip_space(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+int json_text_top_integer(const char *text, const char *key, long long *value)
+{
+    size_t keylen = strlen(key);
+    const char *p = skip_space(text);
+    if (*p != '{')
+        return -1;
+    p++;
+    int depth = 1;
+    while (*p && depth > 0) {
+        if (*p != '"') {
+            if (*p == '{' || *p == '[')
+                depth++;
+            else if (*p == '}' || *p == ']')
+                depth--;
+            p++;
+            continue;
+        }
+        const char *start = ++p;
+        while (*p && *p != '"')
+            p += p[0] == '\\' && p[1] ? 2 : 1;
+        if (!*p)
+            return -1;
+        size_t len = (size_t)(p - start);
+        p = skip_space(p + 1);
+        /* A member's name at the top: a string followed by ':'. */
+        if (depth != 1 || *p != ':' || len != keylen || memcmp(start, key, keylen) != 0)
+            continue;
+        const char *num = skip_space(p + 1);
+        char *end;
+        errno = 0;
+        long long v = strtoll(num, &end, 10);
+        end = (char *)skip_space(end);
+        if (end == num || errno || (*end != ',' && *end != '}'))
+            return -1;
+        *value = v;
+        return 0;
+    }
+    return -1;
 }

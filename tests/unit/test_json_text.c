@@ -26,6 +26,26 @@ static void assert_compacts_to(const char *in, const char *want)
     free(out);
 }
 
+static void test_json_text_top_integer(void **state)
+{
+    (void)state;
+    long long v = 0;
+    assert_int_equal(json_text_top_integer("{\"id\":5,\"version\":3}", "version", &v), 0);
+    assert_int_equal(v, 3);
+    /* A nested member of that name, a string holding it, an escaped quote:
+     * only the top-level member counts. */
+    const char *row = "{\"five_one\": {\"version\": 9}, \"name\": \"say \\\"version\\\":7\","
+                      " \"list\": [{\"version\": 8}], \"version\" : 12 }";
+    assert_int_equal(json_text_top_integer(row, "version", &v), 0);
+    assert_int_equal(v, 12);
+    assert_int_equal(json_text_top_integer("{\"a\":{\"version\":1}}", "version", &v), -1);
+    assert_int_equal(json_text_top_integer("{\"version\":\"3\"}", "version", &v), -1);
+    assert_int_equal(json_text_top_integer("{\"version\":1.5}", "version", &v), -1);
+    assert_int_equal(json_text_top_integer("{\"version\":null}", "version", &v), -1);
+    assert_int_equal(json_text_top_integer("[1]", "version", &v), -1);
+    assert_int_equal(json_text_top_integer("{\"ver", "version", &v), -1);
+}
+
 static void test_json_text_spaces(void **state)
 {
     (void)state;
@@ -54,6 +74,7 @@ static void test_json_text_strings_untouched(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_text_top_integer),
         cmocka_unit_test(test_json_text_spaces),
         cmocka_unit_test(test_json_text_numbers),
         cmocka_unit_test(test_json_text_strings_untouched),
