@@ -390,7 +390,9 @@ follow_ticks() {
   echo "$last"
 }
 # others_pct BUSY0 TOTAL0 BUSY1 TOTAL1 OURS_TICKS: the share of the machine's
-# CPU used by processes outside the run (other sessions on this box), in %
+# CPU not charged to the run's processes, in %: other processes (other sessions
+# on this box), steal, and interrupt and softirq time, which no process is
+# charged with and which, on loopback, is mostly the run's own network traffic
 others_pct() {
   awk -v b="$(($3 - $1))" -v t="$(($4 - $2))" -v o="$5" 'BEGIN {v = (t > 0) ? (b - o) * 100 / t : 0; if (v < 0) v = 0; printf "%.0f", v}'
 }
@@ -1079,8 +1081,11 @@ machine() {
     [[ $x == *.others ]] || continue
     v=${R[$x]}; [ "$v" -lt "$lo" ] && lo=$v; [ "$v" -gt "$hi" ] && hi=$v
   done
-  [ "$hi" -gt 0 ] && { echo "During the measured runs, processes outside the benchmark (other sessions on this box) used $lo–$hi% of"
-    echo "its CPU (\"others' CPU\" in the details): figures of runs with a high share are low and noisy."; echo; }
+  [ "$hi" -gt 0 ] && { echo "During the measured runs, $lo–$hi% of the box's CPU was not charged to the benchmark's processes"
+    echo "(\"others' CPU\" in the details): other sessions on this box, steal, and interrupt and softirq time, which no"
+    echo "process is charged with and which, on loopback, is mostly the benchmark's own network traffic (wrk's runs"
+    echo "show 10–20% with the box otherwise idle, pgbench's 1–3%). A share well above that means other work on the box:"
+    echo "figures of such runs are low and noisy."; echo; }
   echo "crm/peer and crm/ceiling are ratios of requests per second. Each compared route ran $ROUNDS times for each"
   echo "contender, alternating (crm first in odd rounds, the peer in even ones): crm/peer is the median of the rounds'"
   echo "ratios, each of two adjacent runs (the rounds are below); each contender's other figures are those of its median"
@@ -1143,6 +1148,11 @@ machine() {
     echo
   done
   echo "Raw outputs: $OUT/ (wrk-*.txt, pgbench-*.txt, probe-*.txt, run.log)."
+  # The section of bench/events/run.sh (issue 15) is kept from the last report.
+  if [ -f "$RESULTS" ] && ! [ "$OUT/RESULTS.md" -ef "$RESULTS" ]; then
+    kept=$(awk '/^## Events \(issue 15\)/ {keep = 1} keep' "$RESULTS")
+    [ -z "$kept" ] || printf '\n%s\n' "$kept"
+  fi
 } > "$OUT/RESULTS.md"
 [ "$OUT/RESULTS.md" -ef "$RESULTS" ] || cp "$OUT/RESULTS.md" "$RESULTS"
 
