@@ -305,11 +305,18 @@ BEGIN
         RETURN;
     END IF;
 
-    -- The investor by name, one of the project's unit first; a new one in
-    -- the project's unit when there is none.
+    -- The investor by name: the project's own when the row names it as the
+    -- export writes it (it may belong to a unit above the caller's, which
+    -- the caller cannot see: a ledger exported and imported back changes
+    -- nothing), else one of the project's unit first; a new one in the
+    -- project's unit when there is none.
     IF v_investor IS NOT NULL THEN
-        SELECT i.id INTO n_investor FROM investor i WHERE i.name = v_investor
-         ORDER BY i.unit_id = n_unit DESC, i.id LIMIT 1;
+        IF p.investor_id IS NOT NULL AND (ledger_party_names(p.id)).investor_name = v_investor THEN
+            n_investor := p.investor_id;
+        ELSE
+            SELECT i.id INTO n_investor FROM investor i WHERE i.name = v_investor
+             ORDER BY i.unit_id = n_unit DESC, i.id LIMIT 1;
+        END IF;
         IF n_investor IS NULL THEN
             INSERT INTO investor (unit_id, name, created_by)
             VALUES (n_unit, v_investor, crm_caller_user())

@@ -241,6 +241,29 @@ EOF
   [ "$status" = 200 ]
   [ "$(jq -r '[.created, .updated, .rejected, (.warnings | length)] | join(" ")' <<<"$body")" = "0 0 0 0" ]
   [ "$(jq -r .unchanged <<<"$body")" = "$(project_count)" ]
+
+  # So does a township's, a project of which has the county's investor, which
+  # the township cannot see, and a namesake of it in the township (made by
+  # another import, say): the project keeps its own, and no investor is made.
+  inv=$(owner_sql "INSERT INTO investor (unit_id, name) VALUES ($(unit_id sx.yc.js), '县属平台 IMP-B01')
+                   RETURNING id" | head -n 1)
+  owner_sql "INSERT INTO investor (unit_id, name) VALUES ($(unit_id sx.yc.js.xishe), '县属平台 IMP-B01')" >/dev/null
+  owner_sql "UPDATE project SET investor_id = $inv WHERE code = 'IMP-B01'" >/dev/null
+  investors=$(owner_sql "SELECT count(*) FROM investor")
+  curl -s -H "Authorization: Bearer $XISHE" "$CRM_URL/api/v1/exports/projects.csv" -o "$file"
+  grep -qF '"IMP-B01","西社镇高端铸造产业园' "$file"
+  grep -qF '"县属平台 IMP-B01"' "$file"
+  import "$XISHE" "$file"
+  [ "$status" = 200 ]
+  [ "$(jq -r '[.created, .updated, .rejected, (.warnings | length)] | join(" ")' <<<"$body")" = "0 0 0 0" ] ||
+    { echo "$body"; false; }
+  [ "$(owner_sql "SELECT investor_id FROM project WHERE code = 'IMP-B01'")" = "$inv" ]
+  [ "$(owner_sql "SELECT count(*) FROM investor")" = "$investors" ]
+  # The county's too: its own investor, not the township's namesake.
+  curl -s -H "Authorization: Bearer $ADMIN" "$CRM_URL/api/v1/exports/projects.csv" -o "$BATS_TEST_TMPDIR/all.csv"
+  import "$ADMIN" "$BATS_TEST_TMPDIR/all.csv"
+  [ "$(jq -r '[.created, .updated, .rejected] | join(" ")' <<<"$body")" = "0 0 0" ] || { echo "$body"; false; }
+  [ "$(owner_sql "SELECT investor_id FROM project WHERE code = 'IMP-B01'")" = "$inv" ]
 }
 
 @test "the XLSX export is a workbook with the Chinese headers" {
