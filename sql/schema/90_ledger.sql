@@ -195,6 +195,7 @@ DECLARE
     scale bigint;
     errs jsonb := '[]';
     p project;
+    own record;  -- the project's investor and leader as its export names them
     found_id bigint;
     n_unit bigint;
     n_investor bigint;
@@ -215,6 +216,7 @@ BEGIN
     ELSE
         SELECT * INTO p FROM project WHERE code = v_code FOR UPDATE;
     END IF;
+    SELECT * INTO own FROM ledger_party_names(p.id);
 
     IF v_unit IS NOT NULL THEN
         found_id := (p_units ->> v_unit)::bigint;
@@ -239,8 +241,7 @@ BEGIN
         -- The project's own leader, named as the export writes them, stays
         -- even when no longer enabled: a ledger exported and imported back
         -- changes nothing.
-        IF found_id = 0 AND p.leader_id IS NOT NULL
-           AND EXISTS (SELECT 1 FROM user_name l WHERE l.id = p.leader_id AND l.name = v_leader) THEN
+        IF found_id = 0 AND own.leader_name = v_leader THEN
             found_id := p.leader_id;
         END IF;
         IF found_id = 0 THEN
@@ -311,7 +312,7 @@ BEGIN
     -- nothing), else one of the project's unit first; a new one in the
     -- project's unit when there is none.
     IF v_investor IS NOT NULL THEN
-        IF p.investor_id IS NOT NULL AND (ledger_party_names(p.id)).investor_name = v_investor THEN
+        IF own.investor_name = v_investor THEN
             n_investor := p.investor_id;
         ELSE
             SELECT i.id INTO n_investor FROM investor i WHERE i.name = v_investor
