@@ -391,8 +391,9 @@ follow_ticks() {
 }
 # others_pct BUSY0 TOTAL0 BUSY1 TOTAL1 OURS_TICKS: the share of the machine's
 # CPU not charged to the run's processes, in %: other processes (other sessions
-# on this box), steal, and interrupt and softirq time, which no process is
-# charged with and which, on loopback, is mostly the run's own network traffic
+# on this box), steal, and interrupt and softirq work charged to none of the
+# run's processes (while a core idled, or by ksoftirqd), which on loopback is
+# mostly the run's own network traffic
 others_pct() {
   awk -v b="$(($3 - $1))" -v t="$(($4 - $2))" -v o="$5" 'BEGIN {v = (t > 0) ? (b - o) * 100 / t : 0; if (v < 0) v = 0; printf "%.0f", v}'
 }
@@ -1082,10 +1083,10 @@ machine() {
     v=${R[$x]}; [ "$v" -lt "$lo" ] && lo=$v; [ "$v" -gt "$hi" ] && hi=$v
   done
   [ "$hi" -gt 0 ] && { echo "During the measured runs, $lo–$hi% of the box's CPU was not charged to the benchmark's processes"
-    echo "(\"others' CPU\" in the details): other sessions on this box, steal, and interrupt and softirq time, which no"
-    echo "process is charged with and which, on loopback, is mostly the benchmark's own network traffic (wrk's runs"
-    echo "show 10–20% with the box otherwise idle, pgbench's 1–3%). A share well above that means other work on the box:"
-    echo "figures of such runs are low and noisy."; echo; }
+    echo "(\"others' CPU\" in the details): other sessions on this box, steal, and interrupt and softirq work charged to"
+    echo "none of its processes (run while a core idled, or by ksoftirqd), which on loopback is mostly the benchmark's"
+    echo "own network traffic: wrk's runs, which send far more over loopback, show more of it than pgbench's. A share"
+    echo "well above the other runs' means other work on the box: figures of such runs are low and noisy."; echo; }
   echo "crm/peer and crm/ceiling are ratios of requests per second. Each compared route ran $ROUNDS times for each"
   echo "contender, alternating (crm first in odd rounds, the peer in even ones): crm/peer is the median of the rounds'"
   echo "ratios, each of two adjacent runs (the rounds are below); each contender's other figures are those of its median"

@@ -39,6 +39,11 @@ import() {
     --data-binary "@$2"
 }
 
+# export_csv TOKEN FILE [query]: the caller's ledger as CSV, into FILE.
+export_csv() {
+  curl -s -H "Authorization: Bearer $1" "$CRM_URL/api/v1/exports/projects.csv${3:-}" -o "$2"
+}
+
 project_count() {
   owner_sql "SELECT count(*) FROM project"
 }
@@ -213,7 +218,7 @@ EOF
   [ "$(header Content-Type)" = "text/csv; charset=utf-8" ]
   [[ "$(header Content-Disposition)" == 'attachment; filename="projects.csv"'* ]]
   file="$BATS_TEST_TMPDIR/xishe.csv"
-  curl -s -H "Authorization: Bearer $XISHE" "$CRM_URL/api/v1/exports/projects.csv" -o "$file"
+  export_csv "$XISHE" "$file"
   [ "$(head -c 3 "$file" | od -An -tx1 | tr -d ' ')" = efbbbf ]
   head -n 1 "$file" | grep -q '"项目编号","项目名称","责任单位","投资方"'
   head -n 1 "$file" | grep -q '"计划投资(元)","计划投资(亿元)","重点项目","包联领导","项目阶段"'
@@ -228,15 +233,14 @@ EOF
   grep -qF '"钱副县长"' "$file"  # a county leader, outside the township's scope, by name
 
   # Filters: the county's export of one unit's subtree.
-  curl -s -H "Authorization: Bearer $ADMIN" \
-    "$CRM_URL/api/v1/exports/projects.csv?unit_id=$(unit_id sx.yc.js.huayu)" -o "$BATS_TEST_TMPDIR/huayu.csv"
+  export_csv "$ADMIN" "$BATS_TEST_TMPDIR/huayu.csv" "?unit_id=$(unit_id sx.yc.js.huayu)"
   grep -qF '"IMP-U01"' "$BATS_TEST_TMPDIR/huayu.csv"
   if grep -qF '"IMP-B01"' "$BATS_TEST_TMPDIR/huayu.csv"; then false; fi
   api GET "/api/v1/exports/projects.csv?stage=nonsense" "$ADMIN"
   [ "$status" = 400 ]
 
   # The whole county's ledger goes back in without a change.
-  curl -s -H "Authorization: Bearer $ADMIN" "$CRM_URL/api/v1/exports/projects.csv" -o "$BATS_TEST_TMPDIR/all.csv"
+  export_csv "$ADMIN" "$BATS_TEST_TMPDIR/all.csv"
   import "$ADMIN" "$BATS_TEST_TMPDIR/all.csv"
   [ "$status" = 200 ]
   [ "$(jq -r '[.created, .updated, .rejected, (.warnings | length)] | join(" ")' <<<"$body")" = "0 0 0 0" ]
@@ -250,7 +254,7 @@ EOF
   owner_sql "INSERT INTO investor (unit_id, name) VALUES ($(unit_id sx.yc.js.xishe), '县属平台 IMP-B01')" >/dev/null
   owner_sql "UPDATE project SET investor_id = $inv WHERE code = 'IMP-B01'" >/dev/null
   investors=$(owner_sql "SELECT count(*) FROM investor")
-  curl -s -H "Authorization: Bearer $XISHE" "$CRM_URL/api/v1/exports/projects.csv" -o "$file"
+  export_csv "$XISHE" "$file"
   grep -qF '"IMP-B01","西社镇高端铸造产业园' "$file"
   grep -qF '"县属平台 IMP-B01"' "$file"
   import "$XISHE" "$file"
@@ -260,7 +264,7 @@ EOF
   [ "$(owner_sql "SELECT investor_id FROM project WHERE code = 'IMP-B01'")" = "$inv" ]
   [ "$(owner_sql "SELECT count(*) FROM investor")" = "$investors" ]
   # The county's too: its own investor, not the township's namesake.
-  curl -s -H "Authorization: Bearer $ADMIN" "$CRM_URL/api/v1/exports/projects.csv" -o "$BATS_TEST_TMPDIR/all.csv"
+  export_csv "$ADMIN" "$BATS_TEST_TMPDIR/all.csv"
   import "$ADMIN" "$BATS_TEST_TMPDIR/all.csv"
   [ "$(jq -r '[.created, .updated, .rejected] | join(" ")' <<<"$body")" = "0 0 0" ] || { echo "$body"; false; }
   [ "$(owner_sql "SELECT investor_id FROM project WHERE code = 'IMP-B01'")" = "$inv" ]
